@@ -1,0 +1,197 @@
+"""Composition root: builds the store, broker, services and routes from Settings."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from chatserver.broker.base import Broker
+from chatserver.domain.errors import BadRequest, NotFound
+from chatserver.gateway.api import error_response
+from chatserver.gateway.hub import Hub
+from chatserver.gateway.routes import api_routes
+from chatserver.gateway.websocket import websocket_endpoint
+from chatserver.services.accounts import AccountService
+from chatserver.services.container import Services
+from chatserver.services.messages import MessageService
+from chatserver.services.notifications import NotificationService
+from chatserver.services.presence import PresenceService
+from chatserver.services.publisher import Publisher
+from chatserver.services.ratelimit import Limits, MemoryRateLimiter
+from chatserver.services.reactions import ReactionService
+from chatserver.services.rooms import RoomService
+from chatserver.services.session import SessionService
+from chatserver.services.social import SocialService
+from chatserver.services.sync import SyncService
+from chatserver.settings import Settings
+from chatserver.store.engine import Database
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+
+
+def make_broker(settings: Settings) -> Broker:
+    """Pick the broker by URL scheme; Redis is imported only when it is used."""
+    if settings.redis_url:
+        from chatserver.broker.redis import RedisBroker
+
+        return RedisBroker(settings.redis_url)
+    from chatserver.broker.memory import MemoryBroker
+
+    return MemoryBroker()
+
+
+def client_dir(settings: Settings) -> Path | None:
+    """The web client: configured, bundled in the wheel, or the source tree's `client/`."""
+    candidates = [Path(settings.client_dir)] if settings.client_dir else []
+    here = Path(__file__).resolve().parent
+    candidates += [here / "_client", here.parent / "client"]
+    for candidate in candidates:
+        if (candidate / "index.html").is_file():
+            return candidate
+    return None
+
+
+def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Services, Hub]:
+    publisher = Publisher(broker)
+    presence = PresenceService(db, publisher, settings.presence_grace)
+    session = SessionService(db)
+    sync = SyncService(db)
+    hub = Hub(
+        broker,
+        sync.events_between,
+        session.last_seq,
+        on_first_connection=presence.connected,
+        on_last_connection=presence.disconnected,
+    )
+    rooms = RoomService(db, publisher, hub.is_online)
+    notifications = NotificationService(db, publisher)
+    services = Services(
+        accounts=AccountService(db, publisher, settings.token_ttl_days),
+        rooms=rooms,
+        messages=MessageService(db, publisher, notifications),
+        reactions=ReactionService(db, publisher),
+        social=SocialService(db, publisher, rooms),
+        notifications=notifications,
+        sync=sync,
+        session=session,
+        presence=presence,
+        limiter=MemoryRateLimiter(),
+        limits=Limits.from_settings(
+            scale=settings.rate_limit_scale,
+            message_rate=settings.message_rate,
+            message_burst=settings.message_burst,
+            request_rate=settings.request_rate,
+            request_burst=settings.request_burst,
+            auth_rate=settings.auth_rate_per_ip,
+            auth_burst=settings.auth_burst_per_ip,
+        ),
+    )
+    return services, hub
+
+
+async def healthz(request: Request) -> Response:
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+async def readyz(request: Request) -> Response:
+    db_ok = await request.app.state.db.ping()
+    broker_ok = await request.app.state.broker.ping()
+    status = 200 if db_ok and broker_ok else 503
+    body = b'{"database":%s,"broker":%s}' % (
+        b"true" if db_ok else b"false",
+        b"true" if broker_ok else b"false",
+    )
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return error_response(NotFound("no such endpoint"))
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    response = error_response(BadRequest(f"{request.method} is not allowed here"))
+    response.status_code = 405
+    return response
+
+
+class SecurityHeaders:
+    """CSP and friends on every HTTP response: the client runs no inline script."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))  # type: ignore[call-overload]
+                headers += [
+                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)  # type: ignore[arg-type]
+
+
+def create_app(settings: Settings) -> Starlette:
+    db = Database(settings.database_url, settings.db_pool_size)
+    broker = make_broker(settings)
+    services, hub = build_services(settings, db, broker)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await broker.start()
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.close()
+            await services.presence.close()
+            await broker.close()
+            await db.close()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *api_routes(),
+        WebSocketRoute("/ws", websocket_endpoint),
+    ]
+    static = client_dir(settings)
+    if static is not None:
+        routes.append(Mount("/", StaticFiles(directory=static, html=True), name="client"))
+    else:
+        log.warning("no web client found; serving the API only")
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: method_not_allowed},
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.hub = hub
+    app.state.db = db
+    app.state.broker = broker
+    app.add_middleware(SecurityHeaders)
+    return app

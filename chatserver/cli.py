@@ -1,0 +1,225 @@
+"""The `chatserver` command: serve, migrate, and administer users and rooms."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import uvicorn
+
+from chatserver.domain.errors import ChatError
+from chatserver.domain.models import ROLES, ROOM_KINDS
+from chatserver.settings import OPTIONS, ConfigError, Settings
+
+
+def _epilog() -> str:
+    lines = ["configuration (environment variables; command-line options win):"]
+    for option in OPTIONS:
+        lines.append(f"  {option.env}")
+        lines.append(f"      {option.help}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatserver",
+        description="Self-hosted real-time community chat server.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve", help="migrate the database, then serve HTTP, /ws and the web client"
+    )
+    serve.add_argument("--host", help="address to listen on (CHAT_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (CHAT_PORT, default 8000)")
+    serve.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
+    serve.add_argument("--redis-url", help="overrides CHAT_REDIS_URL")
+    serve.add_argument("--no-migrate", action="store_true", help="do not migrate at start")
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
+
+    user = sub.add_parser("user", help="manage accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    create = user_sub.add_parser(
+        "create", help="create an account (password prompted, or read from stdin)"
+    )
+    create.add_argument("username")
+    create.add_argument("--role", choices=ROLES, default="student")
+    create.add_argument("--display-name")
+    set_role = user_sub.add_parser("set-role", help="change an account's role")
+    set_role.add_argument("username")
+    set_role.add_argument("role", choices=ROLES)
+    for p in (create, set_role):
+        p.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
+
+    room = sub.add_parser("room", help="manage rooms")
+    room_sub = room.add_subparsers(dest="room_command", required=True, metavar="ACTION")
+    room_create = room_sub.add_parser("create", help="create a room (cohort rooms are private)")
+    room_create.add_argument("slug")
+    room_create.add_argument("--name", required=True)
+    room_create.add_argument("--kind", choices=[k for k in ROOM_KINDS if k != "dm"], required=True)
+    room_create.add_argument("--visibility", choices=["public", "private"])
+    room_create.add_argument("--topic")
+    room_create.add_argument(
+        "--owner", required=True, help="username of the mentor or admin who owns it"
+    )
+    room_create.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            database_url=getattr(args, "database_url", None),
+            redis_url=getattr(args, "redis_url", None),
+        )
+    except ConfigError as error:
+        print(f"chatserver: configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "serve":
+            return _serve(settings, migrate=not args.no_migrate)
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+            print("database is up to date")
+            return 0
+        if args.command == "user":
+            return asyncio.run(_user(settings, args))
+        if args.command == "room":
+            return asyncio.run(_room(settings, args))
+    except ChatError as error:
+        print(f"chatserver: {error.message}", file=sys.stderr)
+        return 1
+    except (OSError, ConnectionError) as error:
+        print(f"chatserver: cannot reach a service: {error}", file=sys.stderr)
+        return 1
+    return 2
+
+
+async def _migrate(settings: Settings) -> None:
+    from chatserver.store.migrate import upgrade
+
+    try:
+        await upgrade(settings.database_url)
+    except Exception as error:
+        raise ChatError(f"migration failed: {_one_line(error)}") from None
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _serve(settings: Settings, migrate: bool) -> int:
+    from chatserver.app import create_app
+
+    if migrate:
+        asyncio.run(_migrate(settings))
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,
+        ws_ping_interval=settings.ping_interval,
+        ws_ping_timeout=settings.ping_interval,
+        ws_per_message_deflate=False,
+        proxy_headers=settings.trust_proxy_headers,
+        server_header=False,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,
+    )
+    server = GracefulServer(config, app)
+    server.run()
+    return 0
+
+
+class GracefulServer(uvicorn.Server):
+    """Closes every WebSocket with 1001 (going away) before uvicorn's own shutdown,
+    which would otherwise use 1012."""
+
+    def __init__(self, config: uvicorn.Config, app: Any) -> None:
+        super().__init__(config)
+        self._chat_app = app
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        await self._chat_app.state.hub.shutdown()
+        await super().shutdown(sockets)
+
+
+async def _services(settings: Settings) -> Any:
+    from chatserver.app import build_services, make_broker
+    from chatserver.store.engine import Database
+
+    await _migrate(settings)
+    db = Database(settings.database_url, 2)
+    broker = make_broker(settings.replace(redis_url=None))
+    services, _ = build_services(settings, db, broker)
+    return db, services
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if first != getpass.getpass("again: "):
+            raise ChatError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _user(settings: Settings, args: argparse.Namespace) -> int:
+    db, services = await _services(settings)
+    try:
+        if args.user_command == "create":
+            password = _read_password()
+            user = await services.accounts.create_user(args.username, password, args.role)
+            if args.display_name:
+                user = await services.accounts.update_profile(
+                    user, {"display_name": args.display_name}
+                )
+            print(f"created {user.username} (id {user.id}, {user.role})")
+        else:
+            user = await services.accounts.set_role(args.username, args.role)
+            print(f"{user.username} is now {user.role}")
+    finally:
+        await db.close()
+    return 0
+
+
+async def _room(settings: Settings, args: argparse.Namespace) -> int:
+    from chatserver.store import accounts as account_store
+
+    db, services = await _services(settings)
+    try:
+        async with db.read() as conn:
+            owner = await account_store.get_user_by_name(conn, args.owner.lower())
+        if owner is None:
+            raise ChatError(f"no user named {args.owner!r}")
+        body = {
+            "slug": args.slug,
+            "name": args.name,
+            "kind": args.kind,
+            "visibility": args.visibility,
+            "topic": args.topic,
+        }
+        room = await services.rooms.create(owner, body)
+        print(f"created room {room.slug} (id {room.id}, {room.kind}, {room.visibility})")
+    finally:
+        await db.close()
+    return 0

@@ -1,0 +1,104 @@
+"""The domain vocabulary: users, rooms, messages and friends, as frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, get_args
+
+Role = Literal["student", "mentor", "admin"]
+RoomKind = Literal["cohort", "region", "topic", "dm"]
+Visibility = Literal["public", "private"]
+Level = Literal["all", "friends", "mentions", "none"]
+Reason = Literal["mention", "dm", "friend", "all"]
+DmPolicy = Literal["everyone", "friends"]
+Nonce = str | int | None
+
+ROLES: tuple[Role, ...] = get_args(Role)
+ROOM_KINDS: tuple[RoomKind, ...] = get_args(RoomKind)
+VISIBILITIES: tuple[Visibility, ...] = get_args(Visibility)
+LEVELS: tuple[Level, ...] = get_args(Level)
+DM_POLICIES: tuple[DmPolicy, ...] = get_args(DmPolicy)
+DEFAULT_LEVEL: Level = "mentions"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    region: str | None = None
+    dm_policy: DmPolicy = "everyone"
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: int
+    slug: str
+    name: str
+    kind: RoomKind
+    visibility: Visibility
+    topic: str | None
+    member_count: int
+    last_seq: int
+    created_by: int | None
+
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == "private"
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user's seat in a room: their read marker and notification override."""
+
+    room_id: int
+    user_id: int
+    last_read_seq: int
+    notify_level: Level | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    emoji: str
+    count: int
+    me: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    room_id: int
+    seq: int
+    author: User
+    body: str
+    created_at_ms: int
+    edited_at_ms: int | None
+    deleted: bool
+    reply_to: int | None
+    mentions: tuple[int, ...]
+    nonce: Nonce
+    updated_seq: int
+    reactions: tuple[Reaction, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    id: int
+    reason: Reason
+    message: Message
+    created_at_ms: int
+    read: bool
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds since the epoch: how every timestamp is stored."""
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def iso_ms(ms: int) -> str:
+    """The protocol's time format: ISO 8601 UTC with milliseconds and Z."""
+    seconds, millis = divmod(ms, 1000)
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{millis:03d}Z"

@@ -1,0 +1,169 @@
+"""The `/ws` endpoint: handshake, the request loop, and handing the socket to the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from chatserver.domain.errors import BadRequest, ChatError, Unauthorized
+from chatserver.gateway.commands import Dispatcher, error_frame
+from chatserver.gateway.connection import Connection
+from chatserver.gateway.hub import Hub
+from chatserver.gateway.origin import origin_allowed
+from chatserver.protocol import frames, wire
+from chatserver.services.container import Services
+from chatserver.services.session import Snapshot
+from chatserver.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VIOLATION = 4000
+UNAUTHORIZED = 4001
+FLOODING = 4008
+
+
+async def websocket_endpoint(ws: WebSocket) -> None:
+    settings: Settings = ws.app.state.settings
+    services: Services = ws.app.state.services
+    hub: Hub = ws.app.state.hub
+    if not origin_allowed(
+        ws.headers.get("origin"), ws.headers.get("host"), settings.allowed_origins
+    ):
+        await ws.close(code=1008)  # before accept: the handshake is refused with 403
+        return
+    await ws.accept()
+    hello = await _receive_hello(ws, settings.hello_timeout)
+    if hello is None:
+        return
+    try:
+        user, token_id = await services.accounts.authenticate(hello.token)
+        since = _parse_since(hello.since)
+    except ChatError as error:
+        await ws.close(
+            UNAUTHORIZED if isinstance(error, Unauthorized) else PROTOCOL_VIOLATION,
+            error.message[:120],
+        )
+        return
+    conn = Connection(user, token_id, ws.send_text, _closer(ws), settings.send_queue_frames)
+    conn.start()
+    await hub.add_connection(conn)
+    try:
+        snapshot = await services.session.snapshot(user)
+        conn.push(wire.encode(_ready(snapshot)).decode())
+        for state in snapshot.rooms:
+            floor = state.room.last_seq
+            if state.room.id in since:
+                replay = await services.sync.replay(user, state.room.id, since[state.room.id])
+                for frame in replay.frames:
+                    conn.push(frame.decode())
+                floor = replay.seq
+            await hub.attach(conn, state.room.id, floor)
+        await _serve(ws, conn, Dispatcher(services, hub), settings.flood_strikes)
+    except WebSocketDisconnect:
+        pass
+    except ChatError as error:  # e.g. the database went away during the handshake
+        conn.close(1011, error.message[:120])
+    finally:
+        await hub.remove_connection(conn)
+        if not conn.closed:
+            conn.closed = True
+        await conn.wait_closed()
+
+
+async def _receive_hello(ws: WebSocket, timeout: float) -> frames.Hello | None:
+    try:
+        message = await asyncio.wait_for(ws.receive(), timeout)
+    except TimeoutError:
+        await ws.close(UNAUTHORIZED, "no hello received in time")
+        return None
+    if message["type"] == "websocket.disconnect":
+        return None
+    data = message.get("text") or message.get("bytes") or b""
+    try:
+        command = frames.decode_command(data)
+    except frames.FrameError:
+        command = None
+    if not isinstance(command, frames.Hello):
+        await ws.close(PROTOCOL_VIOLATION, "the first frame must be hello")
+        return None
+    return command
+
+
+async def _serve(
+    ws: WebSocket, conn: Connection, dispatcher: Dispatcher, strikes_allowed: int
+) -> None:
+    """Read requests one at a time: a client's requests are answered in the order sent."""
+    strikes = 0
+    while not conn.closed:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        ref: frames.Ref = None
+        try:
+            if text is None:
+                raise BadRequest("binary frames are not supported; send JSON text frames")
+            try:
+                command = frames.decode_command(text)
+            except frames.FrameError as bad:
+                ref = bad.ref
+                raise bad.error from None
+            ref = command.ref
+            reply = await dispatcher.run(conn, command)
+            strikes = 0
+        except ChatError as error:
+            if error.code == "rate_limited":
+                strikes += 1
+                if strikes >= strikes_allowed:
+                    conn.close(FLOODING, "flooding")
+                    return
+            reply = error_frame(error, ref)
+        except Exception:
+            log.exception("unexpected error handling a frame from user %s", conn.user.id)
+            reply = error_frame(ChatError("internal error; it has been logged"), ref)
+        if reply is not None:
+            conn.push(reply.decode())
+
+
+def _parse_since(raw: dict[str, int] | None) -> dict[int, int]:
+    if not raw:
+        return {}
+    if len(raw) > 10_000:
+        raise BadRequest("since names too many rooms")
+    out = {}
+    for key, seq in raw.items():
+        if not key.isdigit() or seq < 0:
+            raise BadRequest("since maps room ids (strings) to seqs (non-negative integers)")
+        out[int(key)] = seq
+    return out
+
+
+def _ready(snapshot: Snapshot) -> dict[str, Any]:
+    rooms = []
+    for state in snapshot.rooms:
+        extra: dict[str, Any] = {
+            "unread": state.unread,
+            "last_read_seq": state.membership.last_read_seq,
+            "notify_level": state.notify_level,
+            "mentions_unread": state.mentions_unread,
+            "joined": True,
+        }
+        if state.peers is not None:
+            extra["peers"] = wire.users_out(state.peers)
+        rooms.append(wire.room_out(state.room, **extra))
+    return {
+        "op": "ready",
+        "user": wire.self_out(snapshot.user),
+        "rooms": rooms,
+        "notifications_unread": snapshot.notifications_unread,
+    }
+
+
+def _closer(ws: WebSocket) -> Any:
+    async def close(code: int, reason: str) -> None:
+        await ws.close(code, reason)
+
+    return close

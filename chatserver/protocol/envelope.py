@@ -1,0 +1,50 @@
+"""The node-to-node envelope on room channels: the seq, a space, then the client frame.
+
+The hub must know an event's seq to order it, and reading a decimal prefix is far
+cheaper than parsing the JSON it prefixes. Unsequenced events carry seq 0.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+def pack(seq: int, frame: bytes) -> bytes:
+    return b"%d %s" % (seq, frame)
+
+
+def unpack(data: bytes) -> tuple[int, bytes]:
+    head, _, frame = data.partition(b" ")
+    return int(head), frame
+
+
+class Control(msgspec.Struct, tag_field="kind"):
+    """A node-wide command on the control channel."""
+
+
+class RevokeToken(Control, tag="revoke"):
+    """Close every WebSocket opened with this token (logout)."""
+
+    token_id: int
+
+
+class MembershipChanged(Control, tag="membership"):
+    """A user joined (`seq` is the room's seq after joining) or left a room."""
+
+    user_id: int
+    room_id: int
+    joined: bool
+    seq: int = 0
+
+
+AnyControl = RevokeToken | MembershipChanged
+_control_decoder = msgspec.json.Decoder(AnyControl)
+
+
+def encode_control(command: AnyControl) -> bytes:
+    return msgspec.json.encode(command)
+
+
+def decode_control(data: bytes) -> AnyControl:
+    command: AnyControl = _control_decoder.decode(data)
+    return command

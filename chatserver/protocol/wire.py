@@ -1,0 +1,192 @@
+"""Server frames: domain values to the protocol's JSON shapes, and events encoded once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from chatserver.domain.models import Message, Notification, Room, User, iso_ms
+
+_encoder = msgspec.json.Encoder()
+encode = _encoder.encode
+"""JSON-encode a frame to bytes (msgspec: several times faster than the stdlib)."""
+
+
+class UserOut(msgspec.Struct):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    region: str | None
+
+
+class SelfOut(UserOut):
+    """The caller's own User carries their private settings too."""
+
+    dm_policy: str
+
+
+class MemberOut(UserOut):
+    """A room member, with whether they are connected now."""
+
+    online: bool
+
+
+class ReactionOut(msgspec.Struct):
+    emoji: str
+    count: int
+    me: bool
+
+
+class MessageOut(msgspec.Struct):
+    id: int
+    room: int
+    seq: int
+    author: UserOut
+    body: str
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+    reply_to: int | None
+    reactions: list[ReactionOut]
+    mentions: list[int]
+    nonce: str | int | None
+
+
+class NotificationOut(msgspec.Struct):
+    id: int
+    reason: str
+    room: int
+    message: MessageOut
+    created_at: str
+    read: bool
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(user.id, user.username, user.display_name, user.role, user.region)
+
+
+def member_out(user: User, online: bool) -> MemberOut:
+    return MemberOut(user.id, user.username, user.display_name, user.role, user.region, online)
+
+
+def self_out(user: User) -> SelfOut:
+    return SelfOut(
+        user.id, user.username, user.display_name, user.role, user.region, user.dm_policy
+    )
+
+
+def message_out(message: Message, *, for_broadcast: bool = False) -> MessageOut:
+    """The wire Message; in a broadcast every `me` is false (PROTOCOL: encoded once)."""
+    if message.deleted:
+        reactions: list[ReactionOut] = []
+    elif for_broadcast:
+        reactions = [ReactionOut(r.emoji, r.count, False) for r in message.reactions]
+    else:
+        reactions = [ReactionOut(r.emoji, r.count, r.me) for r in message.reactions]
+    return MessageOut(
+        id=message.id,
+        room=message.room_id,
+        seq=message.seq,
+        author=user_out(message.author),
+        body="" if message.deleted else message.body,
+        created_at=iso_ms(message.created_at_ms),
+        edited_at=iso_ms(message.edited_at_ms) if message.edited_at_ms else None,
+        deleted=message.deleted,
+        reply_to=message.reply_to,
+        reactions=reactions,
+        mentions=[] if message.deleted else list(message.mentions),
+        nonce=message.nonce,
+    )
+
+
+def room_out(room: Room, **extra: Any) -> dict[str, Any]:
+    """A Room; extensions (joined, unread, peers, ...) are appended after the core fields."""
+    out: dict[str, Any] = {
+        "id": room.id,
+        "slug": room.slug,
+        "name": room.name,
+        "kind": room.kind,
+        "visibility": room.visibility,
+        "topic": room.topic,
+        "member_count": room.member_count,
+        "last_seq": room.last_seq,
+    }
+    out.update(extra)
+    return out
+
+
+def notification_out(notification: Notification) -> NotificationOut:
+    return NotificationOut(
+        id=notification.id,
+        reason=notification.reason,
+        room=notification.message.room_id,
+        message=message_out(notification.message),
+        created_at=iso_ms(notification.created_at_ms),
+        read=notification.read,
+    )
+
+
+# -- events ---------------------------------------------------------------------------
+
+
+class MessageEvent(msgspec.Struct):
+    type: str
+    room: int
+    seq: int
+    message: MessageOut
+    op: str = "event"
+
+
+class ReactionEvent(msgspec.Struct):
+    type: str
+    room: int
+    seq: int
+    message: int
+    emoji: str
+    user: int
+    count: int
+    op: str = "event"
+
+
+class MemberEvent(msgspec.Struct):
+    type: str
+    room: int
+    seq: int
+    user: UserOut
+    op: str = "event"
+
+
+def message_event(kind: str, message: Message, seq: int) -> bytes:
+    """`message.created` / `message.updated`, encoded once for every recipient."""
+    return encode(
+        MessageEvent(kind, message.room_id, seq, message_out(message, for_broadcast=True))
+    )
+
+
+def reaction_event(
+    kind: str, room_id: int, seq: int, message_id: int, emoji: str, user_id: int, count: int
+) -> bytes:
+    return encode(ReactionEvent(kind, room_id, seq, message_id, emoji, user_id, count))
+
+
+def member_event(kind: str, room_id: int, seq: int, user: User) -> bytes:
+    return encode(MemberEvent(kind, room_id, seq, user_out(user)))
+
+
+def event(kind: str, **fields: Any) -> bytes:
+    """An unsequenced event (typing, presence, room.added, ...)."""
+    return encode({"op": "event", "type": kind, **fields})
+
+
+def synced_event(room_id: int, seq: int, reset: bool = False) -> bytes:
+    frame: dict[str, Any] = {"op": "event", "type": "room.synced", "room": room_id, "seq": seq}
+    if reset:
+        frame["reset"] = True
+    return encode(frame)
+
+
+def users_out(users: Iterable[User]) -> list[UserOut]:
+    return [user_out(u) for u in users]

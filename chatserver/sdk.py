@@ -1,0 +1,650 @@
+"""Async Python client for the chat protocol v1: HTTP API, WebSocket gateway, seq tracking."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from collections.abc import AsyncIterator, Coroutine
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
+
+Frame = dict[str, Any]
+
+# Events that take a room seq; the client tracks the latest seq it has seen per room.
+SEQUENCED = frozenset(
+    {
+        "message.created",
+        "message.updated",
+        "reaction.added",
+        "reaction.removed",
+        "member.joined",
+        "member.left",
+        "room.synced",
+    }
+)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    429: "rate_limited",
+}
+_CLOSE_CODES = {4000: "bad_request", 4001: "unauthorized", 1009: "too_large"}
+_BACKOFF_START, _BACKOFF_CAP = 0.1, 5.0
+_STOP = object()  # queued once the connection is gone for good, so waiting readers wake up
+
+
+class ApiError(Exception):
+    """A refusal by the server, HTTP or WebSocket, carrying the protocol's stable `code`."""
+
+    def __init__(
+        self, code: str, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+class SocketClosed(ApiError, ConnectionError):
+    """The WebSocket closed; an ApiError (for `code`) and a ConnectionError (for retry logic)."""
+
+    def __init__(self, close_code: int | None, reason: str = "") -> None:
+        code = _CLOSE_CODES.get(close_code or 0, "closed")
+        super().__init__(code, reason or f"connection closed ({close_code})")
+        self.close_code = close_code
+
+
+def _ws_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws", "", ""))
+
+
+def _present(**fields: Any) -> Frame:
+    """Optional fields are omitted rather than sent as null, which some endpoints reject."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _error_from_response(status: int, body: Any, headers: httpx.Headers) -> ApiError:
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict):
+        err = {}
+    retry = err.get("retry_after", headers.get("retry-after"))
+    return ApiError(
+        str(err.get("code") or _STATUS_CODES.get(status, "http_error")),
+        str(err.get("message") or f"HTTP {status}"),
+        status,
+        float(retry) if retry is not None else None,
+    )
+
+
+class ChatClient:
+    """One user's session: an HTTP client plus, after `connect()`, one WebSocket.
+
+    The socket is read by a single task that hands replies to the request waiting on their
+    `ref` and queues everything else, so callers never read the socket concurrently.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        origin: str | None = None,
+        reconnect: bool = True,
+        http: httpx.AsyncClient | None = None,
+        auto_sync: bool = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.ws_url = _ws_url(self.base_url)
+        self.token = token
+        self.origin = origin
+        self.reconnect = reconnect
+        self.auto_sync = auto_sync
+        self.request_timeout = 10.0
+        self.user: Frame | None = None
+        self.ready: Frame | None = None
+        self.last_seq: dict[int, int] = {}
+        self.gaps: list[tuple[int, int, int]] = []
+        self.close_code: int | None = None
+        self.connected = False
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(base_url=self.base_url, timeout=10.0)
+        self._ws: ClientConnection | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._pending: dict[int, asyncio.Future[Frame]] = {}
+        self._ref = 0
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._replaying: set[int] = set()  # rooms whose replay may skip seqs until room.synced
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+
+    async def __aenter__(self) -> ChatClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ---- HTTP ---------------------------------------------------------------------------
+
+    async def http(
+        self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Call the HTTP API; returns the parsed body (None for 204), raises ApiError."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        query = _present(**(params or {}))
+        resp = await self._http.request(
+            method, path, json=json, params=query or None, headers=headers
+        )
+        body: Any = None
+        if resp.status_code != 204 and resp.content:
+            with contextlib.suppress(ValueError):
+                body = resp.json()
+        if resp.status_code >= 400:
+            raise _error_from_response(resp.status_code, body, resp.headers)
+        return body
+
+    async def _obj(
+        self,
+        method: str,
+        path: str,
+        key: str | None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Frame:
+        """Most endpoints wrap their one result in a named key; unwrap it for callers."""
+        body = await self.http(method, path, json=json, params=params)
+        result: Frame = body if key is None else body[key]
+        return result
+
+    async def _list(
+        self, method: str, path: str, key: str, params: dict[str, Any] | None = None
+    ) -> list[Frame]:
+        items: list[Frame] = (await self.http(method, path, params=params))[key]
+        return items
+
+    async def _auth(self, path: str, payload: Frame) -> Frame:
+        result = await self._obj("POST", path, None, json=payload)
+        self.token, self.user = result["token"], result["user"]
+        return result
+
+    async def register(
+        self, username: str, password: str, display_name: str | None = None
+    ) -> Frame:
+        payload = _present(username=username, password=password, display_name=display_name)
+        return await self._auth("/api/auth/register", payload)
+
+    async def login(self, username: str, password: str) -> Frame:
+        return await self._auth("/api/auth/login", {"username": username, "password": password})
+
+    async def logout(self) -> None:
+        """Revoke the token server-side and forget it, since it can no longer be used."""
+        await self.http("POST", "/api/auth/logout")
+        self.token = None
+
+    async def me(self) -> Frame:
+        self.user = await self._obj("GET", "/api/me", "user")
+        return self.user
+
+    async def create_room(
+        self,
+        slug: str,
+        name: str,
+        kind: str,
+        visibility: str | None = None,
+        topic: str | None = None,
+    ) -> Frame:
+        payload = _present(slug=slug, name=name, kind=kind, visibility=visibility, topic=topic)
+        return await self._obj("POST", "/api/rooms", "room", json=payload)
+
+    async def room(self, room_id: int) -> Frame:
+        return await self._obj("GET", f"/api/rooms/{room_id}", "room")
+
+    async def join(self, room_id: int) -> Frame:
+        return await self._obj("POST", f"/api/rooms/{room_id}/join", "room")
+
+    async def leave(self, room_id: int) -> None:
+        await self.http("POST", f"/api/rooms/{room_id}/leave")
+
+    async def add_member(self, room_id: int, user_id: int) -> Any:
+        return await self.http("POST", f"/api/rooms/{room_id}/members", json={"user_id": user_id})
+
+    async def rooms(self, kind: str | None = None, q: str | None = None) -> list[Frame]:
+        return await self._list("GET", "/api/rooms", "rooms", params={"kind": kind, "q": q})
+
+    async def history(
+        self,
+        room_id: int,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[Frame]:
+        params = {"before": before, "after": after, "limit": limit}
+        return await self._list("GET", f"/api/rooms/{room_id}/messages", "messages", params)
+
+    async def post_message(
+        self, room_id: int, body: str, reply_to: int | None = None, nonce: str | None = None
+    ) -> Frame:
+        payload = _present(body=body, reply_to=reply_to, nonce=nonce)
+        return await self._obj("POST", f"/api/rooms/{room_id}/messages", "message", json=payload)
+
+    async def edit_message(self, id: int, body: str) -> Frame:
+        return await self._obj("PATCH", f"/api/messages/{id}", "message", json={"body": body})
+
+    async def delete_message(self, id: int) -> None:
+        await self.http("DELETE", f"/api/messages/{id}")
+
+    async def react_http(self, message_id: int, emoji: str) -> list[Frame]:
+        path = f"/api/messages/{message_id}/reactions/{quote(emoji, safe='')}"
+        return await self._list("PUT", path, "reactions")
+
+    async def unreact_http(self, message_id: int, emoji: str) -> list[Frame]:
+        path = f"/api/messages/{message_id}/reactions/{quote(emoji, safe='')}"
+        return await self._list("DELETE", path, "reactions")
+
+    async def friends(self) -> Frame:
+        """`{friends, incoming, outgoing}`, each a list of users."""
+        return await self._obj("GET", "/api/friends", None)
+
+    async def add_friend(self, username: str) -> str:
+        """Returns `requested`, or `friends` when the other user had already asked."""
+        body = await self.http("POST", "/api/friends", json={"username": username})
+        status: str = body["status"]
+        return status
+
+    async def remove_friend(self, user_id: int) -> None:
+        await self.http("DELETE", f"/api/friends/{user_id}")
+
+    async def block(self, username: str) -> None:
+        await self.http("POST", "/api/blocks", json={"username": username})
+
+    async def unblock(self, user_id: int) -> None:
+        await self.http("DELETE", f"/api/blocks/{user_id}")
+
+    async def open_dm(self, username: str) -> Frame:
+        return await self._obj("POST", "/api/dms", "room", json={"username": username})
+
+    async def notification_settings(self) -> Frame:
+        return await self._obj("GET", "/api/settings/notifications", None)
+
+    async def set_notification_settings(
+        self, default: str | None = None, rooms: dict[int, str | None] | None = None
+    ) -> Frame:
+        """A `None` level in `rooms` removes that room's override, as the protocol defines."""
+        payload = _present(default=default)
+        if rooms is not None:
+            payload["rooms"] = {str(room): level for room, level in rooms.items()}
+        return await self._obj("PUT", "/api/settings/notifications", None, json=payload)
+
+    async def notifications(self, unread: bool = False) -> list[Frame]:
+        params = {"unread": "true"} if unread else None
+        return await self._list("GET", "/api/notifications", "notifications", params)
+
+    async def mark_notifications_read(
+        self, ids: list[int] | None = None, all: bool = False
+    ) -> None:
+        payload: Frame = {"all": True} if all else {"ids": list(ids or [])}
+        await self.http("POST", "/api/notifications/read", json=payload)
+
+    # ---- WebSocket: connection lifecycle ------------------------------------------------
+
+    async def connect(self, since: dict[int, int] | None = None) -> Frame:
+        """Open the socket and return `ready`; `since` defaults to the seqs already tracked."""
+        if self._runner is not None and not self._runner.done():
+            raise RuntimeError("already connected (or reconnecting)")
+        self._closing = False
+        self._reset_queue()
+        for room, seq in (since or {}).items():
+            self.last_seq[room] = seq
+        ws, ready = await self._open(since if since is not None else dict(self.last_seq))
+        self._runner = asyncio.create_task(self._run(ws))
+        return ready
+
+    async def _open(self, since: dict[int, int]) -> tuple[ClientConnection, Frame]:
+        """Connect and handshake; replies to `since` may skip seqs, so those rooms replay."""
+        origin = Origin(self.origin) if self.origin is not None else None
+        try:
+            # Larger than the server's frame limit, so the server is always the side enforcing it.
+            ws = await connect(self.ws_url, origin=origin, max_size=2**20, open_timeout=10)
+        except InvalidStatus as exc:
+            body: Any = None
+            with contextlib.suppress(ValueError):
+                body = json.loads(exc.response.body or b"")
+            raise _error_from_response(
+                exc.response.status_code,
+                body,
+                httpx.Headers(dict(exc.response.headers.raw_items())),
+            ) from exc
+        hello: Frame = {"op": "hello", "v": 1, "token": self.token}
+        if since:
+            hello["since"] = {str(room): seq for room, seq in since.items()}
+        try:
+            await ws.send(json.dumps(hello))
+            async with asyncio.timeout(10):
+                raw = await ws.recv()
+            frame = json.loads(raw)
+        except ConnectionClosed as exc:
+            await ws.wait_closed()
+            self.close_code = ws.close_code
+            raise SocketClosed(ws.close_code, ws.close_reason or "") from exc
+        except BaseException:
+            await ws.close()
+            raise
+        if not isinstance(frame, dict) or frame.get("op") != "ready":
+            await ws.close()
+            if isinstance(frame, dict) and frame.get("op") == "error":
+                raise ApiError(frame.get("code", "error"), frame.get("message", ""))
+            raise ApiError("bad_request", f"expected ready, got {raw!r:.200}")
+        self._replaying = set(since)
+        self._on_ready(frame, since)
+        self._ws, self.ready, self.connected, self.close_code = ws, frame, True, None
+        return ws, frame
+
+    def _on_ready(self, ready: Frame, since: dict[int, int]) -> None:
+        rooms = {int(r["id"]): r for r in ready.get("rooms", [])}
+        # A room we asked to replay but are no longer in will never send room.synced.
+        self._replaying &= set(rooms)
+        for room_id, room in rooms.items():
+            current = room.get("last_seq")
+            if not isinstance(current, int):
+                continue
+            if room_id not in self.last_seq:
+                self.last_seq[room_id] = current
+            if current <= since.get(room_id, -1):
+                self._replaying.discard(room_id)  # nothing to replay: live seqs are contiguous
+
+    async def _run(self, ws: ClientConnection) -> None:
+        """Read until the socket closes, then reconnect unless the close was final."""
+        try:
+            while True:
+                with contextlib.suppress(ConnectionClosed):
+                    async for raw in ws:
+                        self._dispatch(raw)
+                await ws.wait_closed()
+                self._dropped(ws.close_code, ws.close_reason or "")
+                if self._closing or not self.reconnect or ws.close_code == 4001:
+                    return
+                reopened = await self._reopen()
+                if reopened is None:
+                    return
+                ws, ready = reopened
+                self._queue.put_nowait(
+                    {"op": "event", "type": "client.reconnected", "ready": ready}
+                )
+        finally:
+            self.connected = False
+            self._queue.put_nowait(_STOP)
+
+    async def _reopen(self) -> tuple[ClientConnection, Frame] | None:
+        """Retry with capped exponential backoff and jitter, so a restarted server isn't stormed."""
+        delay = _BACKOFF_START
+        while True:
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, _BACKOFF_CAP)
+            if self._closing:
+                return None
+            try:
+                return await self._open(dict(self.last_seq))
+            except SocketClosed as exc:
+                if exc.close_code == 4001:
+                    return None
+            except ApiError as exc:
+                if exc.status == 401:
+                    return None
+            except (OSError, TimeoutError, ConnectionClosed, ValueError):
+                pass
+
+    def _dropped(self, code: int | None, reason: str) -> None:
+        self.connected = False
+        self.close_code = code
+        self._ws = None
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(SocketClosed(code, reason))
+        self._pending.clear()
+
+    async def close(self) -> None:
+        """Close the socket for good (no reconnect) and the HTTP client if we created it."""
+        self._closing = True
+        runner, self._runner = self._runner, None
+        if self._ws is not None:
+            await self._ws.close()  # the runner sees the close, and `_closing`, and stops
+        elif runner is not None:
+            runner.cancel()  # between reconnect attempts: nothing to close gracefully
+        if runner is not None:
+            await asyncio.wait({runner})
+            if not runner.cancelled():
+                runner.result()  # surface a failure of the reader rather than losing it
+        if self._ws is not None:  # opened by a reconnect that raced the cancel
+            await self._ws.close()
+            self._ws = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.connected = False
+        if self._owns_http:
+            await self._http.aclose()
+
+    # ---- WebSocket: frames ---------------------------------------------------------------
+
+    def _dispatch(self, raw: str | bytes) -> None:
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(frame, dict):
+            return
+        ref = frame.get("ref")
+        if frame.get("op") in ("ok", "pong", "error") and isinstance(ref, int):
+            fut = self._pending.pop(ref, None)
+            if fut is not None and not fut.done():
+                fut.set_result(frame)
+                return
+        if frame.get("op") == "event":
+            self._track(frame)
+        # Replies nobody waits for (bad frames sent raw, timed-out refs) go to the stream too.
+        self._queue.put_nowait(frame)
+
+    def _track(self, event: Frame) -> None:
+        """Follow per-room seqs; a live jump means a missed event, which sync repairs."""
+        kind, room, seq = event.get("type"), event.get("room"), event.get("seq")
+        if kind not in SEQUENCED or not isinstance(room, int) or not isinstance(seq, int):
+            return
+        last = self.last_seq.get(room)
+        if kind == "room.synced":
+            self._replaying.discard(room)
+            self.last_seq[room] = seq if event.get("reset") else max(seq, last or 0)
+            return
+        if last is not None and seq > last + 1 and room not in self._replaying:
+            self.gaps.append((room, last + 1, seq))
+            if self.auto_sync:
+                self._replaying.add(room)
+                self._spawn(self._auto_sync(room, last))
+        self.last_seq[room] = max(seq, last or 0)
+
+    async def _auto_sync(self, room: int, since: int) -> None:
+        try:
+            await self.request("sync", room=room, since=since)
+        except (ApiError, ConnectionError, TimeoutError):
+            self._replaying.discard(room)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def send_raw(self, data: str | bytes) -> None:
+        """Send an arbitrary frame, for testing how the server treats malformed input."""
+        if self._ws is None:
+            raise SocketClosed(self.close_code, "not connected")
+        await self._ws.send(data)
+
+    async def request(self, op: str, **fields: Any) -> Frame:
+        """Send an op and await its reply by `ref` (up to `request_timeout`); ApiError on error."""
+        if self._ws is None or not self.connected:
+            raise SocketClosed(self.close_code, "not connected")
+        self._ref += 1
+        ref = self._ref
+        fut: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self._pending[ref] = fut
+        try:
+            await self._ws.send(json.dumps({"op": op, "ref": ref, **fields}))
+            reply = await asyncio.wait_for(fut, self.request_timeout)
+        except ConnectionClosed as exc:
+            raise SocketClosed(self.close_code, "connection closed") from exc
+        finally:
+            self._pending.pop(ref, None)
+        if reply.get("op") == "error":
+            retry = reply.get("retry_after")
+            raise ApiError(
+                reply.get("code", "error"),
+                reply.get("message", ""),
+                None,
+                float(retry) if retry is not None else None,
+            )
+        return reply
+
+    async def _result(self, op: str, key: str, **fields: Any) -> Any:
+        return (await self.request(op, **_present(**fields)))[key]
+
+    async def send(
+        self, room: int, body: str, reply_to: int | None = None, nonce: str | None = None
+    ) -> Frame:
+        message: Frame = await self._result(
+            "send", "message", room=room, body=body, reply_to=reply_to, nonce=nonce
+        )
+        return message
+
+    async def edit(self, message: int, body: str) -> Frame:
+        edited: Frame = await self._result("edit", "message", message=message, body=body)
+        return edited
+
+    async def delete(self, message: int) -> Frame:
+        return await self.request("delete", message=message)
+
+    async def react(self, message: int, emoji: str) -> list[Frame]:
+        reactions: list[Frame] = await self._result(
+            "react", "reactions", message=message, emoji=emoji
+        )
+        return reactions
+
+    async def unreact(self, message: int, emoji: str) -> list[Frame]:
+        reactions: list[Frame] = await self._result(
+            "unreact", "reactions", message=message, emoji=emoji
+        )
+        return reactions
+
+    async def typing(self, room: int) -> Frame:
+        return await self.request("typing", room=room)
+
+    async def read(self, room: int, seq: int) -> Frame:
+        return await self.request("read", room=room, seq=seq)
+
+    async def history_ws(
+        self,
+        room: int,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[Frame]:
+        messages: list[Frame] = await self._result(
+            "history", "messages", room=room, before=before, after=after, limit=limit
+        )
+        return messages
+
+    async def sync(self, room: int, since: int) -> Frame:
+        """Ask for a replay; the room's seqs may jump until its `room.synced` arrives."""
+        self._replaying.add(room)
+        try:
+            return await self.request("sync", room=room, since=since)
+        except BaseException:
+            self._replaying.discard(room)
+            raise
+
+    async def ping(self) -> Frame:
+        return await self.request("ping")
+
+    # ---- Events --------------------------------------------------------------------------
+
+    def _take_all(self) -> tuple[list[Frame], bool]:
+        frames: list[Frame] = []
+        stopped = False
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is _STOP:
+                stopped = True
+            else:
+                frames.append(item)
+        return frames, stopped
+
+    def _reset_queue(self) -> None:
+        """Drop a stale end-of-stream marker so a new connection's events can be awaited."""
+        for frame in self._take_all()[0]:
+            self._queue.put_nowait(frame)
+
+    async def _get(self) -> Frame | None:
+        """Next queued frame, or None once the connection is gone for good."""
+        item = await self._queue.get()
+        if item is _STOP:
+            self._queue.put_nowait(_STOP)  # keep later callers from waiting too
+            return None
+        frame: Frame = item
+        return frame
+
+    async def events(self) -> AsyncIterator[Frame]:
+        """Yield events (and unclaimed replies) until the connection closes for good."""
+        while (frame := await self._get()) is not None:
+            yield frame
+
+    async def next_event(
+        self,
+        type: str | None = None,
+        *,
+        timeout: float = 5.0,
+        room: int | None = None,
+    ) -> Frame:
+        """Return the next matching event, discarding others; TimeoutError if none comes."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self._get()
+                if frame is None:
+                    raise SocketClosed(self.close_code, "connection closed, no more events")
+                if type is not None and frame.get("type") != type:
+                    continue
+                if room is not None and _room_of(frame) != room:
+                    continue
+                return frame
+
+    def drain_events(self) -> list[Frame]:
+        """Everything queued right now, without waiting."""
+        frames, stopped = self._take_all()
+        if stopped:
+            self._queue.put_nowait(_STOP)
+        return frames
+
+
+def _room_of(frame: Frame) -> int | None:
+    """The room id of an event, whether it carries an id or a whole Room object."""
+    room = frame.get("room")
+    if isinstance(room, dict):
+        room = room.get("id")
+    return room if isinstance(room, int) else None

@@ -1,0 +1,155 @@
+"""Accounts: registration, login, tokens, profiles and roles."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatserver.domain import text
+from chatserver.domain.errors import BadRequest, NotFound, Unauthorized
+from chatserver.domain.models import DM_POLICIES, ROLES, Role, User, now_ms
+from chatserver.protocol.envelope import RevokeToken
+from chatserver.services.publisher import Publisher
+from chatserver.store import accounts as store
+from chatserver.store.engine import Database
+
+# Verified against when the username does not exist, so that a wrong username
+# costs as much time as a wrong password and usernames cannot be probed.
+_DUMMY_HASH = PasswordHasher().hash("not-a-real-password")
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored as SHA-256: they are random, so no salt or slow hash is needed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AccountService:
+    def __init__(self, db: Database, publisher: Publisher, token_ttl_days: int) -> None:
+        self._db = db
+        self._publisher = publisher
+        self._hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
+        self._token_ttl_ms = token_ttl_days * 86_400_000
+
+    async def register(
+        self, username: object, password: object, display_name: object = None
+    ) -> tuple[User, str]:
+        """Create an account and log it in. The first account on a server is the admin."""
+        name = text.normalize_username(username)
+        secret = text.validate_password(password)
+        shown = text.validate_display_name(display_name, fallback=name)
+        password_hash = await asyncio.to_thread(self._hasher.hash, secret)
+        async with self._db.write() as conn:
+            role: Role = "admin" if await store.count_users(conn) == 0 else "student"
+            user = await store.create_user(
+                conn,
+                username=name,
+                display_name=shown,
+                password_hash=password_hash,
+                role=role,
+                now=now_ms(),
+            )
+            token = await self._issue_token(conn, user.id)
+        return user, token
+
+    async def create_user(self, username: str, password: str, role: Role) -> User:
+        """For the CLI: create an account with a given role, no token."""
+        if role not in ROLES:
+            raise BadRequest(f"role must be one of {', '.join(ROLES)}")
+        user, _ = await self.register(username, password)
+        if user.role != role:
+            await self.set_role(user.username, role)
+        return User(user.id, user.username, user.display_name, role, user.region)
+
+    async def set_role(self, username: str, role: Role) -> User:
+        if role not in ROLES:
+            raise BadRequest(f"role must be one of {', '.join(ROLES)}")
+        async with self._db.write() as conn:
+            user = await store.get_user_by_name(conn, username.lower())
+            if user is None:
+                raise NotFound(f"no user named {username!r}")
+            await store.set_role(conn, user.id, role)
+        return User(user.id, user.username, user.display_name, role, user.region, user.dm_policy)
+
+    async def login(self, username: object, password: object) -> tuple[User, str]:
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise BadRequest("username and password are required strings")
+        async with self._db.read() as conn:
+            found = await store.get_credentials(conn, username.strip().lower())
+        stored_hash = found[1] if found else _DUMMY_HASH
+        if not await asyncio.to_thread(self._verify, stored_hash, password) or found is None:
+            raise Unauthorized("wrong username or password")
+        user = found[0]
+        async with self._db.write() as conn:
+            if self._hasher.check_needs_rehash(stored_hash):
+                new_hash = await asyncio.to_thread(self._hasher.hash, password)
+                await store.set_password_hash(conn, user.id, new_hash)
+            token = await self._issue_token(conn, user.id)
+        return user, token
+
+    async def authenticate(self, token: object) -> tuple[User, int]:
+        """The user and token id behind a bearer token, or `unauthorized`."""
+        if not isinstance(token, str) or not token or len(token) > 256:
+            raise Unauthorized("a valid token is required")
+        async with self._db.read() as conn:
+            found = await store.user_for_token(conn, hash_token(token), now_ms())
+        if found is None:
+            raise Unauthorized("the token is unknown, expired or revoked")
+        return found
+
+    async def logout(self, token_id: int) -> None:
+        """Revoke the token and close the WebSockets opened with it, on every node."""
+        async with self._db.write() as conn:
+            await store.delete_token(conn, token_id)
+        await self._publisher.control(RevokeToken(token_id=token_id))
+
+    async def update_profile(self, user: User, changes: dict[str, object]) -> User:
+        values: dict[str, str | None] = {}
+        if "display_name" in changes:
+            values["display_name"] = text.validate_display_name(
+                changes["display_name"], fallback=user.username
+            )
+        if "region" in changes:
+            values["region"] = text.validate_region(changes["region"])
+        if "dm_policy" in changes:
+            policy = changes["dm_policy"]
+            if policy not in DM_POLICIES:
+                raise BadRequest("dm_policy must be 'everyone' or 'friends'")
+            values["dm_policy"] = str(policy)
+        async with self._db.write() as conn:
+            await store.update_profile(conn, user.id, values)
+            updated = await store.get_user(conn, user.id)
+        assert updated is not None
+        return updated
+
+    async def get_user(self, user_id: int) -> User:
+        async with self._db.read() as conn:
+            user = await store.get_user(conn, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    async def search(self, query: object, limit: int) -> list[User]:
+        if not isinstance(query, str):
+            raise BadRequest("q must be a string")
+        query = query.strip().lstrip("@")[:32]
+        if not query:
+            return []
+        async with self._db.read() as conn:
+            return await store.search_users(conn, query, limit)
+
+    def _verify(self, stored_hash: str, password: str) -> bool:
+        try:
+            return bool(self._hasher.verify(stored_hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _issue_token(self, conn: AsyncConnection, user_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        now = now_ms()
+        await store.add_token(conn, user_id, hash_token(token), now, now + self._token_ttl_ms)
+        return token

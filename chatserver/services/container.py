@@ -1,0 +1,31 @@
+"""Services: the use cases wired together once, handed to the gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatserver.services.accounts import AccountService
+from chatserver.services.messages import MessageService
+from chatserver.services.notifications import NotificationService
+from chatserver.services.presence import PresenceService
+from chatserver.services.ratelimit import Limits, RateLimiter
+from chatserver.services.reactions import ReactionService
+from chatserver.services.rooms import RoomService
+from chatserver.services.session import SessionService
+from chatserver.services.social import SocialService
+from chatserver.services.sync import SyncService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    accounts: AccountService
+    rooms: RoomService
+    messages: MessageService
+    reactions: ReactionService
+    social: SocialService
+    notifications: NotificationService
+    sync: SyncService
+    session: SessionService
+    presence: PresenceService
+    limiter: RateLimiter
+    limits: Limits

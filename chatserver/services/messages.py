@@ -1,0 +1,190 @@
+"""Messages: send, edit, delete and history, each committed before it is announced."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatserver.domain import rules, text
+from chatserver.domain.errors import BadRequest, Blocked, NotFound, TooLarge
+from chatserver.domain.models import Message, Nonce, Room, User, now_ms
+from chatserver.protocol import wire
+from chatserver.services.notifications import NotificationService
+from chatserver.services.publisher import Publisher
+from chatserver.services.rooms import member_room, visible_room
+from chatserver.store import accounts as account_store
+from chatserver.store import events as event_store
+from chatserver.store import messages as store
+from chatserver.store import notifications as notification_store
+from chatserver.store import reactions as reaction_store
+from chatserver.store import rooms as room_store
+from chatserver.store import social as social_store
+from chatserver.store.engine import Database
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+MAX_NONCE_CHARS = 128
+
+
+def check_nonce(nonce: object) -> Nonce:
+    if nonce is None:
+        return None
+    if isinstance(nonce, bool) or not isinstance(nonce, (str, int)):
+        raise BadRequest("nonce must be a string or an integer")
+    if isinstance(nonce, str) and len(nonce) > MAX_NONCE_CHARS:
+        raise TooLarge(f"nonce is at most {MAX_NONCE_CHARS} characters")
+    if isinstance(nonce, int) and abs(nonce) > 2**53:
+        raise BadRequest("nonce integers must fit in a double")
+    return nonce
+
+
+def check_id(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise BadRequest(f"{what} must be a positive integer")
+    return value
+
+
+def page_bounds(before: object, after: object, limit: object) -> tuple[int | None, int | None, int]:
+    """Validate history cursors: exclusive seqs, default page 50, at most 200."""
+    for name, value in (("before", before), ("after", after)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise BadRequest(f"{name} must be a non-negative integer")
+    if limit is None:
+        size = DEFAULT_PAGE
+    elif isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
+    else:
+        size = limit
+    return before, after, size  # type: ignore[return-value]
+
+
+async def mentioned_members(conn: AsyncConnection, room_id: int, body: str) -> list[int]:
+    candidates = text.mention_candidates(body)
+    if not candidates:
+        return []
+    found = await account_store.users_by_names(conn, candidates)
+    members = await room_store.members_among(conn, room_id, (u.id for u in found.values()))
+    return text.resolve_mentions(
+        body, {name: user.id for name, user in found.items() if user.id in members}
+    )
+
+
+async def live_message(conn: AsyncConnection, user: User, message_id: object) -> Message:
+    """A message the caller can see and act on: visible room, not deleted."""
+    mid = check_id(message_id, "message")
+    message = await store.get_message(conn, mid, user.id)
+    if message is None or message.deleted:
+        raise NotFound("no such message")
+    await visible_room(conn, user, message.room_id)
+    return message
+
+
+async def check_dm_open(conn: AsyncConnection, room: Room, user: User) -> None:
+    """Nobody writes in a DM across a block, whichever side made it."""
+    others = [m for m in await room_store.member_ids(conn, room.id) if m != user.id]
+    if await social_store.blocked_either_way_among(conn, user.id, others):
+        raise Blocked("you cannot write to this user")
+
+
+class MessageService:
+    def __init__(
+        self, db: Database, publisher: Publisher, notifications: NotificationService
+    ) -> None:
+        self._db = db
+        self._publisher = publisher
+        self._notifications = notifications
+
+    async def send(
+        self,
+        user: User,
+        room_id: object,
+        body: object,
+        reply_to: object = None,
+        nonce: object = None,
+    ) -> Message:
+        """Store a new message and announce it; a repeated nonce returns the first one."""
+        prepared = text.prepare_body(body)
+        checked_nonce = check_nonce(nonce)
+        reply = None if reply_to is None else check_id(reply_to, "reply_to")
+        async with self._db.write() as conn:
+            room, _ = await member_room(conn, user, room_id)
+            if room.kind == "dm":
+                await check_dm_open(conn, room, user)
+            if checked_nonce is not None:
+                earlier = await store.find_by_nonce(conn, room.id, user.id, checked_nonce)
+                if earlier is not None:
+                    return await self._current(conn, earlier, user)
+            if reply is not None and not await store.existing_in_room(conn, room.id, reply):
+                raise NotFound("the message replied to does not exist in this room")
+            mentions = await mentioned_members(conn, room.id, prepared)
+            seq = await room_store.next_seq(conn, room.id)
+            message = await store.insert_message(
+                conn,
+                room_id=room.id,
+                seq=seq,
+                author=user,
+                body=prepared,
+                reply_to=reply,
+                mentions=mentions,
+                nonce=checked_nonce,
+                now=now_ms(),
+            )
+            frame = wire.message_event("message.created", message, seq)
+            await event_store.append(conn, room.id, seq, frame, message.created_at_ms)
+            # The author has read what they wrote.
+            await room_store.move_read_marker(conn, room.id, user.id, seq)
+            pending = await self._notifications.record(conn, room, message)
+        await self._publisher.room(room.id, seq, frame)
+        await self._notifications.push(message, pending)
+        return message
+
+    async def edit(self, user: User, message_id: object, body: object) -> Message:
+        prepared = text.prepare_body(body)
+        async with self._db.write() as conn:
+            message = await live_message(conn, user, message_id)
+            rules.check_can_edit(user, message)
+            mentions = await mentioned_members(conn, message.room_id, prepared)
+            seq = await room_store.next_seq(conn, message.room_id)
+            await store.edit_message(conn, message.id, prepared, mentions, seq, now_ms())
+            updated = await self._current(conn, message, user)
+            frame = wire.message_event("message.updated", updated, seq)
+            await event_store.append(conn, message.room_id, seq, frame, now_ms())
+        await self._publisher.room(message.room_id, seq, frame)
+        return updated
+
+    async def delete(self, user: User, message_id: object) -> None:
+        """Tombstone the message: its reactions and notifications go with its body."""
+        async with self._db.write() as conn:
+            message = await live_message(conn, user, message_id)
+            rules.check_can_delete(user, message)
+            seq = await room_store.next_seq(conn, message.room_id)
+            await store.tombstone(conn, message.id, seq)
+            await reaction_store.clear(conn, message.id)
+            await notification_store.delete_for_message(conn, message.id)
+            tombstone = await self._current(conn, message, user)
+            frame = wire.message_event("message.updated", tombstone, seq)
+            await event_store.append(conn, message.room_id, seq, frame, now_ms())
+        await self._publisher.room(message.room_id, seq, frame)
+
+    async def history(
+        self, user: User, room_id: object, before: object, after: object, limit: object
+    ) -> list[Message]:
+        """A page of a room's messages; public rooms can be read without joining."""
+        first, last, size = page_bounds(before, after, limit)
+        async with self._db.read() as conn:
+            room, _ = await visible_room(conn, user, room_id)
+            return await store.history(conn, room.id, user.id, before=first, after=last, limit=size)
+
+    async def read(self, user: User, room_id: object, seq: object) -> Room:
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise BadRequest("seq must be a non-negative integer")
+        async with self._db.write() as conn:
+            room, _ = await member_room(conn, user, room_id)
+            await room_store.move_read_marker(conn, room.id, user.id, min(seq, room.last_seq))
+        return room
+
+    async def _current(self, conn: AsyncConnection, message: Message, viewer: User) -> Message:
+        found = await store.get_message(conn, message.id, viewer.id)
+        assert found is not None
+        return found

@@ -1,0 +1,143 @@
+"""Notifications: who a new message alerts (the filters), the inbox, and live pushes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatserver.domain import rules
+from chatserver.domain.errors import BadRequest
+from chatserver.domain.models import LEVELS, Level, Message, Notification, Reason, Room, User
+from chatserver.protocol import wire
+from chatserver.services.publisher import Publisher
+from chatserver.store import accounts as account_store
+from chatserver.store import messages as message_store
+from chatserver.store import notifications as store
+from chatserver.store import rooms as room_store
+from chatserver.store import social as social_store
+from chatserver.store.engine import Database
+
+Pending = list[tuple[int, int, Reason]]
+"""(notification id, user id, reason) rows committed and waiting to be pushed."""
+
+
+async def decide(
+    conn: AsyncConnection, room: Room, author: User, mentions: Sequence[int]
+) -> list[tuple[int, Reason]]:
+    """Who gets alerted by `author`'s new message in `room`, with the strongest reason.
+
+    Cost does not grow with the room: a member can only be alerted if they have a
+    room override, a default of `all`/`friends`, are mentioned, or the room is a
+    DM (at most a handful of members). Everyone else keeps the default `mentions`
+    and is not mentioned, so is never looked at.
+    """
+    is_dm = room.kind == "dm"
+    overrides = await room_store.overrides(conn, room.id)
+    candidates: set[int] = set(overrides) | set(mentions)
+    if is_dm:
+        candidates |= set(await room_store.member_ids(conn, room.id))
+    else:
+        candidates |= await store.members_with_default(conn, room.id, ("all", "friends"))
+    candidates.discard(author.id)
+    if not candidates:
+        return []
+    friends = await social_store.friend_ids_among(conn, author.id, candidates)
+    blocked = await social_store.blocked_either_way_among(conn, author.id, candidates)
+    defaults = await store.defaults_of(conn, [u for u in candidates if u not in overrides])
+    mentioned = set(mentions)
+    out: list[tuple[int, Reason]] = []
+    for user_id in sorted(candidates - blocked):
+        level = rules.effective_level(
+            defaults.get(user_id, "mentions"), overrides.get(user_id), is_dm
+        )
+        reason = rules.notification_reason(
+            level, is_dm=is_dm, is_friend=user_id in friends, mentioned=user_id in mentioned
+        )
+        if reason is not None:
+            out.append((user_id, reason))
+    return out
+
+
+class NotificationService:
+    def __init__(self, db: Database, publisher: Publisher) -> None:
+        self._db = db
+        self._publisher = publisher
+
+    async def record(self, conn: AsyncConnection, room: Room, message: Message) -> Pending:
+        """Decide and store a new message's notifications in the sender's transaction."""
+        decided = await decide(conn, room, message.author, message.mentions)
+        if not decided:
+            return []
+        return await store.insert_many(conn, decided, message.id, room.id, message.created_at_ms)
+
+    async def push(self, message: Message, pending: Pending) -> None:
+        """After commit: send each recipient their `notification` event."""
+        for notification_id, user_id, reason in pending:
+            notification = Notification(
+                notification_id, reason, message, message.created_at_ms, False
+            )
+            frame = wire.encode(
+                {
+                    "op": "event",
+                    "type": "notification",
+                    "notification": wire.notification_out(notification),
+                }
+            )
+            await self._publisher.user(user_id, frame)
+
+    async def inbox(self, user: User, unread_only: bool, limit: int = 100) -> list[Notification]:
+        async with self._db.read() as conn:
+            rows = await store.list_for_user(conn, user.id, unread_only, limit)
+            out = []
+            for notification_id, message_id, reason, created, read in rows:
+                message = await message_store.get_message(conn, message_id, user.id)
+                if message is not None:
+                    out.append(Notification(notification_id, reason, message, created, read))
+        return out
+
+    async def mark_read(self, user: User, ids: object, all_: object) -> None:
+        if all_ is True:
+            chosen: list[int] | None = None
+        elif isinstance(ids, list) and all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids
+        ):
+            if len(ids) > 1000:
+                raise BadRequest("at most 1000 ids at once")
+            chosen = ids
+        else:
+            raise BadRequest("send {ids: [..]} or {all: true}")
+        async with self._db.write() as conn:
+            await store.mark_read(conn, user.id, chosen)
+
+    async def settings(self, user: User) -> tuple[Level, dict[int, Level]]:
+        async with self._db.read() as conn:
+            default = await account_store.get_notify_default(conn, user.id)
+            overrides = await room_store.user_overrides(conn, user.id)
+        return default, overrides
+
+    async def update_settings(
+        self, user: User, default: object, rooms: object
+    ) -> tuple[Level, dict[int, Level]]:
+        if default is not None and default not in LEVELS:
+            raise BadRequest(f"default must be one of {', '.join(LEVELS)}")
+        changes: dict[int, Level | None] = {}
+        if rooms is not None:
+            if not isinstance(rooms, dict) or len(rooms) > 1000:
+                raise BadRequest("rooms maps room ids to levels")
+            for key, level in rooms.items():
+                if not isinstance(key, str) or not key.isdigit():
+                    raise BadRequest("rooms keys are room ids as strings")
+                if level is not None and level not in LEVELS:
+                    raise BadRequest(f"levels are one of {', '.join(LEVELS)} or null")
+                changes[int(key)] = level
+        async with self._db.write() as conn:
+            for room_id, level in changes.items():
+                room = await room_store.get_room(conn, room_id)
+                membership = await room_store.get_membership(conn, room_id, user.id)
+                if room is None or membership is None:
+                    raise BadRequest(f"you are not a member of room {room_id}")
+                await room_store.set_notify_level(conn, room_id, user.id, level)
+            if default is not None:
+                await account_store.set_notify_default(conn, user.id, default)
+        return await self.settings(user)

@@ -1,0 +1,37 @@
+"""Publisher: puts committed events on the broker's room, user and control channels."""
+
+from __future__ import annotations
+
+import logging
+
+from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_channel
+from chatserver.protocol.envelope import AnyControl, encode_control, pack
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    """The services' only door to the broker.
+
+    Everything published here has already been committed (or is ephemeral), so a
+    failed publish is logged, not raised: the client that asked already has its
+    answer, and every other node finds the event by seq in the database.
+    """
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+
+    async def room(self, room_id: int, seq: int, frame: bytes) -> None:
+        await self._send(room_channel(room_id), pack(seq, frame))
+
+    async def user(self, user_id: int, frame: bytes) -> None:
+        await self._send(user_channel(user_id), frame)
+
+    async def control(self, command: AnyControl) -> None:
+        await self._send(CONTROL_CHANNEL, encode_control(command))
+
+    async def _send(self, channel: str, data: bytes) -> None:
+        try:
+            await self._broker.publish(channel, data)
+        except Exception as exc:  # the broker is a hint; the store has the truth
+            log.warning("publish to %s failed: %s", channel, exc)

@@ -1,0 +1,133 @@
+"""Friends, blocks and direct-message rooms."""
+
+from __future__ import annotations
+
+import hashlib
+
+from chatserver.domain.errors import BadRequest, Blocked, Forbidden, NotFound
+from chatserver.domain.models import Room, User, now_ms
+from chatserver.domain.text import normalize_username
+from chatserver.protocol import wire
+from chatserver.services.publisher import Publisher
+from chatserver.services.rooms import RoomService
+from chatserver.store import accounts as account_store
+from chatserver.store import rooms as room_store
+from chatserver.store import social as store
+from chatserver.store.engine import Database
+
+MAX_GROUP_DM = 10
+
+
+class SocialService:
+    def __init__(self, db: Database, publisher: Publisher, rooms: RoomService) -> None:
+        self._db = db
+        self._publisher = publisher
+        self._rooms = rooms
+
+    async def _target(self, user: User, username: object) -> User:
+        name = normalize_username(username)
+        async with self._db.read() as conn:
+            target = await account_store.get_user_by_name(conn, name)
+        if target is None:
+            raise NotFound(f"no user named {name!r}")
+        if target.id == user.id:
+            raise BadRequest("that is you")
+        return target
+
+    async def request_friend(self, user: User, username: object) -> str:
+        """Ask to be friends; asking someone who already asked you makes you friends."""
+        target = await self._target(user, username)
+        async with self._db.write() as conn:
+            if await store.are_friends(conn, user.id, target.id):
+                return "friends"
+            if await store.has_request(conn, target.id, user.id):
+                await store.make_friends(conn, user.id, target.id, now_ms())
+                accepted = True
+            else:
+                blocked = await store.blocked_either_way_among(conn, user.id, [target.id])
+                if blocked:
+                    if await store.is_blocked_by(conn, blocker=user.id, blocked=target.id):
+                        raise Blocked("you blocked this user; unblock them first")
+                    # The other side blocked the caller: look as if it worked.
+                    return "requested"
+                created = await store.add_request(conn, user.id, target.id, now_ms())
+                accepted = False
+        if accepted:
+            await self._publisher.user(
+                target.id, wire.event("friend.accepted", user=wire.user_out(user))
+            )
+            await self._publisher.user(
+                user.id, wire.event("friend.accepted", user=wire.user_out(target))
+            )
+            return "friends"
+        if created:
+            await self._publisher.user(
+                target.id, wire.event("friend.request", user=wire.user_out(user))
+            )
+        return "requested"
+
+    async def remove_friend(self, user: User, other_id: int) -> None:
+        """Unfriend, cancel an outgoing request or decline an incoming one."""
+        async with self._db.write() as conn:
+            if await account_store.get_user(conn, other_id) is None:
+                raise NotFound("no such user")
+            await store.unfriend(conn, user.id, other_id)
+
+    async def lists(self, user: User) -> tuple[list[User], list[User], list[User]]:
+        async with self._db.read() as conn:
+            return await store.friends_and_requests(conn, user.id)
+
+    async def block(self, user: User, username: object) -> None:
+        target = await self._target(user, username)
+        async with self._db.write() as conn:
+            await store.block(conn, user.id, target.id, now_ms())
+            await store.unfriend(conn, user.id, target.id)
+
+    async def unblock(self, user: User, other_id: int) -> None:
+        async with self._db.write() as conn:
+            await store.unblock(conn, user.id, other_id)
+
+    async def blocked(self, user: User) -> list[User]:
+        async with self._db.read() as conn:
+            return await store.blocked_users(conn, user.id)
+
+    async def open_dm(self, user: User, usernames: list[object]) -> Room:
+        """The one DM room of this set of people, created (and announced) on first use."""
+        if not usernames:
+            raise BadRequest("name who to write to: {username} or {usernames: [...]}")
+        if len(usernames) > MAX_GROUP_DM - 1:
+            raise BadRequest(f"a group DM has at most {MAX_GROUP_DM} people")
+        targets = {t.id: t for t in [await self._target(user, name) for name in usernames]}
+        key = ":".join(str(i) for i in sorted({user.id, *targets}))
+        async with self._db.write() as conn:
+            if await store.blocked_either_way_among(conn, user.id, targets):
+                raise Blocked("you cannot write to this user")
+            existing = await store.dm_room_id(conn, key)
+            if existing is not None:
+                room = await room_store.get_room(conn, existing)
+                assert room is not None
+                return room
+            friends = await store.friend_ids_among(conn, user.id, targets)
+            for target in targets.values():
+                policy = await account_store.get_dm_policy(conn, target.id)
+                if policy == "friends" and target.id not in friends:
+                    raise Forbidden(f"{target.username} accepts direct messages from friends only")
+            names = ", ".join(sorted(u.display_name for u in [user, *targets.values()]))
+            room_id = await room_store.create_room(
+                conn,
+                slug="dm-" + hashlib.sha256(key.encode()).hexdigest()[:20],
+                name=names[:80],
+                kind="dm",
+                visibility="private",
+                topic=None,
+                created_by=user.id,
+                now=now_ms(),
+            )
+            await store.add_dm(conn, key, room_id)
+            joins = [
+                await self._rooms.add_in(conn, room_id, member)
+                for member in (user, *targets.values())
+            ]
+        for joined in joins:
+            await self._rooms.announce(joined)
+        return joins[-1].room

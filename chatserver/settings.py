@@ -1,0 +1,273 @@
+"""Settings: every knob, read once from the environment, frozen, and passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./chatserver.db"
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the CLI prints it as one line and exits."""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One documented environment variable (the source of `chatserver --help`)."""
+
+    env: str
+    attr: str
+    kind: type
+    help: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Defaults give the embedded single-node server."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_origins: tuple[str, ...] = ()
+    db_pool_size: int = 10
+    rate_limit_scale: float = 1.0
+    message_rate: float = 5.0
+    message_burst: int = 30
+    request_rate: float = 30.0
+    request_burst: int = 120
+    auth_rate_per_ip: float = 1.0
+    auth_burst_per_ip: int = 60
+    flood_strikes: int = 50
+    hello_timeout: float = 10.0
+    ping_interval: float = 20.0
+    presence_grace: float = 5.0
+    send_queue_frames: int = 2000
+    max_frame_bytes: int = 65536
+    max_http_body_bytes: int = 65536
+    trust_proxy_headers: bool = False
+    client_dir: str | None = None
+    log_level: str = "info"
+    token_ttl_days: int = 90
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build from CHAT_* variables, then apply CLI overrides (None means 'not given')."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for option in OPTIONS:
+            raw = source.get(option.env)
+            if raw is None or raw == "":
+                continue
+            values[option.attr] = _parse(option, raw)
+        for key, value in overrides.items():
+            if value is not None:
+                values[key] = value
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse settings that would fail later in a less obvious way."""
+        if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ConfigError(
+                f"CHAT_DATABASE_URL must start with sqlite+aiosqlite:// or "
+                f"postgresql+asyncpg:// (got {self.database_url.split('://')[0]}://...)"
+            )
+        if self.redis_url is not None and not self.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ConfigError("CHAT_REDIS_URL must start with redis://, rediss:// or unix://")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port must be between 1 and 65535 (got {self.port})")
+        positive = (
+            "db_pool_size",
+            "rate_limit_scale",
+            "message_rate",
+            "message_burst",
+            "request_rate",
+            "request_burst",
+            "auth_rate_per_ip",
+            "auth_burst_per_ip",
+            "flood_strikes",
+            "hello_timeout",
+            "ping_interval",
+            "send_queue_frames",
+            "max_frame_bytes",
+            "max_http_body_bytes",
+            "token_ttl_days",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{_env_of(name)} must be greater than 0")
+        if self.presence_grace < 0 or self.presence_grace > 10:
+            raise ConfigError("CHAT_PRESENCE_GRACE must be between 0 and 10 seconds")
+        for origin in self.allowed_origins:
+            if origin != "*" and "://" not in origin:
+                raise ConfigError(
+                    "CHAT_ALLOWED_ORIGINS entries look like https://chat.example.org "
+                    f"(got {origin})"
+                )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def scaled(self, value: float) -> float:
+        """A rate-limit figure multiplied by CHAT_RATE_LIMIT_SCALE (for load tests)."""
+        return value * self.rate_limit_scale
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(option: Option, raw: str) -> Any:
+    try:
+        if option.kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if option.kind is tuple:
+            return tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+        return option.kind(raw)
+    except ValueError:
+        raise ConfigError(f"{option.env}={raw!r} is not a valid {option.kind.__name__}") from None
+
+
+def _env_of(attr: str) -> str:
+    for option in OPTIONS:
+        if option.attr == attr:
+            return option.env
+    return attr
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "CHAT_DATABASE_URL",
+        "database_url",
+        str,
+        "Database: sqlite+aiosqlite:///path.db (default ./chatserver.db) or "
+        "postgresql+asyncpg://user@host/db",
+    ),
+    Option(
+        "CHAT_REDIS_URL",
+        "redis_url",
+        str,
+        "Redis for pub/sub between nodes (redis://host:6379/0); unset = in-process broker",
+    ),
+    Option("CHAT_HOST", "host", str, "Address to listen on (default 127.0.0.1)"),
+    Option("CHAT_PORT", "port", int, "Port to listen on (default 8000)"),
+    Option(
+        "CHAT_ALLOWED_ORIGINS",
+        "allowed_origins",
+        tuple,
+        "Comma-separated browser origins allowed to open WebSockets; "
+        "default: the server's own origin only; * allows any",
+    ),
+    Option("CHAT_DB_POOL_SIZE", "db_pool_size", int, "Database connections per node (default 10)"),
+    Option(
+        "CHAT_RATE_LIMIT_SCALE",
+        "rate_limit_scale",
+        float,
+        "Multiplies every rate limit (default 1; raise it for load tests)",
+    ),
+    Option(
+        "CHAT_MESSAGE_RATE",
+        "message_rate",
+        float,
+        "Messages, edits and reactions per second per user, sustained (default 5)",
+    ),
+    Option(
+        "CHAT_MESSAGE_BURST",
+        "message_burst",
+        int,
+        "Messages, edits and reactions a user may send in a burst (default 30)",
+    ),
+    Option(
+        "CHAT_REQUEST_RATE",
+        "request_rate",
+        float,
+        "Requests per second per connection or token, sustained (default 30)",
+    ),
+    Option(
+        "CHAT_REQUEST_BURST", "request_burst", int, "Request burst per connection (default 120)"
+    ),
+    Option(
+        "CHAT_AUTH_RATE_PER_IP",
+        "auth_rate_per_ip",
+        float,
+        "Registrations and logins per second per IP, sustained (default 1)",
+    ),
+    Option(
+        "CHAT_AUTH_BURST_PER_IP",
+        "auth_burst_per_ip",
+        int,
+        "Registrations and logins per IP in a burst (default 60)",
+    ),
+    Option(
+        "CHAT_FLOOD_STRIKES",
+        "flood_strikes",
+        int,
+        "Rate-limited requests in a row before a WebSocket is closed with 4008 (default 50)",
+    ),
+    Option(
+        "CHAT_HELLO_TIMEOUT",
+        "hello_timeout",
+        float,
+        "Seconds a new WebSocket has to send hello (default 10)",
+    ),
+    Option(
+        "CHAT_PING_INTERVAL",
+        "ping_interval",
+        float,
+        "Seconds between server pings; a client silent for two intervals is dropped (default 20)",
+    ),
+    Option(
+        "CHAT_PRESENCE_GRACE",
+        "presence_grace",
+        float,
+        "Seconds before 'offline' is announced after a user's last connection closes "
+        "(0-10, default 5)",
+    ),
+    Option(
+        "CHAT_SEND_QUEUE_FRAMES",
+        "send_queue_frames",
+        int,
+        "Frames queued for one slow connection before it is closed (default 2000)",
+    ),
+    Option(
+        "CHAT_MAX_FRAME_BYTES",
+        "max_frame_bytes",
+        int,
+        "Largest WebSocket frame accepted (default 65536; bigger closes with 1009)",
+    ),
+    Option(
+        "CHAT_MAX_HTTP_BODY_BYTES",
+        "max_http_body_bytes",
+        int,
+        "Largest HTTP request body accepted (default 65536)",
+    ),
+    Option(
+        "CHAT_TRUST_PROXY_HEADERS",
+        "trust_proxy_headers",
+        bool,
+        "Take the client IP from X-Forwarded-For (only behind your own proxy; default off)",
+    ),
+    Option(
+        "CHAT_CLIENT_DIR",
+        "client_dir",
+        str,
+        "Serve the web client from this folder instead of the bundled one",
+    ),
+    Option("CHAT_LOG_LEVEL", "log_level", str, "debug, info, warning or error (default info)"),
+    Option(
+        "CHAT_TOKEN_TTL_DAYS", "token_ttl_days", int, "Days a login token stays valid (default 90)"
+    ),
+)

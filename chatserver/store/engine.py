@@ -1,0 +1,86 @@
+"""Database: the async engine, SQLite tuning, and the write/read transaction scopes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from chatserver.domain.errors import Unavailable
+
+
+class Database:
+    """One engine per node, and the only place that opens transactions.
+
+    SQLite allows one writer at a time; rather than letting connections race for
+    the file lock (and time out under load), writes queue on an in-process lock
+    and reads run concurrently thanks to WAL. PostgreSQL needs no such lock: the
+    row lock on `rooms.last_seq` serialises writers of one room.
+    """
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if not self.is_sqlite:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits when the block exits without an exception."""
+        try:
+            if self._write_lock is None:
+                async with self.engine.begin() as conn:
+                    yield conn
+            else:
+                async with self._write_lock, self.engine.begin() as conn:
+                    yield conn
+        except DBAPIError as exc:
+            if _is_connection_problem(exc):
+                raise Unavailable("the database is unavailable, try again shortly") from exc
+            raise
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; nothing it does is committed."""
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            if _is_connection_problem(exc):
+                raise Unavailable("the database is unavailable, try again shortly") from exc
+            raise
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+            return True
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    """Connection trouble is a retryable 503; integrity errors are bugs to surface."""
+    return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

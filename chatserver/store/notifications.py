@@ -1,0 +1,138 @@
+"""Notification inbox rows, and the small member sets the filter decision reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatserver.domain.models import Level, Reason
+from chatserver.store.tables import notifications, room_members, users
+
+
+async def members_with_default(
+    conn: AsyncConnection, room_id: int, levels: Sequence[Level]
+) -> set[int]:
+    """Members without a room override whose default level is one of `levels`.
+
+    Driven from the (small, indexed) set of users with a non-default default,
+    not from the room's member list.
+    """
+    rows = await conn.execute(
+        select(users.c.id)
+        .join(
+            room_members,
+            and_(room_members.c.user_id == users.c.id, room_members.c.room_id == room_id),
+        )
+        .where(users.c.notify_default.in_(levels), room_members.c.notify_level.is_(None))
+    )
+    return {row[0] for row in rows}
+
+
+async def defaults_of(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, Level]:
+    if not user_ids:
+        return {}
+    rows = await conn.execute(
+        select(users.c.id, users.c.notify_default).where(users.c.id.in_(list(user_ids)))
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def insert_many(
+    conn: AsyncConnection,
+    rows: Sequence[tuple[int, Reason]],
+    message_id: int,
+    room_id: int,
+    now: int,
+) -> list[tuple[int, int, Reason]]:
+    """Insert one row per (user, reason); returns (notification id, user id, reason)."""
+    out: list[tuple[int, int, Reason]] = []
+    for user_id, reason in rows:
+        result = await conn.execute(
+            insert(notifications)
+            .values(
+                user_id=user_id,
+                message_id=message_id,
+                room_id=room_id,
+                reason=reason,
+                created_at_ms=now,
+                read=False,
+            )
+            .returning(notifications.c.id)
+        )
+        out.append((int(result.scalar_one()), user_id, reason))
+    return out
+
+
+async def list_for_user(
+    conn: AsyncConnection, user_id: int, unread_only: bool, limit: int
+) -> list[tuple[int, int, Reason, int, bool]]:
+    """(id, message id, reason, created_at_ms, read), newest first."""
+    stmt = select(
+        notifications.c.id,
+        notifications.c.message_id,
+        notifications.c.reason,
+        notifications.c.created_at_ms,
+        notifications.c.read,
+    ).where(notifications.c.user_id == user_id)
+    if unread_only:
+        stmt = stmt.where(notifications.c.read.is_(False))
+    rows = await conn.execute(stmt.order_by(notifications.c.id.desc()).limit(limit))
+    return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+
+async def unread_count(conn: AsyncConnection, user_id: int) -> int:
+    result = await conn.execute(
+        select(func.count())
+        .select_from(notifications)
+        .where(notifications.c.user_id == user_id, notifications.c.read.is_(False))
+    )
+    return int(result.scalar_one())
+
+
+async def unread_mentions_by_room(conn: AsyncConnection, user_id: int) -> dict[int, int]:
+    rows = await conn.execute(
+        select(notifications.c.room_id, func.count())
+        .where(
+            notifications.c.user_id == user_id,
+            notifications.c.read.is_(False),
+            notifications.c.reason == "mention",
+        )
+        .group_by(notifications.c.room_id)
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
+async def mark_read(conn: AsyncConnection, user_id: int, ids: Sequence[int] | None) -> None:
+    stmt = update(notifications).where(
+        notifications.c.user_id == user_id, notifications.c.read.is_(False)
+    )
+    if ids is not None:
+        stmt = stmt.where(notifications.c.id.in_(list(ids)))
+    await conn.execute(stmt.values(read=True))
+
+
+async def mark_room_read_up_to(
+    conn: AsyncConnection, user_id: int, room_id: int, message_ids: Sequence[int]
+) -> None:
+    if message_ids:
+        await conn.execute(
+            update(notifications)
+            .where(
+                notifications.c.user_id == user_id,
+                notifications.c.room_id == room_id,
+                notifications.c.message_id.in_(list(message_ids)),
+            )
+            .values(read=True)
+        )
+
+
+async def delete_for_message(conn: AsyncConnection, message_id: int) -> list[int]:
+    """Remove a deleted message's notifications; returns the users who had one."""
+    rows = await conn.execute(
+        select(notifications.c.user_id).where(notifications.c.message_id == message_id)
+    )
+    owners = [row[0] for row in rows]
+    await conn.execute(delete(notifications).where(notifications.c.message_id == message_id))
+    return owners

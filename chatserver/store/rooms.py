@@ -1,0 +1,281 @@
+"""Rooms, memberships, read markers and each room's sequence counter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatserver.domain.errors import Conflict
+from chatserver.domain.models import Level, Membership, Room, RoomKind, Visibility
+from chatserver.store.tables import messages, room_members, rooms
+
+ROOM_COLUMNS = (
+    rooms.c.id,
+    rooms.c.slug,
+    rooms.c.name,
+    rooms.c.kind,
+    rooms.c.visibility,
+    rooms.c.topic,
+    rooms.c.member_count,
+    rooms.c.last_seq,
+    rooms.c.created_by,
+)
+
+
+def room_from_row(row: Sequence[Any]) -> Room:
+    return Room(
+        id=row[0],
+        slug=row[1],
+        name=row[2],
+        kind=row[3],
+        visibility=row[4],
+        topic=row[5],
+        member_count=row[6],
+        last_seq=row[7],
+        created_by=row[8],
+    )
+
+
+async def create_room(
+    conn: AsyncConnection,
+    *,
+    slug: str,
+    name: str,
+    kind: RoomKind,
+    visibility: Visibility,
+    topic: str | None,
+    created_by: int | None,
+    now: int,
+) -> int:
+    try:
+        async with conn.begin_nested():
+            result = await conn.execute(
+                insert(rooms)
+                .values(
+                    slug=slug,
+                    name=name,
+                    kind=kind,
+                    visibility=visibility,
+                    topic=topic,
+                    created_by=created_by,
+                    created_at_ms=now,
+                )
+                .returning(rooms.c.id)
+            )
+    except IntegrityError:
+        raise Conflict(f"the room slug {slug!r} is taken") from None
+    return int(result.scalar_one())
+
+
+async def get_room(conn: AsyncConnection, room_id: int) -> Room | None:
+    row = (await conn.execute(select(*ROOM_COLUMNS).where(rooms.c.id == room_id))).first()
+    return room_from_row(row) if row else None
+
+
+async def get_room_by_slug(conn: AsyncConnection, slug: str) -> Room | None:
+    row = (await conn.execute(select(*ROOM_COLUMNS).where(rooms.c.slug == slug))).first()
+    return room_from_row(row) if row else None
+
+
+async def list_rooms(
+    conn: AsyncConnection, user_id: int, kind: str | None, query: str | None, limit: int
+) -> list[tuple[Room, bool]]:
+    """Public rooms and the caller's rooms, each with whether the caller has joined."""
+    joined = (
+        select(room_members.c.room_id).where(room_members.c.user_id == user_id).scalar_subquery()
+    )
+    stmt = select(*ROOM_COLUMNS, rooms.c.id.in_(joined)).where(
+        or_(rooms.c.visibility == "public", rooms.c.id.in_(joined))
+    )
+    if kind:
+        stmt = stmt.where(rooms.c.kind == kind)
+    if query:
+        pattern = (
+            "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        stmt = stmt.where(
+            or_(
+                func.lower(rooms.c.name).like(pattern, escape="\\"),
+                rooms.c.slug.like(pattern, escape="\\"),
+                func.lower(func.coalesce(rooms.c.topic, "")).like(pattern, escape="\\"),
+            )
+        )
+    stmt = stmt.order_by(rooms.c.member_count.desc(), rooms.c.id).limit(limit)
+    return [(room_from_row(row[:9]), bool(row[9])) for row in await conn.execute(stmt)]
+
+
+async def get_membership(conn: AsyncConnection, room_id: int, user_id: int) -> Membership | None:
+    row = (
+        await conn.execute(
+            select(room_members.c.last_read_seq, room_members.c.notify_level).where(
+                room_members.c.room_id == room_id, room_members.c.user_id == user_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return Membership(room_id, user_id, row[0], row[1])
+
+
+async def add_member(conn: AsyncConnection, room_id: int, user_id: int, now: int) -> bool:
+    """Add a member; False when they already were one (nothing changes then)."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                insert(room_members).values(
+                    room_id=room_id, user_id=user_id, joined_at_ms=now, last_read_seq=0
+                )
+            )
+    except IntegrityError:
+        return False
+    await conn.execute(
+        update(rooms).where(rooms.c.id == room_id).values(member_count=rooms.c.member_count + 1)
+    )
+    return True
+
+
+async def remove_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:
+    result = await conn.execute(
+        delete(room_members).where(
+            room_members.c.room_id == room_id, room_members.c.user_id == user_id
+        )
+    )
+    if result.rowcount == 0:
+        return False
+    await conn.execute(
+        update(rooms).where(rooms.c.id == room_id).values(member_count=rooms.c.member_count - 1)
+    )
+    return True
+
+
+async def next_seq(conn: AsyncConnection, room_id: int) -> int:
+    """Take the room's next sequence number inside the caller's transaction.
+
+    The UPDATE holds the row lock until commit, so concurrent writers of one room
+    get consecutive numbers and a rolled-back write leaves no gap.
+    """
+    result = await conn.execute(
+        update(rooms)
+        .where(rooms.c.id == room_id)
+        .values(last_seq=rooms.c.last_seq + 1)
+        .returning(rooms.c.last_seq)
+    )
+    return int(result.scalar_one())
+
+
+async def last_seqs(conn: AsyncConnection, room_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(room_ids)
+    if not ids:
+        return {}
+    rows = await conn.execute(select(rooms.c.id, rooms.c.last_seq).where(rooms.c.id.in_(ids)))
+    return {row[0]: row[1] for row in rows}
+
+
+async def user_rooms(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Membership]]:
+    rows = await conn.execute(
+        select(*ROOM_COLUMNS, room_members.c.last_read_seq, room_members.c.notify_level)
+        .join(room_members, room_members.c.room_id == rooms.c.id)
+        .where(room_members.c.user_id == user_id)
+        .order_by(rooms.c.id)
+    )
+    out = []
+    for row in rows:
+        room = room_from_row(row[:9])
+        out.append((room, Membership(room.id, user_id, row[9], row[10])))
+    return out
+
+
+async def user_room_ids(conn: AsyncConnection, user_id: int) -> list[int]:
+    rows = await conn.execute(
+        select(room_members.c.room_id).where(room_members.c.user_id == user_id)
+    )
+    return [row[0] for row in rows]
+
+
+async def unread_counts(conn: AsyncConnection, user_id: int) -> dict[int, int]:
+    """Messages by others above the read marker, per room, in one grouped query."""
+    rows = await conn.execute(
+        select(messages.c.room_id, func.count())
+        .select_from(
+            messages.join(
+                room_members,
+                and_(
+                    room_members.c.room_id == messages.c.room_id,
+                    room_members.c.user_id == user_id,
+                ),
+            )
+        )
+        .where(
+            messages.c.seq > room_members.c.last_read_seq,
+            messages.c.author_id != user_id,
+            messages.c.deleted.is_(False),
+        )
+        .group_by(messages.c.room_id)
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
+async def move_read_marker(conn: AsyncConnection, room_id: int, user_id: int, seq: int) -> None:
+    """Move the marker forward only: a late or replayed `read` never un-reads messages."""
+    await conn.execute(
+        update(room_members)
+        .where(
+            room_members.c.room_id == room_id,
+            room_members.c.user_id == user_id,
+            room_members.c.last_read_seq < seq,
+        )
+        .values(last_read_seq=seq)
+    )
+
+
+async def set_notify_level(
+    conn: AsyncConnection, room_id: int, user_id: int, level: Level | None
+) -> bool:
+    result = await conn.execute(
+        update(room_members)
+        .where(room_members.c.room_id == room_id, room_members.c.user_id == user_id)
+        .values(notify_level=level)
+    )
+    return result.rowcount > 0
+
+
+async def member_ids(conn: AsyncConnection, room_id: int) -> list[int]:
+    rows = await conn.execute(
+        select(room_members.c.user_id).where(room_members.c.room_id == room_id)
+    )
+    return [row[0] for row in rows]
+
+
+async def members_among(conn: AsyncConnection, room_id: int, user_ids: Iterable[int]) -> set[int]:
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    rows = await conn.execute(
+        select(room_members.c.user_id).where(
+            room_members.c.room_id == room_id, room_members.c.user_id.in_(ids)
+        )
+    )
+    return {row[0] for row in rows}
+
+
+async def overrides(conn: AsyncConnection, room_id: int) -> dict[int, Level]:
+    """Members of the room with a per-room notification override (the small set)."""
+    rows = await conn.execute(
+        select(room_members.c.user_id, room_members.c.notify_level).where(
+            room_members.c.room_id == room_id, room_members.c.notify_level.is_not(None)
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def user_overrides(conn: AsyncConnection, user_id: int) -> dict[int, Level]:
+    rows = await conn.execute(
+        select(room_members.c.room_id, room_members.c.notify_level).where(
+            room_members.c.user_id == user_id, room_members.c.notify_level.is_not(None)
+        )
+    )
+    return {row[0]: row[1] for row in rows}

@@ -1,0 +1,190 @@
+"""The database schema: the metadata Alembic migrations are checked against."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Ids are BIGINT on PostgreSQL and INTEGER (the rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(32), nullable=False, unique=True),
+    Column("display_name", String(64), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("region", String(64), nullable=True),
+    Column("dm_policy", String(16), nullable=False, server_default="everyone"),
+    Column("notify_default", String(16), nullable=False, server_default="mentions"),
+    Column("created_at_ms", BigInteger, nullable=False),
+    # Few users change their default level: the filter starts from those few.
+    Index("ix_users_notify_default", "notify_default"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # SHA-256 of the token: a stolen database does not hand out sessions.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Index("ix_tokens_user_id", "user_id"),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("topic", String(500), nullable=True),
+    Column("created_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    # The room's sequence counter: bumped in the same transaction as each sequenced event.
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+    Column("member_count", Integer, nullable=False, server_default="0"),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_rooms_kind", "kind"),
+)
+
+room_members = Table(
+    "room_members",
+    metadata,
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("joined_at_ms", BigInteger, nullable=False),
+    Column("last_read_seq", BigInteger, nullable=False, server_default="0"),
+    Column("notify_level", String(16), nullable=True),
+    Index("ix_room_members_user_id", "user_id"),
+    Index("ix_room_members_overrides", "room_id", "notify_level"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("author_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("edited_at_ms", BigInteger, nullable=True),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Column("reply_to", Id, nullable=True),
+    # Comma-separated user ids: read with the message, never queried by.
+    Column("mentions", Text, nullable=False, server_default=""),
+    # JSON text, so a numeric nonce comes back as a number.
+    Column("nonce", String(200), nullable=True),
+    # The seq of the latest event that changed this message (edit, delete, reaction).
+    Column("updated_seq", BigInteger, nullable=False),
+    UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
+    Index("ix_messages_room_updated", "room_id", "updated_seq"),
+    Index("ix_messages_nonce", "room_id", "author_id", "nonce"),
+)
+
+room_events = Table(
+    "room_events",
+    metadata,
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    # The exact frame that was broadcast, so a node filling a gap sends the same bytes.
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("emoji", String(64), primary_key=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_reactions_user_recent", "user_id", "created_at_ms"),
+)
+
+reaction_counts = Table(
+    "reaction_counts",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("emoji", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    # Orders a message's reactions by when each emoji first appeared.
+    Column("first_seq", BigInteger, nullable=False),
+)
+
+friendships = Table(
+    "friendships",
+    metadata,
+    # Stored in both directions so "friends of X" is one index range.
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("friend_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+friend_requests = Table(
+    "friend_requests",
+    metadata,
+    Column("from_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("to_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_friend_requests_to_id", "to_id"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("blocker_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("blocked_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_blocks_blocked_id", "blocked_id"),
+)
+
+dm_pairs = Table(
+    "dm_pairs",
+    metadata,
+    # "lowid:highid" (or the sorted ids of a group DM): one DM room per set of people.
+    Column("key", String(200), primary_key=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("read", Boolean, nullable=False, server_default="0"),
+    Index("ix_notifications_user", "user_id", "read", "id"),
+    Index("ix_notifications_message", "message_id"),
+)

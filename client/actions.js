@@ -1,0 +1,195 @@
+// What a person can do, as functions the views call. Each one talks to the
+// server (a gateway op when connected, HTTP otherwise) and records the result
+// in the store; failures are thrown as ChatError for the view to show.
+
+import { newNonce, ChatError } from './protocol.js';
+import { latestMessageSeq } from './selectors.js';
+
+export const HISTORY_PAGE = 50;
+const TYPING_EVERY_MS = 3000;
+
+export function createActions(session) {
+  const { store, api, conn } = session;
+  const online = () => store.get().status === 'online' && conn.isReady;
+  let lastTyping = { room: null, at: 0 };
+  const loading = new Set();
+
+  /** A gateway op when connected (fast, ordered with events), else its HTTP twin. */
+  async function call(op, fields, http) {
+    if (online()) {
+      try {
+        return await conn.request(op, fields);
+      } catch (err) {
+        if (!(err instanceof ChatError) || err.code !== 'disconnected') throw err;
+      }
+    }
+    return http();
+  }
+
+  const actions = {
+    // ------------------------------------------------------------- rooms
+    openRoom(roomId) {
+      store.dispatch({ op: 'local.open', room: roomId });
+      const log = store.get().messages[roomId];
+      if (!log || !log.loaded) actions.loadLatest(roomId);
+      actions.loadMembers(roomId);
+    },
+
+    async loadLatest(roomId) {
+      const key = `latest:${roomId}`;
+      if (loading.has(key)) return;
+      loading.add(key);
+      try {
+        const { messages } = await api.messages(roomId, { limit: HISTORY_PAGE });
+        store.dispatch({ op: 'local.history', room: roomId, messages, direction: 'latest', limit: HISTORY_PAGE });
+      } finally {
+        loading.delete(key);
+      }
+    },
+
+    /** One page older than what we have; resolves false when the start of the room is reached. */
+    async loadOlder(roomId) {
+      const log = store.get().messages[roomId];
+      if (!log || log.complete || loading.has(`older:${roomId}`)) return false;
+      const first = log.ids.length ? log.byId[log.ids[0]].seq : null;
+      if (first == null) return false;
+      loading.add(`older:${roomId}`);
+      try {
+        const { messages } = await api.messages(roomId, { before: first, limit: HISTORY_PAGE });
+        store.dispatch({ op: 'local.history', room: roomId, messages, direction: 'before', limit: HISTORY_PAGE });
+        return messages.length === HISTORY_PAGE;
+      } finally {
+        loading.delete(`older:${roomId}`);
+      }
+    },
+
+    isLoadingOlder: (roomId) => loading.has(`older:${roomId}`),
+
+    async loadMembers(roomId) {
+      try {
+        const { members } = await api.members(roomId);
+        store.dispatch({ op: 'local.members', room: roomId, members });
+      } catch { /* presence dots are a nicety; the room works without them */ }
+    },
+
+    async joinRoom(roomId) {
+      const { room } = await api.joinRoom(roomId);
+      store.dispatch({ op: 'local.room', room });
+      return room;
+    },
+
+    async leaveRoom(roomId) {
+      await api.leaveRoom(roomId);
+      store.dispatch({ op: 'local.left', room: roomId });
+    },
+
+    async createRoom(fields) {
+      const { room } = await api.createRoom(fields);
+      store.dispatch({ op: 'local.room', room });
+      return room;
+    },
+
+    /** Seen up to the latest message: tell the server (once per new seq). */
+    markRead(roomId) {
+      const s = store.get();
+      const room = s.rooms[roomId];
+      const seq = Math.max(latestMessageSeq(s, roomId), s.seqs[roomId] || 0);
+      if (!room || !seq || (seq <= (room.last_read_seq || 0) && !room.unread)) return;
+      store.dispatch({ op: 'local.read', room: roomId, seq });
+      if (online()) conn.notify('read', { room: roomId, seq });
+    },
+
+    // ---------------------------------------------------------- messages
+    /** Queue a message; it is shown as pending and sent now or when back online. */
+    send(roomId, body, replyTo = null) {
+      const entry = { nonce: newNonce(), room: roomId, body, reply_to: replyTo, created_at: new Date().toISOString() };
+      store.dispatch({ op: 'local.queue', entry });
+      lastTyping = { room: null, at: 0 };
+      session.flushOutbox();
+      return entry;
+    },
+
+    retry(nonce) {
+      const entry = store.get().outbox.find((e) => e.nonce === nonce);
+      if (!entry) return;
+      store.dispatch({ op: 'local.discard', nonce });
+      store.dispatch({ op: 'local.queue', entry: { ...entry, status: 'queued', error: null } });
+      session.flushOutbox();
+    },
+
+    discard(nonce) { store.dispatch({ op: 'local.discard', nonce }); },
+
+    async edit(messageId, body) {
+      const res = await call('edit', { message: messageId, body }, () => api.editMessage(messageId, body));
+      if (res && res.message) store.dispatch({ op: 'local.message', message: res.message });
+    },
+
+    async remove(messageId) {
+      await call('delete', { message: messageId }, () => api.deleteMessage(messageId));
+    },
+
+    /** Add my reaction, or take it back if I already reacted with this emoji. */
+    async toggleReaction(roomId, messageId, emoji) {
+      const msg = store.get().messages[roomId]?.byId[messageId];
+      const mine = msg && (msg.reactions || []).some((r) => r.emoji === emoji && r.me);
+      const op = mine ? 'unreact' : 'react';
+      const res = await call(op, { message: messageId, emoji },
+        () => (mine ? api.unreact(messageId, emoji) : api.react(messageId, emoji)));
+      if (res && res.reactions) store.dispatch({ op: 'local.reactions', room: roomId, message: messageId, reactions: res.reactions });
+    },
+
+    /** Called on each keystroke; tells the room at most every 3 s. */
+    typing(roomId) {
+      const now = Date.now();
+      if (lastTyping.room === roomId && now - lastTyping.at < TYPING_EVERY_MS) return;
+      lastTyping = { room: roomId, at: now };
+      if (online()) conn.notify('typing', { room: roomId });
+    },
+
+    // ------------------------------------------------------------ people
+    async loadFriends() {
+      const friends = await api.friends();
+      store.dispatch({ op: 'local.friends', friends: { friends: friends.friends || [], incoming: friends.incoming || [], outgoing: friends.outgoing || [] } });
+      return friends;
+    },
+    async addFriend(username) { const r = await api.addFriend(username); await actions.loadFriends(); return r; },
+    async removeFriend(userId) { await api.removeFriend(userId); await actions.loadFriends(); },
+    async block(username) { await api.block(username); await actions.loadFriends(); },
+    async unblock(userId) { await api.unblock(userId); },
+    async openDm(usernames) {
+      const { room } = await api.dm(usernames);
+      store.dispatch({ op: 'local.room', room });
+      actions.openRoom(room.id);
+      return room;
+    },
+    async searchUsers(q) {
+      const { users } = await api.users(q, 20);
+      store.dispatch({ op: 'local.users', users });
+      return users;
+    },
+    async updateProfile(patch) {
+      const { user } = await api.updateMe(patch);
+      store.dispatch({ op: 'local.me', user });
+      return user;
+    },
+
+    // ----------------------------------------------------- notifications
+    async loadNotifications() {
+      const { notifications } = await api.notifications(false);
+      const unread = store.get().notificationsUnread;
+      store.dispatch({ op: 'local.notifications', notifications, unread: Math.max(unread, notifications.filter((n) => !n.read).length) });
+      return notifications;
+    },
+    async markNotificationsRead(ids) {
+      if (ids !== 'all' && !ids.length) return;
+      await api.markNotificationsRead(ids);
+      store.dispatch(ids === 'all' ? { op: 'local.notificationsRead', all: true } : { op: 'local.notificationsRead', ids });
+    },
+    async setNotifyLevel(roomId, level) {
+      const res = await api.putNotificationSettings({ rooms: { [String(roomId)]: level } });
+      store.dispatch({ op: 'local.notifyLevel', room: roomId, level });
+      return res;
+    },
+  };
+  return actions;
+}

@@ -1,0 +1,82 @@
+// The HTTP API: one function per endpoint, bearer token attached, every error
+// turned into a ChatError carrying the protocol's `code`.
+
+import { ChatError } from './protocol.js';
+
+export function createApi({ getToken, onUnauthorized = () => {}, base = '' }) {
+  async function request(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    const token = getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(base + path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ChatError('network', e.message);
+    }
+    if (res.status === 204) return null;
+    let data = null;
+    try { data = await res.json(); } catch { /* a non-JSON error page: handled below */ }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      const code = err.code || (res.status === 401 ? 'unauthorized' : 'http_' + res.status);
+      const e = new ChatError(code, err.message || res.statusText, {
+        status: res.status, retryAfter: err.retry_after ?? (data && data.retry_after),
+      });
+      // Login failures are 401 too; only an authenticated call means the session died.
+      if (res.status === 401 && token && !path.startsWith('/api/auth/')) onUnauthorized(e);
+      throw e;
+    }
+    return data;
+  }
+
+  const q = (params) => {
+    const s = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v != null && v !== '') s.set(k, v);
+    const str = s.toString();
+    return str ? `?${str}` : '';
+  };
+  const enc = encodeURIComponent;
+
+  return {
+    request,
+    register: (username, password, display_name) => request('POST', '/api/auth/register', { username, password, ...(display_name ? { display_name } : {}) }),
+    login: (username, password) => request('POST', '/api/auth/login', { username, password }),
+    logout: () => request('POST', '/api/auth/logout'),
+    me: () => request('GET', '/api/me'),
+    updateMe: (patch) => request('PATCH', '/api/me', patch),
+
+    rooms: ({ kind, q: text } = {}) => request('GET', `/api/rooms${q({ kind, q: text })}`),
+    room: (id) => request('GET', `/api/rooms/${id}`),
+    createRoom: (room) => request('POST', '/api/rooms', room),
+    joinRoom: (id) => request('POST', `/api/rooms/${id}/join`),
+    leaveRoom: (id) => request('POST', `/api/rooms/${id}/leave`),
+    members: (id) => request('GET', `/api/rooms/${id}/members`),
+    messages: (id, { before, after, limit } = {}) => request('GET', `/api/rooms/${id}/messages${q({ before, after, limit })}`),
+    postMessage: (id, body, { reply_to, nonce } = {}) => request('POST', `/api/rooms/${id}/messages`, { body, reply_to, nonce }),
+    editMessage: (id, body) => request('PATCH', `/api/messages/${id}`, { body }),
+    deleteMessage: (id) => request('DELETE', `/api/messages/${id}`),
+    react: (id, emoji) => request('PUT', `/api/messages/${id}/reactions/${enc(emoji)}`),
+    unreact: (id, emoji) => request('DELETE', `/api/messages/${id}/reactions/${enc(emoji)}`),
+
+    users: (text, limit = 20) => request('GET', `/api/users${q({ q: text, limit })}`),
+    user: (id) => request('GET', `/api/users/${id}`),
+    friends: () => request('GET', '/api/friends'),
+    addFriend: (username) => request('POST', '/api/friends', { username }),
+    removeFriend: (userId) => request('DELETE', `/api/friends/${userId}`),
+    blocks: () => request('GET', '/api/blocks'),
+    block: (username) => request('POST', '/api/blocks', { username }),
+    unblock: (userId) => request('DELETE', `/api/blocks/${userId}`),
+    dm: (usernames) => request('POST', '/api/dms', usernames.length === 1 ? { username: usernames[0] } : { usernames }),
+
+    notificationSettings: () => request('GET', '/api/settings/notifications'),
+    putNotificationSettings: (patch) => request('PUT', '/api/settings/notifications', patch),
+    notifications: (unread = false) => request('GET', `/api/notifications${unread ? '?unread=true' : ''}`),
+    markNotificationsRead: (ids) => request('POST', '/api/notifications/read', ids === 'all' ? { all: true } : { ids }),
+
+    emoji: (text, lang, limit = 60) => request('GET', `/api/emoji${q({ q: text, lang, limit })}`),
+  };
+}

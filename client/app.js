@@ -1,0 +1,68 @@
+// Entry point: theme and language first, then either the welcome screen or a
+// signed-in session. A language switch rebuilds the screen from the same state.
+
+import { onLangChange, lang, t } from './i18n.js';
+import { applyTheme } from './theme.js';
+import { anonymousApi, createSession, savedToken, saveToken } from './session.js';
+import { renderAuth } from './views/auth.js';
+import { mountShell } from './views/shell.js';
+import { notificationParts } from './views/inbox.js';
+import { displayName, roomTitle } from './selectors.js';
+
+const root = document.getElementById('app');
+let session = null;
+let shell = null;
+
+applyTheme();
+document.documentElement.lang = lang();
+window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => applyTheme());
+
+function showAuth() {
+  if (shell) { shell.destroy(); shell = null; }
+  session = null;
+  document.title = t('app.name');
+  renderAuth(root, {
+    api: anonymousApi(),
+    onSignedIn: ({ token }) => {
+      saveToken(token);
+      startSession(token);
+    },
+  });
+}
+
+/** A system notification when the page is not what the user is looking at. */
+function browserNotify(n) {
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || !session) return;
+  const s = session.store.get();
+  const { msg, messageId, roomId, author, room } = notificationParts(n, s);
+  if (!document.hidden && s.activeRoom === roomId) return;
+  const title = author ? `${displayName(author)} — ${t(`reason.${n.reason}`)}` : t(`reason.${n.reason}`);
+  try {
+    const shown = new Notification(title, {
+      body: `${room ? roomTitle(room, s) : ''}${msg && msg.body ? `\n${msg.body.slice(0, 160)}` : ''}`,
+      tag: `chat-${n.id}`,
+      icon: '/favicon.svg',
+    });
+    shown.onclick = () => {
+      window.focus();
+      if (shell) shell.jump(roomId, messageId);
+      shown.close();
+    };
+  } catch { /* some platforms only allow notifications from a service worker */ }
+}
+
+function startSession(token) {
+  session = createSession({ token, onSignedOut: showAuth, onNotification: browserNotify });
+  shell = mountShell(root, session);
+  session.start();
+}
+
+onLangChange(() => {
+  if (!session) { showAuth(); return; }
+  if (shell) shell.destroy();
+  shell = mountShell(root, session);
+});
+
+const token = savedToken();
+if (token) startSession(token);
+else showAuth();

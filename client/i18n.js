@@ -1,0 +1,102 @@
+// Every string a person reads, in French and English. The language follows the
+// browser until the user picks one, which is then remembered.
+
+import { STRINGS } from './strings.js';
+
+const STORAGE_KEY = 'chat.lang';
+export const LANGUAGES = ['fr', 'en'];
+
+function detect() {
+  try {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    if (LANGUAGES.includes(saved)) return saved;
+  } catch { /* storage may be disabled: fall through to the browser's choice */ }
+  const langs = (typeof navigator !== 'undefined' && (navigator.languages || [navigator.language])) || [];
+  for (const l of langs) {
+    const base = String(l || '').slice(0, 2).toLowerCase();
+    if (LANGUAGES.includes(base)) return base;
+  }
+  return 'fr'; // the school is French-speaking
+}
+
+let current = detect();
+const listeners = new Set();
+
+export function lang() { return current; }
+
+export function setLang(l) {
+  if (!LANGUAGES.includes(l) || l === current) return;
+  current = l;
+  try { localStorage.setItem(STORAGE_KEY, l); } catch { /* not fatal */ }
+  document.documentElement.lang = l;
+  for (const fn of listeners) fn(l);
+}
+
+export function onLangChange(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+
+/**
+ * t('room.members', {count: 3}) — `{name}` placeholders are replaced by vars.
+ * A value may be an object of plural forms ({one, other}), chosen with
+ * Intl.PluralRules from vars.count.
+ */
+export function t(key, vars = {}) {
+  let s = STRINGS[current][key] ?? STRINGS.en[key];
+  if (s == null) return key;
+  if (typeof s === 'object') {
+    const form = new Intl.PluralRules(current).select(Number(vars.count) || 0);
+    s = s[form] ?? s.other;
+  }
+  return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+}
+
+/** The user-facing text for an error: ours when we know the code, else the server's message. */
+export function errorText(err) {
+  if (!err) return t('error.generic');
+  const key = `error.${err.code}`;
+  if (err.code && (key in STRINGS[current])) {
+    return t(key, { seconds: Math.ceil(Number(err.retry_after || err.retryAfter) || 1) });
+  }
+  return err.message || t('error.generic');
+}
+
+// --- dates: always through Intl so French reads like French -----------------
+
+function fmt(opts) { return new Intl.DateTimeFormat(current, opts); }
+
+export function formatTime(iso) {
+  return fmt({ hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+}
+
+export function formatDateTime(iso) {
+  return fmt({ dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}
+
+/** "Aujourd'hui", "Hier", or a full date for a day separator. */
+export function formatDay(iso, now = new Date()) {
+  const d = new Date(iso);
+  const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const diff = Math.round((day(now) - day(d)) / 86400000);
+  if (diff === 0) return t('day.today');
+  if (diff === 1) return t('day.yesterday');
+  const opts = { weekday: 'long', day: 'numeric', month: 'long' };
+  if (d.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
+  const s = fmt(opts).format(d);
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Short relative time for the inbox: "il y a 5 min". */
+export function formatRelative(iso, now = Date.now()) {
+  const secs = Math.round((new Date(iso).getTime() - now) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(current, { numeric: 'auto', style: 'short' });
+  const abs = Math.abs(secs);
+  if (abs < 45) return t('time.now');
+  if (abs < 3600) return rtf.format(Math.round(secs / 60), 'minute');
+  if (abs < 86400) return rtf.format(Math.round(secs / 3600), 'hour');
+  if (abs < 7 * 86400) return rtf.format(Math.round(secs / 86400), 'day');
+  return fmt({ dateStyle: 'medium' }).format(new Date(iso));
+}
+
+/** "Alice, Bob et Chloé" with the language's own conjunction. */
+export function formatList(items) {
+  return new Intl.ListFormat(current, { style: 'long', type: 'conjunction' }).format(items);
+}

@@ -1,0 +1,136 @@
+// The message composer: Enter sends, Shift+Enter breaks the line, Up edits
+// your last message, Esc cancels a reply; `:emoji` and `@mention`
+// suggestions; the reply bar; the typing indicator of the room above it.
+
+import { h, iconButton, icon } from '../dom.js';
+import { t, formatList } from '../i18n.js';
+import { displayName, lastOwnMessage, roomTitle, typingUsers } from '../selectors.js';
+import { createAutocomplete } from './autocomplete.js';
+
+const MAX_BODY = 4000;
+
+export function createComposer(store, actions, ui) {
+  const textarea = h('textarea', {
+    class: 'composer-input',
+    attrs: { rows: 1, id: 'composer-input', maxlength: MAX_BODY, 'aria-label': t('composer.label'), enterkeyhint: 'send' },
+  });
+  const ac = createAutocomplete({
+    textarea, api: ui.api,
+    getMembers: () => {
+      const s = store.get();
+      return (s.members[s.activeRoom] || []).map((id) => s.users[id]).filter((u) => u && (!s.me || u.id !== s.me.id));
+    },
+  });
+  const replyBar = h('div', { class: 'reply-bar', attrs: { hidden: true } });
+  const typing = h('div', { class: 'typing', attrs: { 'aria-live': 'polite' } });
+  const emojiBtn = iconButton('smile', t('emoji.insert'), () => ui.pickEmoji(emojiBtn, insertAtCaret), 'composer-emoji');
+  const sendBtn = h('button', { class: 'send-btn', attrs: { type: 'submit', 'aria-label': t('composer.send'), title: t('composer.send') } }, icon('send'));
+  const counter = h('span', { class: 'char-count', attrs: { hidden: true, 'aria-live': 'polite' } });
+  let replyTo = null;
+
+  const form = h('form', {
+    class: 'composer',
+    attrs: { 'aria-label': t('composer.formLabel') },
+    on: { submit: (e) => { e.preventDefault(); send(); } },
+  }, ac.el, replyBar, h('div', { class: 'composer-box' }, textarea, counter, emojiBtn, sendBtn));
+  const el = h('div', { class: 'composer-wrap' }, typing, form);
+
+  function grow() {
+    textarea.style.height = 'auto';
+    textarea.style.height = `${Math.min(textarea.scrollHeight, 200)}px`;
+  }
+
+  function insertAtCaret(text) {
+    const start = textarea.selectionStart ?? textarea.value.length;
+    const end = textarea.selectionEnd ?? start;
+    textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
+    textarea.setSelectionRange(start + text.length, start + text.length);
+    textarea.focus();
+    grow();
+  }
+
+  function send() {
+    const room = store.get().activeRoom;
+    const body = textarea.value.trim();
+    if (room == null || !body) return;
+    if (body.length > MAX_BODY) return;
+    actions.send(room, body, replyTo ? replyTo.id : null);
+    textarea.value = '';
+    setReply(null);
+    grow();
+    updateCounter();
+    ui.scrollToBottom();
+  }
+
+  function setReply(msg) {
+    replyTo = msg;
+    replyBar.hidden = !msg;
+    if (!msg) { replyBar.replaceChildren(); return; }
+    const s = store.get();
+    const who = displayName(s.users[msg.author.id] || msg.author);
+    replyBar.replaceChildren(
+      icon('reply'),
+      h('span', { class: 'reply-bar-text' }, t('composer.replyingTo', { name: who }), ' ', h('span', { class: 'reply-bar-quote' }, msg.body.slice(0, 80))),
+      iconButton('x', t('composer.cancelReply'), () => { setReply(null); textarea.focus(); }));
+    textarea.focus();
+  }
+
+  function updateCounter() {
+    const left = MAX_BODY - textarea.value.length;
+    counter.hidden = left > 200;
+    counter.textContent = String(left);
+  }
+
+  textarea.addEventListener('keydown', (e) => {
+    if (e.isComposing) return;
+    if (ac.onKeydown(e)) { e.preventDefault(); return; }
+    if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); send(); return; }
+    if (e.key === 'Escape' && replyTo) { e.preventDefault(); setReply(null); return; }
+    if (e.key === 'ArrowUp' && !textarea.value) {
+      const s = store.get();
+      const mine = lastOwnMessage(s, s.activeRoom);
+      if (mine) { e.preventDefault(); ui.editMessage(mine); }
+    }
+  });
+  textarea.addEventListener('input', () => {
+    grow();
+    updateCounter();
+    ac.update();
+    const room = store.get().activeRoom;
+    if (room != null && textarea.value.trim()) actions.typing(room);
+  });
+  textarea.addEventListener('click', () => ac.update());
+
+  let lastKey = '';
+  function renderTyping(s) {
+    const names = s.activeRoom == null ? [] : typingUsers(s, s.activeRoom, Date.now());
+    const key = names.join('|');
+    if (key === lastKey) return;
+    lastKey = key;
+    let text = '';
+    if (names.length === 1) text = t('typing.one', { name: names[0] });
+    else if (names.length <= 3 && names.length) text = t('typing.some', { names: formatList(names) });
+    else if (names.length) text = t('typing.many');
+    typing.replaceChildren(...(text ? [h('span', { class: 'typing-dots', attrs: { 'aria-hidden': 'true' } }, h('i'), h('i'), h('i')), text] : []));
+  }
+
+  let lastRoom;
+  return {
+    el,
+    focus: () => textarea.focus(),
+    setReply,
+    insert: insertAtCaret,
+    render(s) {
+      if (s.activeRoom !== lastRoom) {
+        lastRoom = s.activeRoom;
+        setReply(null);
+        ac.close();
+        const room = s.rooms[s.activeRoom];
+        textarea.placeholder = room ? t('composer.placeholder', { room: roomTitle(room, s) }) : '';
+        textarea.value = '';
+        grow();
+      }
+      renderTyping(s);
+    },
+  };
+}

@@ -1,0 +1,134 @@
+// Builds the element of one message (or one pending send): author, time,
+// reply quote, body segments, reactions bar and the hover toolbar. All user
+// text goes in as text nodes; links are <a> elements with checked hrefs.
+
+import { h, icon, iconButton, avatar } from '../dom.js';
+import { t, formatTime, formatDateTime, errorText } from '../i18n.js';
+import { segments, isEmojiOnly } from '../richtext.js';
+import { displayName } from '../selectors.js';
+import { presenceDot } from './sidebar.js';
+
+/** Body text → nodes (links, mentions, code), never markup. */
+export function renderBody(body, { mentionedNames = [], me = null } = {}) {
+  const frag = document.createDocumentFragment();
+  for (const seg of segments(body, { mentioned: mentionedNames, me })) {
+    if (seg.kind === 'link') {
+      frag.appendChild(h('a', { attrs: { href: seg.href, rel: 'noopener noreferrer', target: '_blank' } }, seg.text));
+    } else if (seg.kind === 'mention') {
+      frag.appendChild(h('span', { class: `mention${seg.me ? ' mention-me' : ''}` }, seg.text));
+    } else if (seg.kind === 'code') {
+      frag.appendChild(h('code', {}, seg.text));
+    } else if (seg.kind === 'codeblock') {
+      frag.appendChild(h('pre', {}, h('code', {}, seg.text)));
+    } else {
+      frag.appendChild(document.createTextNode(seg.text));
+    }
+  }
+  return frag;
+}
+
+function snippet(text, n = 90) {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
+}
+
+function replyQuote(msg, ctx) {
+  const target = ctx.lookup(msg.reply_to);
+  const who = target ? displayName(ctx.users[target.author.id] || target.author) : null;
+  const text = !target ? t('message.replyUnavailable') : target.deleted ? t('message.deleted') : snippet(target.body);
+  return h('button', {
+    class: 'msg-reply',
+    attrs: { type: 'button', 'aria-label': t('message.jumpToReply', { name: who || '…' }) },
+    on: { click: () => ctx.onJump(msg.reply_to) },
+  }, icon('reply', 'flip'), who ? h('strong', {}, who) : null, h('span', { class: 'msg-reply-text' }, text));
+}
+
+function reactionsBar(msg, ctx) {
+  if (msg.deleted) return null;
+  const list = msg.reactions || [];
+  if (!list.length) return null;
+  return h('div', { class: 'msg-reactions', attrs: { role: 'group', 'aria-label': t('reactions.label') } },
+    list.map((r) => h('button', {
+      class: `reaction${r.me ? ' mine' : ''}`,
+      attrs: {
+        type: 'button', 'aria-pressed': String(!!r.me), 'data-emoji': r.emoji,
+        'aria-label': t(r.me ? 'reactions.remove' : 'reactions.add', { emoji: r.emoji, count: r.count }),
+        title: t(r.me ? 'reactions.remove' : 'reactions.add', { emoji: r.emoji, count: r.count }),
+      },
+      on: { click: () => ctx.onReact(msg, r.emoji) },
+    }, h('span', { class: 'reaction-emoji' }, r.emoji), h('span', { class: 'reaction-count' }, String(r.count)))),
+    h('button', {
+      class: 'reaction reaction-add',
+      attrs: { type: 'button', 'aria-label': t('reactions.pick'), title: t('reactions.pick') },
+      on: { click: (e) => ctx.onPickReaction(msg, e.currentTarget) },
+    }, icon('smilePlus')));
+}
+
+function toolbar(msg, ctx, mine) {
+  const tools = [
+    iconButton('smilePlus', t('reactions.pick'), (e) => ctx.onPickReaction(msg, e.currentTarget), 'tool-react'),
+    iconButton('reply', t('message.reply'), () => ctx.onReply(msg), 'tool-reply'),
+  ];
+  if (mine) tools.push(iconButton('edit', t('message.edit'), () => ctx.onEdit(msg), 'tool-edit'));
+  if (mine || ctx.canModerate) tools.push(iconButton('trash', t('message.delete'), () => ctx.onDelete(msg), 'tool-delete danger'));
+  return h('div', { class: 'msg-tools', attrs: { role: 'toolbar', 'aria-label': t('message.actions') } }, tools);
+}
+
+/** A sent message. `ctx` carries users, presence, lookup() and the callbacks. */
+export function messageElement(msg, grouped, ctx) {
+  const author = ctx.users[msg.author.id] || msg.author;
+  const mine = ctx.me && msg.author.id === ctx.me.id;
+  const mentionsMe = ctx.me && (msg.mentions || []).includes(ctx.me.id);
+  const cls = ['msg', grouped && 'grouped', mine && 'mine', mentionsMe && 'mentions-me', msg.deleted && 'deleted'].filter(Boolean).join(' ');
+  const time = h('time', { attrs: { datetime: msg.created_at, title: formatDateTime(msg.created_at) } }, formatTime(msg.created_at));
+
+  const gutter = grouped
+    ? h('div', { class: 'msg-gutter' }, h('span', { class: 'msg-hover-time', attrs: { 'aria-hidden': 'true' } }, formatTime(msg.created_at)))
+    : h('div', { class: 'msg-gutter' }, h('span', { class: 'avatar-wrap' }, avatar(author, 'md'), presenceDot(ctx.presence[author.id])));
+
+  let body;
+  if (msg.deleted) {
+    body = h('div', { class: 'msg-body msg-deleted' }, icon('trash'), t('message.deleted'));
+  } else {
+    const names = (msg.mentions || []).map((id) => ctx.users[id] && ctx.users[id].username).filter(Boolean);
+    body = h('div', { class: `msg-body${isEmojiOnly(msg.body) ? ' emoji-only' : ''}` },
+      renderBody(msg.body, { mentionedNames: names, me: ctx.me && ctx.me.username }));
+    if (msg.edited_at) body.appendChild(h('span', { class: 'msg-edited', attrs: { title: formatDateTime(msg.edited_at) } }, ` ${t('message.edited')}`));
+  }
+
+  return h('article', {
+    class: cls,
+    attrs: { id: `msg-${msg.id}`, 'data-id': msg.id, 'data-seq': msg.seq, tabindex: '-1', 'aria-label': `${displayName(author)}, ${formatTime(msg.created_at)}` },
+  },
+  gutter,
+  h('div', { class: 'msg-main' },
+    msg.reply_to ? replyQuote(msg, ctx) : null,
+    grouped ? null : h('header', { class: 'msg-head' },
+      h('span', { class: 'msg-author' }, displayName(author)),
+      author.role && author.role !== 'student' ? h('span', { class: `role-tag role-${author.role}` }, t(`role.${author.role}`)) : null,
+      time),
+    body,
+    reactionsBar(msg, ctx)),
+  msg.deleted ? null : toolbar(msg, ctx, mine));
+}
+
+/** A message typed here that the server has not acknowledged yet. */
+export function pendingElement(entry, grouped, ctx) {
+  const me = ctx.me ? ctx.users[ctx.me.id] || ctx.me : { id: 0, username: '?' };
+  const failed = entry.status === 'failed';
+  const state = failed
+    ? h('div', { class: 'msg-pending-state failed', attrs: { role: 'alert' } },
+      icon('alert'), h('span', {}, `${t('message.failed')} ${errorText(entry.error)}`),
+      h('button', { class: 'link-btn', attrs: { type: 'button' }, on: { click: () => ctx.onRetry(entry.nonce) } }, t('message.retry')),
+      h('button', { class: 'link-btn', attrs: { type: 'button' }, on: { click: () => ctx.onDiscard(entry.nonce) } }, t('message.discard')))
+    : h('div', { class: 'msg-pending-state' }, icon('clock'), ctx.online ? t('message.sending') : t('message.queued'));
+  return h('article', {
+    class: `msg mine pending${grouped ? ' grouped' : ''}${failed ? ' failed' : ''}`,
+    attrs: { 'data-nonce': entry.nonce, 'aria-label': `${displayName(me)}, ${failed ? t('message.failed') : t('message.queued')}` },
+  },
+  h('div', { class: 'msg-gutter' }, grouped ? null : avatar(me, 'md')),
+  h('div', { class: 'msg-main' },
+    grouped ? null : h('header', { class: 'msg-head' }, h('span', { class: 'msg-author' }, displayName(me))),
+    h('div', { class: 'msg-body' }, renderBody(entry.body, { me: ctx.me && ctx.me.username })),
+    state));
+}

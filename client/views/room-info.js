@@ -1,0 +1,59 @@
+// The room details dialog: topic, members with presence, this room's
+// notification level, and leaving the room.
+
+import { h, avatar } from '../dom.js';
+import { t, errorText } from '../i18n.js';
+import { displayName, roomTitle } from '../selectors.js';
+import { openDialog, select, toast } from './ui.js';
+import { presenceDot } from './sidebar.js';
+import { levelOptions } from './settings.js';
+
+export function openRoomInfo({ store, api, actions, roomId, onLeft }) {
+  const s = store.get();
+  const room = s.rooms[roomId];
+  if (!room) return;
+  const members = h('ul', { class: 'people', attrs: { role: 'list' } });
+
+  function renderMembers(st) {
+    const ids = st.members[roomId] || [];
+    const users = ids.map((id) => st.users[id]).filter(Boolean)
+      .sort((a, b) => (st.presence[b.id] === 'online') - (st.presence[a.id] === 'online') || displayName(a).localeCompare(displayName(b)));
+    members.replaceChildren(...users.map((u) => h('li', { class: 'person' },
+      h('span', { class: 'avatar-wrap' }, avatar(u, 'md'), presenceDot(st.presence[u.id])),
+      h('span', { class: 'person-text' }, h('span', { class: 'person-name' }, displayName(u)),
+        h('span', { class: 'person-sub' }, `@${u.username}${u.role && u.role !== 'student' ? ` · ${t(`role.${u.role}`)}` : ''}`)))));
+  }
+
+  const level = select(levelOptions(true), room.notify_level || '', async (v) => {
+    try { await actions.setNotifyLevel(roomId, v || null); toast(t('settings.saved')); } catch (e) { toast(errorText(e), 'error'); }
+  }, { id: 'room-level' });
+  api.notificationSettings().then((cfg) => { level.value = (cfg.rooms && cfg.rooms[String(roomId)]) || ''; }).catch(() => {});
+
+  const leave = room.kind === 'dm' ? null : h('button', {
+    class: 'btn btn-ghost danger', attrs: { type: 'button' },
+    on: {
+      click: async () => {
+        if (!window.confirm(t('room.confirmLeave', { name: roomTitle(room, s) }))) return;
+        try { await actions.leaveRoom(roomId); dlg.close(); onLeft(); } catch (e) { toast(errorText(e), 'error'); }
+      },
+    },
+  }, t('room.leave'));
+
+  const unsubscribe = store.subscribe((st, before) => {
+    if (st.members !== before.members || st.presence !== before.presence || st.users !== before.users) renderMembers(st);
+  });
+  const dlg = openDialog({
+    title: room.kind === 'dm' ? roomTitle(room, s) : `# ${roomTitle(room, s)}`,
+    onClose: unsubscribe,
+    content: [
+      room.topic ? h('p', { class: 'room-topic-full' }, room.topic) : null,
+      h('p', { class: 'muted' }, [t(`kind.${room.kind}`), t(`visibility.${room.visibility || 'public'}`), t('room.members', { count: room.member_count || 0 })].join(' · ')),
+      h('div', { class: 'field-row' }, h('label', { attrs: { for: 'room-level' } }, t('room.notifications')), level),
+      h('h3', {}, t('room.memberList')),
+      members,
+      leave ? h('div', { class: 'dialog-foot' }, leave) : null,
+    ],
+  });
+  renderMembers(s);
+  actions.loadMembers(roomId);
+}

@@ -1,0 +1,111 @@
+// Settings: profile (display name, region), language, theme, who may DM me,
+// notification levels (default and per room) and browser notifications.
+
+import { h } from '../dom.js';
+import { t, errorText, lang, setLang } from '../i18n.js';
+import { themePreference, setTheme } from '../theme.js';
+import { roomTitle, groupedRooms } from '../selectors.js';
+import { openDialog, select, toast } from './ui.js';
+
+export const LEVELS = ['all', 'friends', 'mentions', 'none'];
+
+export function levelOptions(withDefault) {
+  const opts = LEVELS.map((l) => [l, t(`level.${l}`)]);
+  return withDefault ? [['', t('level.default')], ...opts] : opts;
+}
+
+function browserNotificationsBlock() {
+  const supported = typeof Notification !== 'undefined';
+  const status = h('p', { class: 'muted' });
+  const button = h('button', { class: 'btn btn-soft', attrs: { type: 'button' } }, t('settings.enableBrowser'));
+  const update = () => {
+    const p = supported ? Notification.permission : 'unsupported';
+    status.textContent = t(`settings.browser.${p}`);
+    button.hidden = p !== 'default';
+  };
+  button.addEventListener('click', async () => {
+    try { await Notification.requestPermission(); } catch { /* older API shape: ignore */ }
+    update();
+  });
+  update();
+  return h('div', { class: 'field' }, h('span', { class: 'label' }, t('settings.browserTitle')), status, button);
+}
+
+export function openSettings({ store, api, actions }) {
+  const s = store.get();
+  const me = s.users[s.me.id] || s.me;
+
+  // --- profile
+  const name = h('input', { class: 'input', attrs: { id: 'set-name', maxlength: 64, autocomplete: 'name' }, props: { value: me.display_name || '' } });
+  const region = h('input', { class: 'input', attrs: { id: 'set-region', maxlength: 64, list: 'region-suggestions', placeholder: t('settings.regionPlaceholder') }, props: { value: me.region || '' } });
+  const regions = h('datalist', { attrs: { id: 'region-suggestions' } },
+    Object.values(s.rooms).filter((r) => r.kind === 'region').map((r) => h('option', { attrs: { value: r.name } })));
+  const saveProfile = h('button', { class: 'btn btn-primary', attrs: { type: 'submit' } }, t('action.save'));
+  const profile = h('form', {
+    class: 'stack',
+    on: {
+      submit: async (e) => {
+        e.preventDefault();
+        saveProfile.disabled = true;
+        try {
+          await actions.updateProfile({ display_name: name.value.trim() || null, region: region.value.trim() || null });
+          toast(t('settings.saved'));
+        } catch (err) {
+          toast(errorText(err), 'error');
+        } finally {
+          saveProfile.disabled = false;
+        }
+      },
+    },
+  },
+  h('div', { class: 'field' }, h('label', { attrs: { for: 'set-name' } }, t('settings.displayName')), name),
+  h('div', { class: 'field' }, h('label', { attrs: { for: 'set-region' } }, t('settings.region')), region, regions),
+  h('div', { class: 'row-end' }, saveProfile));
+
+  // --- preferences
+  const langSel = select([['fr', 'Français'], ['en', 'English']], lang(), (v) => { dlg.close(); setLang(v); }, { id: 'set-lang' });
+  const themeSel = select([['system', t('theme.system')], ['light', t('theme.light')], ['dark', t('theme.dark')]], themePreference(), setTheme, { id: 'set-theme' });
+  const dmSel = select([['everyone', t('settings.dmEveryone')], ['friends', t('settings.dmFriends')]], me.dm_policy || 'everyone', async (v) => {
+    try { await actions.updateProfile({ dm_policy: v }); toast(t('settings.saved')); } catch (err) { toast(errorText(err), 'error'); }
+  }, { id: 'set-dm' });
+
+  // --- notifications
+  const defaultSel = select(levelOptions(false), 'mentions', async (v) => {
+    try { await api.putNotificationSettings({ default: v }); toast(t('settings.saved')); } catch (err) { toast(errorText(err), 'error'); }
+  }, { id: 'set-default-level' });
+  const perRoom = h('ul', { class: 'level-list', attrs: { role: 'list' } });
+  api.notificationSettings().then((cfg) => {
+    defaultSel.value = cfg.default || 'mentions';
+    const groups = groupedRooms(store.get(), lang());
+    const rooms = [...groups.cohort, ...groups.region, ...groups.topic, ...groups.dm];
+    perRoom.replaceChildren(...rooms.map((room) => {
+      const id = `lvl-${room.id}`;
+      const current = (cfg.rooms && cfg.rooms[String(room.id)]) || '';
+      return h('li', { class: 'level-row' },
+        h('label', { attrs: { for: id } }, room.kind === 'dm' ? roomTitle(room, store.get()) : `# ${roomTitle(room, store.get())}`),
+        select(levelOptions(true), current, async (v) => {
+          try { await actions.setNotifyLevel(room.id, v || null); toast(t('settings.saved')); } catch (err) { toast(errorText(err), 'error'); }
+        }, { id }));
+    }));
+  }).catch((err) => perRoom.replaceChildren(h('li', { class: 'muted' }, errorText(err))));
+
+  const section = (title, ...children) => h('section', { class: 'settings-section' }, h('h3', {}, title), ...children);
+  const dlg = openDialog({
+    title: t('settings.title'),
+    className: 'dialog-wide',
+    content: [
+      section(t('settings.profile'), profile),
+      section(t('settings.preferences'),
+        h('div', { class: 'field-row' }, h('label', { attrs: { for: 'set-lang' } }, t('settings.language')), langSel),
+        h('div', { class: 'field-row' }, h('label', { attrs: { for: 'set-theme' } }, t('settings.theme')), themeSel),
+        h('div', { class: 'field-row' }, h('label', { attrs: { for: 'set-dm' } }, t('settings.dmPolicy')), dmSel)),
+      section(t('settings.notifications'),
+        h('p', { class: 'muted' }, t('settings.levelsLead')),
+        h('div', { class: 'field-row' }, h('label', { attrs: { for: 'set-default-level' } }, t('settings.defaultLevel')), defaultSel),
+        h('h4', {}, t('settings.perRoom')),
+        perRoom,
+        browserNotificationsBlock()),
+    ],
+  });
+  name.focus();
+}

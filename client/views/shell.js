@@ -1,0 +1,201 @@
+// The signed-in screen: sidebar (a drawer on phones), the room header with
+// the bell, the message list and the composer. Wires views to actions and
+// opens the dialogs and popovers.
+
+import { h, icon, iconButton } from '../dom.js';
+import { t, errorText } from '../i18n.js';
+import { createActions } from '../actions.js';
+import { roomTitle, dmPeer, totalUnread } from '../selectors.js';
+import { createSidebar } from './sidebar.js';
+import { createMessageList } from './messages.js';
+import { createComposer } from './composer.js';
+import { openEmojiPicker } from './emoji-picker.js';
+import { openDirectory, openCreateRoom } from './directory.js';
+import { openFriends, openNewDm } from './friends.js';
+import { openInbox } from './inbox.js';
+import { openSettings } from './settings.js';
+import { openRoomInfo } from './room-info.js';
+import { toast } from './ui.js';
+
+const LAST_ROOM_KEY = 'chat.lastRoom';
+const PHONE = window.matchMedia('(max-width: 700px)');
+
+export function mountShell(root, session) {
+  const { store, api } = session;
+  const actions = createActions(session);
+
+  const openRoom = (id) => {
+    actions.openRoom(id);
+    try { localStorage.setItem(LAST_ROOM_KEY, String(id)); } catch { /* not fatal */ }
+    setDrawer(false);
+    requestAnimationFrame(() => composer.focus());
+  };
+
+  const ui = {
+    api,
+    pickReaction: (msg, anchor) => openEmojiPicker(anchor, {
+      api, title: t('reactions.pick'),
+      onPick: (emoji) => actions.toggleReaction(msg.room, msg.id, emoji).catch((e) => toast(errorText(e), 'error')),
+    }),
+    pickEmoji: (anchor, insert) => openEmojiPicker(anchor, { api, onPick: insert }),
+    reply: (msg) => composer.setReply(msg),
+    editMessage: (msg) => messages.startEdit(msg),
+    focusComposer: () => composer.focus(),
+    scrollToBottom: () => messages.scrollToBottom(),
+  };
+
+  const sidebar = createSidebar(store, {
+    onOpen: openRoom,
+    onDirectory: () => openDirectory({ api, actions, isJoined: (id) => id in store.get().rooms, onOpen: openRoom, onCreate: () => openCreateRoom({ actions, onOpen: openRoom }) }),
+    onCreateRoom: () => openCreateRoom({ actions, onOpen: openRoom }),
+    onNewDm: () => openNewDm({ actions, store }),
+    onFriends: () => openFriends({ store, api, actions, onOpenRoom: () => setDrawer(false) }),
+    onSettings: () => openSettings({ store, api, actions }),
+    onLogout: () => session.logout(),
+    onClose: () => setDrawer(false),
+  });
+  const messages = createMessageList(store, actions, ui);
+  const composer = createComposer(store, actions, ui);
+
+  // ---- header
+  const title = h('h1', { class: 'room-title' });
+  const subtitle = h('p', { class: 'room-sub' });
+  const menuBtn = iconButton('menu', t('sidebar.open'), () => setDrawer(true), 'menu-btn');
+  menuBtn.setAttribute('aria-controls', 'sidebar');
+  const menuBadge = h('span', { class: 'badge badge-dot', attrs: { hidden: true, 'aria-hidden': 'true' } });
+  menuBtn.appendChild(menuBadge);
+  const bellBadge = h('span', { class: 'badge', attrs: { hidden: true, 'aria-hidden': 'true' } });
+  const bell = iconButton('bell', t('inbox.title'), () => openInbox(bell, {
+    store, actions, onJump: (roomId, messageId) => jump(roomId, messageId),
+  }), 'bell with-badge');
+  bell.appendChild(bellBadge);
+  const infoBtn = iconButton('info', t('room.info'), () => {
+    const id = store.get().activeRoom;
+    if (id != null) openRoomInfo({ store, api, actions, roomId: id, onLeft: () => pickDefaultRoom(true) });
+  }, 'info-btn');
+  const header = h('header', { class: 'chat-head' },
+    menuBtn,
+    h('div', { class: 'room-heading' }, title, subtitle),
+    h('div', { class: 'head-actions' }, infoBtn, bell));
+  const banner = h('div', { class: 'conn-banner', attrs: { role: 'status', hidden: true } });
+
+  const empty = h('div', { class: 'empty-state' },
+    h('div', { class: 'big-emoji', attrs: { 'aria-hidden': 'true' } }, '👋'),
+    h('h2', {}, t('empty.title')),
+    h('p', {}, t('empty.lead')),
+    h('button', { class: 'btn btn-primary', attrs: { type: 'button' }, on: { click: () => sidebar.el.querySelector('.sidebar-actions button').click() } }, icon('compass'), t('directory.open')));
+
+  const chat = h('main', { class: 'chat', attrs: { 'aria-label': t('chat.label') } }, header, banner, empty, messages.el, composer.el);
+  const backdrop = h('div', { class: 'drawer-backdrop', on: { click: () => setDrawer(false) } });
+  const app = h('div', { class: 'app' }, sidebar.el, backdrop, chat);
+  root.replaceChildren(app);
+
+  function setDrawer(open) {
+    app.classList.toggle('drawer-open', open && PHONE.matches);
+    menuBtn.setAttribute('aria-expanded', String(open && PHONE.matches));
+    // On phones the closed drawer must not be reachable by Tab.
+    sidebar.el.inert = PHONE.matches && !open;
+    if (open && PHONE.matches) sidebar.el.querySelector('.room-item.active, .room-item, button').focus();
+  }
+  PHONE.addEventListener('change', () => setDrawer(false));
+  app.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && app.classList.contains('drawer-open')) { setDrawer(false); menuBtn.focus(); }
+  });
+  setDrawer(false);
+
+  async function jump(roomId, messageId) {
+    if (!(roomId in store.get().rooms)) { toast(t('message.notFound')); return; }
+    if (store.get().activeRoom !== roomId) openRoom(roomId);
+    if (messageId != null) await messages.jumpTo(messageId);
+  }
+
+  function pickDefaultRoom(force = false) {
+    const s = store.get();
+    if (!force && s.activeRoom != null && s.activeRoom in s.rooms) return;
+    let saved = null;
+    try { saved = Number(localStorage.getItem(LAST_ROOM_KEY)); } catch { /* ignore */ }
+    const ids = Object.keys(s.rooms).map(Number);
+    const id = !force && ids.includes(saved) ? saved : ids.sort((a, b) => a - b)[0];
+    if (id != null) openRoom(id);
+    else store.dispatch({ op: 'local.open', room: null });
+  }
+
+  // After (re)connecting: choose a room the first time, and refresh what the
+  // open room shows if its history was dropped (reset, or never loaded).
+  let firstReady = store.get().status !== 'online';
+  if (!firstReady) pickDefaultRoom(); // remounted (language switch) in a live session
+  const onReload = (roomId) => {
+    const s = store.get();
+    if (roomId == null && firstReady) {
+      firstReady = false;
+      pickDefaultRoom();
+      actions.loadFriends().catch(() => {});
+      return;
+    }
+    const active = s.activeRoom;
+    if (active == null) return;
+    if (roomId == null || roomId === active) {
+      const log = s.messages[active];
+      if (!log || !log.loaded) actions.loadLatest(active).catch((e) => toast(errorText(e), 'error'));
+      if (roomId == null) actions.loadMembers(active);
+    }
+  };
+  session.hooks.reload.add(onReload);
+
+  function renderHeader(s) {
+    const room = s.rooms[s.activeRoom];
+    const name = room ? roomTitle(room, s) : '';
+    title.replaceChildren(...(room ? [room.kind === 'dm' ? null : h('span', { class: 'room-hash', attrs: { 'aria-hidden': 'true' } }, room.visibility === 'private' ? icon('lock') : '#'), name] : [t('app.name')]));
+    const peer = room && dmPeer(room, s);
+    subtitle.textContent = !room ? '' : peer
+      ? `@${peer.username} · ${t(s.presence[peer.id] === 'online' ? 'presence.online' : 'presence.offline')}`
+      : room.topic || t('room.members', { count: room.member_count || 0 });
+    infoBtn.hidden = !room;
+    const unreadN = s.notificationsUnread;
+    bellBadge.hidden = !unreadN;
+    bellBadge.textContent = unreadN > 99 ? '99+' : String(unreadN);
+    bell.setAttribute('aria-label', unreadN ? t('inbox.titleUnread', { count: unreadN }) : t('inbox.title'));
+    const others = totalUnread(s) - (room ? room.unread || 0 : 0);
+    menuBadge.hidden = !others;
+    const roomsUnread = totalUnread(s);
+    document.title = `${roomsUnread ? `(${roomsUnread}) ` : ''}${name ? `${room.kind === 'dm' ? '' : '#'}${name} — ` : ''}${t('app.name')}`;
+  }
+
+  function renderBanner(s) {
+    const online = s.status === 'online';
+    banner.hidden = online;
+    if (online) return;
+    const waiting = s.outbox.length;
+    banner.replaceChildren(icon(s.status === 'connecting' ? 'clock' : 'alert'),
+      h('span', {}, t(s.status === 'connecting' ? 'conn.bannerConnecting' : 'conn.bannerOffline')),
+      waiting ? h('span', { class: 'banner-sub' }, t('conn.queued', { count: waiting })) : null,
+      s.status === 'offline' ? h('button', { class: 'link-btn', attrs: { type: 'button' }, on: { click: () => session.conn.reconnectNow() } }, t('conn.retryNow')) : null);
+  }
+
+  function render(s) {
+    sidebar.render(s);
+    const hasRoom = s.activeRoom != null && s.activeRoom in s.rooms;
+    empty.hidden = hasRoom;
+    messages.el.hidden = !hasRoom;
+    composer.el.hidden = !hasRoom;
+    renderHeader(s);
+    renderBanner(s);
+    if (hasRoom) messages.render(s);
+    composer.render(s);
+  }
+  const unsubscribe = store.subscribe(render);
+  render(store.get());
+
+  // Typing indicators expire on their own; a slow tick is enough for that.
+  const tick = setInterval(() => { if (Object.keys(store.get().typing).length) store.dispatch({ op: 'local.typingExpire' }); }, 1000);
+
+  return {
+    jump,
+    destroy() {
+      clearInterval(tick);
+      unsubscribe();
+      messages.destroy();
+      session.hooks.reload.delete(onReload);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// Shared pieces of interface: modal dialogs (native <dialog>, which brings
+// focus trapping and Esc for free), toasts, and anchored popovers.
+
+import { h, iconButton } from '../dom.js';
+import { t } from '../i18n.js';
+
+/** A modal dialog with a title and a close button; removed from the DOM when closed. */
+export function openDialog({ title, className = '', content, onClose }) {
+  const titleId = `dlg-${Math.random().toString(36).slice(2, 8)}`;
+  const body = h('div', { class: 'dialog-body' });
+  const dialog = h('dialog', { class: `dialog ${className}`.trim(), attrs: { 'aria-labelledby': titleId } },
+    h('header', { class: 'dialog-head' },
+      h('h2', { attrs: { id: titleId } }, title),
+      iconButton('x', t('action.close'), () => dialog.close())),
+    body);
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    if (onClose) onClose();
+  });
+  // A click on the backdrop (the dialog element itself, outside its box) closes it.
+  dialog.addEventListener('click', (e) => { if (e.target === dialog) dialog.close(); });
+  if (content) body.append(...[content].flat());
+  document.body.appendChild(dialog);
+  dialog.showModal();
+  return { dialog, body, close: () => dialog.close() };
+}
+
+let toastHost = null;
+/** A short message at the bottom of the screen, announced to screen readers. */
+export function toast(text, kind = 'info') {
+  if (!toastHost || !toastHost.isConnected) {
+    toastHost = h('div', { class: 'toasts', attrs: { role: 'status', 'aria-live': 'polite' } });
+    document.body.appendChild(toastHost);
+  }
+  const el = h('div', { class: `toast toast-${kind}` }, text);
+  toastHost.appendChild(el);
+  setTimeout(() => el.classList.add('toast-out'), 3600);
+  setTimeout(() => el.remove(), 4000);
+}
+
+/**
+ * Show `el` as a popover anchored to `anchor`. Esc or a click elsewhere
+ * closes it and gives focus back to the anchor. Returns close().
+ */
+export function popover(el, anchor, { placement = 'top', onClose } = {}) {
+  el.classList.add('popover');
+  document.body.appendChild(el);
+  const place = () => {
+    const a = anchor.getBoundingClientRect();
+    const r = el.getBoundingClientRect();
+    const vw = window.innerWidth;
+    const vh = window.innerHeight;
+    let top = placement === 'top' ? a.top - r.height - 8 : a.bottom + 8;
+    if (top < 8) top = Math.min(a.bottom + 8, vh - r.height - 8);
+    if (top + r.height > vh - 8) top = Math.max(8, a.top - r.height - 8);
+    let left = Math.min(Math.max(8, a.right - r.width), vw - r.width - 8);
+    if (vw < 500) left = Math.max(8, (vw - r.width) / 2);
+    el.style.top = `${Math.round(top)}px`;
+    el.style.left = `${Math.round(left)}px`;
+  };
+  place();
+  let closed = false;
+  const close = (refocus = true) => {
+    if (closed) return;
+    closed = true;
+    el.remove();
+    document.removeEventListener('keydown', onKey, true);
+    document.removeEventListener('pointerdown', onDown, true);
+    window.removeEventListener('resize', place);
+    if (refocus && anchor.isConnected) anchor.focus();
+    if (onClose) onClose();
+  };
+  const onKey = (e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close(); } };
+  const onDown = (e) => { if (!el.contains(e.target) && !anchor.contains(e.target)) close(false); };
+  document.addEventListener('keydown', onKey, true);
+  document.addEventListener('pointerdown', onDown, true);
+  window.addEventListener('resize', place);
+  return close;
+}
+
+/** A <select> from [value, label] pairs. */
+export function select(options, value, onChange, attrs = {}) {
+  const el = h('select', { attrs, on: { change: () => onChange(el.value) } },
+    options.map(([v, label]) => h('option', { attrs: { value: v }, props: { selected: v === value } }, label)));
+  return el;
+}
+
+/** A button that shows a spinner state while its async handler runs and a toast if it fails. */
+export function busy(button, fn, onError) {
+  return async (...args) => {
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      return await fn(...args);
+    } catch (err) {
+      if (onError) onError(err);
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  };
+}
