@@ -10,6 +10,7 @@ import { notificationParts } from './views/inbox.js';
 import { displayName, roomTitle } from './selectors.js';
 
 const root = document.getElementById('app');
+root.classList.remove('boot'); // the splash layout only lasts until the first screen
 let session = null;
 let shell = null;
 

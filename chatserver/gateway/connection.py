@@ -83,6 +83,13 @@ class Connection:
             self._writer.cancel()
         self._closing = asyncio.get_running_loop().create_task(self._close_socket(code, reason))
 
+    def discard(self) -> None:
+        """The client is gone: stop the writer, which would otherwise wait for frames forever."""
+        self.closed = True
+        self._queue.clear()
+        if self._writer is not None and self._writer is not asyncio.current_task():
+            self._writer.cancel()
+
     async def flush_and_close(self, code: int, reason: str, timeout: float = 2.0) -> None:
         """Let queued frames go out first (a shutdown), then close."""
         with contextlib.suppress(TimeoutError):

@@ -68,8 +68,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         conn.close(1011, error.message[:120])
     finally:
         await hub.remove_connection(conn)
-        if not conn.closed:
-            conn.closed = True
+        conn.discard()
         await conn.wait_closed()
 
 

@@ -21,9 +21,7 @@ async def test_two_users_receive_each_others_messages_with_consecutive_seqs(
     sent_by_bob = await bob.send(room["id"], "hello alice")
 
     seen_by_bob = await bob.next_event("message.created", room=room["id"])
-    seen_by_alice = [
-        await alice.next_event("message.created", room=room["id"]) for _ in range(2)
-    ]
+    seen_by_alice = [await alice.next_event("message.created", room=room["id"]) for _ in range(2)]
     assert seen_by_bob["message"]["body"] == "hello bob"
     assert [e["message"]["body"] for e in seen_by_alice] == ["hello bob", "hello alice"]
     assert sent_by_bob["seq"] == sent_by_alice["seq"] + 1

@@ -1,0 +1,95 @@
+"""Who may do what, and the notification filter's decision table."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatserver.domain import rules
+from chatserver.domain.errors import BadRequest, Forbidden
+from chatserver.domain.models import Level, Message, Room, User
+
+STUDENT = User(1, "sam", "Sam", "student")
+MENTOR = User(2, "mia", "Mia", "mentor")
+ADMIN = User(3, "ada", "Ada", "admin")
+
+
+def _room(kind: str = "cohort", visibility: str = "private", created_by: int = 2) -> Room:
+    return Room(9, "r", "R", kind, visibility, None, 3, 0, created_by)  # type: ignore[arg-type]
+
+
+def _message(author: User) -> Message:
+    return Message(1, 9, 1, author, "hi", 0, None, False, None, (), None, 1)
+
+
+def test_students_create_topic_rooms_only() -> None:
+    rules.check_can_create_room(STUDENT, "topic")
+    for kind in ("cohort", "region"):
+        with pytest.raises(Forbidden):
+            rules.check_can_create_room(STUDENT, kind)  # type: ignore[arg-type]
+    for user in (MENTOR, ADMIN):
+        for kind in ("cohort", "region", "topic"):
+            rules.check_can_create_room(user, kind)  # type: ignore[arg-type]
+        with pytest.raises(BadRequest):
+            rules.check_can_create_room(user, "dm")
+
+
+def test_cohorts_are_private_and_other_rooms_default_public() -> None:
+    assert rules.room_visibility("cohort", None) == "private"
+    assert rules.room_visibility("topic", None) == "public"
+    assert rules.room_visibility("region", "private") == "private"
+    with pytest.raises(BadRequest):
+        rules.room_visibility("cohort", "public")
+
+
+def test_adding_members_to_private_rooms() -> None:
+    rules.check_can_add_member(MENTOR, _room(created_by=STUDENT.id))
+    rules.check_can_add_member(STUDENT, _room(created_by=STUDENT.id))
+    with pytest.raises(Forbidden):
+        rules.check_can_add_member(STUDENT, _room(created_by=MENTOR.id))
+    with pytest.raises(BadRequest):
+        rules.check_can_add_member(ADMIN, _room(kind="topic", visibility="public"))
+
+
+def test_moderation() -> None:
+    rules.check_can_delete(MENTOR, _message(STUDENT))
+    rules.check_can_delete(STUDENT, _message(STUDENT))
+    with pytest.raises(Forbidden):
+        rules.check_can_delete(STUDENT, _message(MENTOR))
+    with pytest.raises(Forbidden):
+        rules.check_can_edit(ADMIN, _message(STUDENT))
+
+
+def test_dm_rooms_use_all_unless_overridden() -> None:
+    assert rules.effective_level("mentions", None, is_dm=True) == "all"
+    assert rules.effective_level("none", None, is_dm=True) == "all"
+    assert rules.effective_level("mentions", "none", is_dm=True) == "none"
+    assert rules.effective_level("friends", None, is_dm=False) == "friends"
+    assert rules.effective_level("all", "mentions", is_dm=False) == "mentions"
+
+
+@pytest.mark.parametrize(
+    ("level", "is_dm", "is_friend", "mentioned", "expected"),
+    [
+        ("all", False, False, False, "all"),
+        ("all", False, True, False, "friend"),
+        ("all", True, True, False, "dm"),
+        ("all", True, False, True, "mention"),
+        ("friends", False, True, False, "friend"),
+        ("friends", False, False, False, None),
+        ("friends", False, False, True, "mention"),
+        ("friends", True, True, False, "dm"),
+        ("friends", True, False, False, None),
+        ("mentions", False, True, False, None),
+        ("mentions", False, False, True, "mention"),
+        ("mentions", True, True, False, None),
+        ("none", False, True, True, None),
+        ("none", True, True, True, None),
+    ],
+)
+def test_notification_reason_is_the_strongest_that_applies(
+    level: Level, is_dm: bool, is_friend: bool, mentioned: bool, expected: str | None
+) -> None:
+    assert (
+        rules.notification_reason(level, is_dm=is_dm, is_friend=is_friend, mentioned=mentioned)
+        == expected
+    )
