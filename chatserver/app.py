@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -15,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatserver.broker.base import Broker
+from chatserver.coordination.base import PresenceRegistry, RateLimiter, Throttle
 from chatserver.domain.errors import BadRequest, NotFound
 from chatserver.gateway.api import error_response
 from chatserver.gateway.hub import Hub
@@ -26,7 +28,7 @@ from chatserver.services.messages import MessageService
 from chatserver.services.notifications import NotificationService
 from chatserver.services.presence import PresenceService
 from chatserver.services.publisher import Publisher
-from chatserver.services.ratelimit import Limits, MemoryRateLimiter
+from chatserver.services.ratelimit import Limits
 from chatserver.services.reactions import ReactionService
 from chatserver.services.rooms import RoomService
 from chatserver.services.session import SessionService
@@ -66,9 +68,43 @@ def client_dir(settings: Settings) -> Path | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Coordination:
+    limiter: RateLimiter
+    presence: PresenceRegistry
+    throttle: Throttle
+
+
+def make_coordination(settings: Settings) -> Coordination:
+    """Shared state in Redis when there is one (several nodes), else in memory."""
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        from chatserver.coordination.redis import (
+            RedisPresenceRegistry,
+            RedisRateLimiter,
+            RedisThrottle,
+        )
+
+        client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        return Coordination(
+            RedisRateLimiter(client), RedisPresenceRegistry(client), RedisThrottle(client)
+        )
+    from chatserver.coordination.memory import (
+        MemoryPresenceRegistry,
+        MemoryRateLimiter,
+        MemoryThrottle,
+    )
+
+    return Coordination(MemoryRateLimiter(), MemoryPresenceRegistry(), MemoryThrottle())
+
+
 def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Services, Hub]:
     publisher = Publisher(broker)
-    presence = PresenceService(db, publisher, settings.presence_grace)
+    coordination = make_coordination(settings)
+    presence = PresenceService(
+        db, publisher, coordination.presence, coordination.throttle, settings.presence_grace
+    )
     session = SessionService(db)
     sync = SyncService(db)
     hub = Hub(
@@ -78,7 +114,7 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         on_first_connection=presence.connected,
         on_last_connection=presence.disconnected,
     )
-    rooms = RoomService(db, publisher, hub.is_online)
+    rooms = RoomService(db, publisher, presence.online_among)
     notifications = NotificationService(db, publisher)
     services = Services(
         accounts=AccountService(db, publisher, settings.token_ttl_days),
@@ -90,7 +126,7 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         sync=sync,
         session=session,
         presence=presence,
-        limiter=MemoryRateLimiter(),
+        limiter=coordination.limiter,
         limits=Limits.from_settings(
             scale=settings.rate_limit_scale,
             message_rate=settings.message_rate,
@@ -164,6 +200,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await broker.start()
         await hub.start()
+        await services.presence.start()
         try:
             yield
         finally:

@@ -61,6 +61,12 @@ export function sinceMap(state) {
 
 // ---------------------------------------------------------------- helpers
 
+/** Events name a user by id or by a whole User object: accept both, remember objects. */
+function userRef(state, user) {
+  if (user && typeof user === 'object') return [withUsers(state, [user]), user.id];
+  return [state, user];
+}
+
 function emptyLog() { return { byId: {}, ids: [], loaded: false, complete: false }; }
 
 function withUsers(state, users) {
@@ -186,8 +192,8 @@ function memberChanged(state, { room, seq, user }, delta) {
   let s = state;
   const r = s.rooms[room];
   if (r) s = setRoom(s, room, { member_count: Math.max(0, (r.member_count || 0) + delta) });
-  const uid = typeof user === 'object' && user ? user.id : user;
-  if (typeof user === 'object' && user) s = withUsers(s, [user]);
+  let uid;
+  [s, uid] = userRef(s, user);
   if (s.members[room]) {
     const ids = s.members[room].filter((x) => x !== uid);
     if (delta > 0) ids.push(uid);
@@ -257,11 +263,15 @@ function applyEvent(state, f, now) {
     case 'room.added': return roomAdded(state, f.room);
     case 'room.removed': return roomRemoved(state, f.room);
     case 'typing': {
-      if (state.me && f.user === state.me.id) return state;
-      const t = { ...(state.typing[f.room] || {}), [f.user]: now + TYPING_MS };
-      return { ...state, typing: { ...state.typing, [f.room]: t } };
+      const [s, uid] = userRef(state, f.user);
+      if (s.me && uid === s.me.id) return state;
+      const t = { ...(s.typing[f.room] || {}), [uid]: now + TYPING_MS };
+      return { ...s, typing: { ...s.typing, [f.room]: t } };
     }
-    case 'presence': return { ...state, presence: { ...state.presence, [f.user]: f.status } };
+    case 'presence': {
+      const [s, uid] = userRef(state, f.user);
+      return { ...s, presence: { ...s.presence, [uid]: f.status } };
+    }
     case 'friend.request':
     case 'friend.accepted': return friendEvent(state, f.type, f.user);
     case 'notification': return notificationArrived(state, f.notification);

@@ -95,9 +95,6 @@ class Hub:
             if self._on_last is not None:
                 self._on_last(conn.user.id)
 
-    def is_online(self, user_id: int) -> bool:
-        return user_id in self.users
-
     async def attach(self, conn: Connection, room_id: int, floor: int) -> None:
         """Deliver the room's events with seq > `floor` to `conn`, each once, in order."""
         if room_id in conn.rooms or conn.closed:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatserver.coordination.base import RateLimiter
 from chatserver.services.accounts import AccountService
 from chatserver.services.messages import MessageService
 from chatserver.services.notifications import NotificationService
 from chatserver.services.presence import PresenceService
-from chatserver.services.ratelimit import Limits, RateLimiter
+from chatserver.services.ratelimit import Limits
 from chatserver.services.reactions import ReactionService
 from chatserver.services.rooms import RoomService
 from chatserver.services.session import SessionService

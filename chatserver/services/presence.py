@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
+from chatserver.coordination.base import PresenceRegistry, Throttle
 from chatserver.domain.models import User
 from chatserver.protocol import wire
 from chatserver.services.publisher import Publisher
@@ -22,8 +23,9 @@ TYPING_INTERVAL = 2.0
 
 
 class PresenceService:
-    """Announces `online` when a user's first connection opens and `offline` a grace
-    period after their last one closes (a quick reconnect announces nothing).
+    """Announces `online` when a user's first connection (on any node) opens and
+    `offline` a grace period after their last one closes, so a quick reconnect —
+    even to another node — announces nothing.
 
     Events go to every room the user is in (unsequenced, so only members who are
     connected receive them) and to their friends' user channels.
@@ -33,52 +35,52 @@ class PresenceService:
         self,
         db: Database,
         publisher: Publisher,
+        registry: PresenceRegistry,
+        throttle: Throttle,
         grace: float,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
         self._publisher = publisher
+        self._registry = registry
+        self._throttle = throttle
         self._grace = grace
-        self._clock = clock
-        self._online: set[int] = set()
         self._going_offline: dict[int, asyncio.TimerHandle] = {}
-        self._typing_sent: dict[tuple[int, int], float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def connected(self, user_id: int) -> None:
+        """The hub saw this node's first connection of the user."""
         timer = self._going_offline.pop(user_id, None)
         if timer is not None:
-            timer.cancel()
+            timer.cancel()  # back within the grace period: still counted, nothing to say
             return
-        if user_id not in self._online:
-            self._online.add(user_id)
-            self._spawn(self._announce(user_id, "online"))
+        self._spawn(self._came(user_id))
 
     def disconnected(self, user_id: int) -> None:
+        """The hub saw this node's last connection of the user close."""
         loop = asyncio.get_running_loop()
-        self._going_offline[user_id] = loop.call_later(self._grace, self._went_offline, user_id)
+        self._going_offline[user_id] = loop.call_later(self._grace, self._left, user_id)
 
-    def is_online(self, user_id: int) -> bool:
-        return user_id in self._online
+    async def online_among(self, user_ids: Iterable[int]) -> set[int]:
+        return await self._registry.online_among(user_ids)
 
     async def typing(self, user: User, room_id: int) -> None:
         """Announce typing, unless this user already did in this room a moment ago."""
-        now = self._clock()
-        key = (user.id, room_id)
-        if now - self._typing_sent.get(key, -TYPING_INTERVAL) < TYPING_INTERVAL:
+        if not await self._throttle.allow(f"{user.id}:{room_id}", TYPING_INTERVAL):
             return
-        self._typing_sent[key] = now
-        if len(self._typing_sent) > 100_000:
-            self._typing_sent = {
-                k: t for k, t in self._typing_sent.items() if now - t < TYPING_INTERVAL
-            }
         frame = wire.event("typing", room=room_id, user=wire.user_out(user))
         await self._publisher.room(room_id, 0, frame)
 
-    def _went_offline(self, user_id: int) -> None:
+    async def _came(self, user_id: int) -> None:
+        if await self._registry.add(user_id):
+            await self._announce(user_id, "online")
+
+    def _left(self, user_id: int) -> None:
         self._going_offline.pop(user_id, None)
-        self._online.discard(user_id)
-        self._spawn(self._announce(user_id, "offline"))
+        self._spawn(self._went(user_id))
+
+    async def _went(self, user_id: int) -> None:
+        if await self._registry.remove(user_id):
+            await self._announce(user_id, "offline")
 
     async def _announce(self, user_id: int, status: str) -> None:
         try:
@@ -97,13 +99,17 @@ class PresenceService:
         for friend_id in friends:
             await self._publisher.user(friend_id, frame)
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def start(self) -> None:
+        await self._registry.start()
 
     async def close(self) -> None:
         for timer in self._going_offline.values():
             timer.cancel()
         for task in list(self._tasks):
             task.cancel()
+        await self._registry.close()

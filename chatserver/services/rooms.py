@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -53,6 +53,9 @@ async def member_room(
     return room, membership
 
 
+OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
+
+
 @dataclass(frozen=True, slots=True)
 class Joined:
     """A committed join, waiting to be announced."""
@@ -64,12 +67,10 @@ class Joined:
 
 
 class RoomService:
-    def __init__(
-        self, db: Database, publisher: Publisher, is_online: Callable[[int], bool]
-    ) -> None:
+    def __init__(self, db: Database, publisher: Publisher, online_among: OnlineAmong) -> None:
         self._db = db
         self._publisher = publisher
-        self._is_online = is_online
+        self._online_among = online_among
 
     async def create(self, user: User, body: dict[str, object]) -> Room:
         kind = body.get("kind")
@@ -140,11 +141,14 @@ class RoomService:
             seq = await store.next_seq(conn, room.id)
             frame = wire.member_event("member.left", room.id, seq, user)
             await event_store.append(conn, room.id, seq, frame, now_ms())
+            after = await store.get_room(conn, room.id)
         await self._publisher.room(room.id, seq, frame)
         await self._publisher.control(
             MembershipChanged(user_id=user.id, room_id=room.id, joined=False, seq=seq)
         )
-        await self._publisher.user(user.id, wire.event("room.removed", room=room.id))
+        # PROTOCOL: room.removed carries a Room, as room.added does.
+        removed = wire.room_out(after or room)
+        await self._publisher.user(user.id, wire.event("room.removed", room=removed))
 
     async def add_member(self, actor: User, room_id: object, user_id: object) -> Room:
         if not isinstance(user_id, int) or isinstance(user_id, bool):
@@ -176,8 +180,9 @@ class RoomService:
             or u.username.startswith(prefix)
             or u.display_name.lower().startswith(prefix)
         ]
-        online = sorted(found, key=lambda u: (not self._is_online(u.id), u.username))
-        return [(u, self._is_online(u.id)) for u in online[:limit]]
+        online = await self._online_among(u.id for u in found)
+        found.sort(key=lambda u: (u.id not in online, u.username))
+        return [(u, u.id in online) for u in found[:limit]]
 
     async def add_in(self, conn: AsyncConnection, room_id: int, user: User) -> Joined:
         """Add a member and take the member.joined seq, in the caller's transaction."""

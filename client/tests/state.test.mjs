@@ -121,6 +121,14 @@ test('typing expires, presence and friends update', () => {
   assert.deepEqual(s.typing, {});
   s = apply(s, ev('presence', { user: 2, status: 'online' }));
   assert.equal(s.presence[2], 'online');
+  // Events may carry the whole User instead of its id.
+  s = apply(s, ev('presence', { user: bob, status: 'offline' }));
+  assert.equal(s.presence[2], 'offline');
+  assert.equal(s.users[2].display_name, 'Bob');
+  s = apply(s, ev('typing', { room: 7, user: bob }), 5000);
+  assert.ok(s.typing[7][2] > 5000);
+  s = apply(s, ev('typing', { room: 7, user: alice }), 5000);
+  assert.equal(s.typing[7][1], undefined);
   s = apply(s, ev('friend.request', { user: bob }));
   assert.equal(s.friends.incoming.length, 1);
   s = apply(s, ev('friend.accepted', { user: bob }));

@@ -1,7 +1,7 @@
 // Friends: find people, send / accept / decline requests, block and unblock,
 // and start a direct message (one person or a small group).
 
-import { h, avatar, icon, debounce } from '../dom.js';
+import { h, avatar, icon, debounce, replaceChildren } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { displayName } from '../selectors.js';
 import { openDialog, toast } from './ui.js';
@@ -94,7 +94,7 @@ export function openFriends({ store, api, actions, onOpenRoom }) {
   function renderLists() {
     const s = store.get();
     const f = s.friends;
-    lists.replaceChildren(
+    replaceChildren(lists,
       f.incoming.length ? section(t('friends.incoming'), f.incoming, (u) => person(u, null,
         btn(t('friends.accept'), () => actions.addFriend(u.username), 'btn-primary', 'check', t('friends.acceptFrom', { name: displayName(u) })),
         btn(t('friends.decline'), () => actions.removeFriend(u.id), 'btn-ghost', 'x', t('friends.declineFrom', { name: displayName(u) })))) : null,

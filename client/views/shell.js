@@ -2,7 +2,7 @@
 // the bell, the message list and the composer. Wires views to actions and
 // opens the dialogs and popovers.
 
-import { h, icon, iconButton } from '../dom.js';
+import { h, icon, iconButton, replaceChildren } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { createActions } from '../actions.js';
 import { roomTitle, dmPeer, totalUnread } from '../selectors.js';
@@ -24,11 +24,12 @@ export function mountShell(root, session) {
   const { store, api } = session;
   const actions = createActions(session);
 
-  const openRoom = (id) => {
+  const openRoom = (id, { focus = true } = {}) => {
     actions.openRoom(id);
     try { localStorage.setItem(LAST_ROOM_KEY, String(id)); } catch { /* not fatal */ }
     setDrawer(false);
-    requestAnimationFrame(() => composer.focus());
+    // Typing is what people do next in a room, except after a jump to a message.
+    if (focus && !PHONE.matches) requestAnimationFrame(() => composer.focus());
   };
 
   const ui = {
@@ -105,7 +106,7 @@ export function mountShell(root, session) {
 
   async function jump(roomId, messageId) {
     if (!(roomId in store.get().rooms)) { toast(t('message.notFound')); return; }
-    if (store.get().activeRoom !== roomId) openRoom(roomId);
+    if (store.get().activeRoom !== roomId) openRoom(roomId, { focus: false });
     if (messageId != null) await messages.jumpTo(messageId);
   }
 
@@ -145,7 +146,9 @@ export function mountShell(root, session) {
   function renderHeader(s) {
     const room = s.rooms[s.activeRoom];
     const name = room ? roomTitle(room, s) : '';
-    title.replaceChildren(...(room ? [room.kind === 'dm' ? null : h('span', { class: 'room-hash', attrs: { 'aria-hidden': 'true' } }, room.visibility === 'private' ? icon('lock') : '#'), name] : [t('app.name')]));
+    const hash = room && room.kind !== 'dm'
+      ? h('span', { class: 'room-hash', attrs: { 'aria-hidden': 'true' } }, room.visibility === 'private' ? icon('lock') : '#') : null;
+    replaceChildren(title, hash, room ? name : t('app.name'));
     const peer = room && dmPeer(room, s);
     subtitle.textContent = !room ? '' : peer
       ? `@${peer.username} · ${t(s.presence[peer.id] === 'online' ? 'presence.online' : 'presence.offline')}`
@@ -166,7 +169,7 @@ export function mountShell(root, session) {
     banner.hidden = online;
     if (online) return;
     const waiting = s.outbox.length;
-    banner.replaceChildren(icon(s.status === 'connecting' ? 'clock' : 'alert'),
+    replaceChildren(banner, icon(s.status === 'connecting' ? 'clock' : 'alert'),
       h('span', {}, t(s.status === 'connecting' ? 'conn.bannerConnecting' : 'conn.bannerOffline')),
       waiting ? h('span', { class: 'banner-sub' }, t('conn.queued', { count: waiting })) : null,
       s.status === 'offline' ? h('button', { class: 'link-btn', attrs: { type: 'button' }, on: { click: () => session.conn.reconnectNow() } }, t('conn.retryNow')) : null);

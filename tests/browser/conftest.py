@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -76,8 +78,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 _counter = itertools.count()
 
 
+def ascii_slug(name: str) -> str:
+    """'Chloé Martin' → 'chloe-martin': what usernames and room slugs may contain."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")
+
+
 def unique(name: str) -> str:
-    return f"{name[:14]}{next(_counter)}{uuid.uuid4().hex[:5]}"
+    return f"{ascii_slug(name)[:14]}{next(_counter)}{uuid.uuid4().hex[:5]}"
 
 
 @dataclass
@@ -89,8 +97,11 @@ class Person:
     token: str
     user: dict[str, Any]
     base_url: str
-    context: BrowserContext
-    page: Page
+    browser: Browser
+    viewport: dict[str, int]
+    color_scheme: str
+    context: BrowserContext | None = None
+    page: Page = None  # type: ignore[assignment]
     dialogs: list[str] = field(default_factory=list)
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
@@ -103,6 +114,21 @@ class Person:
         )
         assert r.status_code < 400, f"{method} {path} → {r.status_code} {r.text}"
         return r.json() if r.content else None
+
+    def open(self) -> Person:
+        """Open the client in a fresh browser context, already signed in."""
+        self.context = self.browser.new_context(
+            locale="fr-FR",
+            viewport=self.viewport,
+            color_scheme=self.color_scheme,  # type: ignore[arg-type]
+        )
+        # As if they had logged in before: the client keeps its token here.
+        self.context.add_init_script(f"localStorage.setItem('chat.token', {json.dumps(self.token)});")
+        self.page = self.context.new_page()
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.accept()))
+        self.page.goto(self.base_url + "/")
+        self.wait_online()
+        return self
 
     # --- what a person does in the page
 
@@ -122,17 +148,23 @@ class Person:
         box.press("Enter")
 
     def message(self, text: str):  # type: ignore[no-untyped-def]
-        """The message element whose body contains `text`."""
+        """The sent (acknowledged) message whose body contains `text`."""
         return self.page.locator("article.msg:not(.pending)", has=self.page.locator(".msg-body", has_text=text))
 
 
 @pytest.fixture
 def make_person(server: ServerProcess, browser: Browser) -> Iterator[Callable[..., Person]]:
-    """Registers a user through the API and opens the client, signed in, in a fresh context."""
-    contexts: list[BrowserContext] = []
+    """Registers a user through the API; with open=True also opens their signed-in client."""
+    people: list[Person] = []
 
-    def make(display_name: str, *, viewport: dict[str, int] | None = None, color_scheme: str = "light") -> Person:
-        username = unique(display_name.lower().replace(" ", ""))
+    def make(
+        display_name: str,
+        *,
+        open: bool = True,
+        viewport: dict[str, int] | None = None,
+        color_scheme: str = "light",
+    ) -> Person:
+        username = unique(display_name).replace("-", "")
         r = httpx.post(
             f"{server.base_url}/api/auth/register",
             json={"username": username, "password": PASSWORD, "display_name": display_name},
@@ -140,29 +172,22 @@ def make_person(server: ServerProcess, browser: Browser) -> Iterator[Callable[..
         )
         assert r.status_code == 201, r.text
         data = r.json()
-        context = browser.new_context(
-            locale="fr-FR",
-            viewport=viewport or {"width": 1280, "height": 800},
-            color_scheme=color_scheme,  # type: ignore[arg-type]
+        person = Person(
+            username, display_name, data["token"], data["user"], server.base_url, browser,
+            viewport or {"width": 1280, "height": 800}, color_scheme,
         )
-        contexts.append(context)
-        # Signed in as if they had logged in before: the client keeps its token here.
-        context.add_init_script(f"localStorage.setItem('chat.token', {json.dumps(data['token'])});")
-        page = context.new_page()
-        person = Person(username, display_name, data["token"], data["user"], server.base_url, context, page)
-        page.on("dialog", lambda d: (person.dialogs.append(d.message), d.accept()))
-        page.goto(server.base_url + "/")
-        person.wait_online()
-        return person
+        people.append(person)
+        return person.open() if open else person
 
     yield make
-    for c in contexts:
-        c.close()
+    for p in people:
+        if p.context is not None:
+            p.context.close()
 
 
 def create_topic(owner: Person, name: str, *members: Person) -> dict[str, Any]:
     """A public topic room that `members` have joined (setup, not under test)."""
-    slug = unique(name.lower().replace(" ", "-"))[:32].rstrip("-")
+    slug = unique(name)[:32].strip("-")
     room = owner.api("POST", "/api/rooms", {"slug": slug, "name": name, "kind": "topic"})["room"]
     for m in members:
         m.api("POST", f"/api/rooms/{room['id']}/join")
