@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -107,9 +107,13 @@ class ChatClient:
         reconnect: bool = True,
         http: httpx.AsyncClient | None = None,
         auto_sync: bool = True,
+        fallback_urls: Sequence[str] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.ws_url = _ws_url(self.base_url)
+        # Other nodes of the same cluster: reconnects move on to the next one when a node
+        # is unreachable, as a load balancer would.
+        self._ws_urls = [self.ws_url, *(_ws_url(u.rstrip("/")) for u in fallback_urls)]
         self.token = token
         self.origin = origin
         self.reconnect = reconnect
@@ -410,7 +414,11 @@ class ChatClient:
                 if exc.status == 401:
                     return None
             except (OSError, TimeoutError, ConnectionClosed, ValueError):
-                pass
+                self._next_node()
+
+    def _next_node(self) -> None:
+        urls = self._ws_urls
+        self.ws_url = urls[(urls.index(self.ws_url) + 1) % len(urls)]
 
     def _dropped(self, code: int | None, reason: str) -> None:
         self.connected = False

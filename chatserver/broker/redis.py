@@ -32,6 +32,7 @@ import contextlib
 import logging
 import random
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
@@ -54,7 +55,15 @@ DEAD_TICKS = 3
 POOL_SIZE = 8
 FIRST_DELAY = 0.1
 
-_Entry = tuple[bytes | None, "asyncio.Future[None] | None"]
+_Entry = tuple[bytes | None, asyncio.Future[None] | None]
+
+
+def _ignore_message(channel: str, data: bytes) -> None:
+    pass
+
+
+def _ignore_reset() -> None:
+    pass
 
 
 class RedisBroker:
@@ -100,8 +109,8 @@ class RedisBroker:
         self._conn: AbstractConnection | None = None
         self._lock = asyncio.Lock()  # keeps commands on the wire in decision order
         self._task: asyncio.Task[None] | None = None
-        self._on_message: MessageHandler | None = None
-        self._on_reset: ResetHandler | None = None
+        self._on_message: MessageHandler = _ignore_message
+        self._on_reset: ResetHandler = _ignore_reset
 
     def set_handlers(self, on_message: MessageHandler, on_reset: ResetHandler) -> None:
         """Install the callbacks; called once, before `start`."""
@@ -112,8 +121,6 @@ class RedisBroker:
         """Connect both sides and start the reader; raises if Redis is unreachable."""
         if self._task is not None:
             return
-        if self._on_message is None:
-            raise RuntimeError("set_handlers() must be called before start()")
         if self._sharded:
             version = str((await self._client.info("server")).get("redis_version", "0"))
             if int(version.split(".")[0]) < 7:
@@ -128,8 +135,10 @@ class RedisBroker:
 
         Calls made one after another on a channel reach each subscriber in order.
         """
-        verb = "SPUBLISH" if self._sharded and channel != CONTROL_CHANNEL else "PUBLISH"
-        await self._client.execute_command(verb, channel, data)
+        if self._sharded and channel != CONTROL_CHANNEL:
+            await self._client.spublish(channel, data)
+        else:
+            await self._client.publish(channel, data)
 
     async def subscribe(self, channel: str) -> None:
         """Take a reference; returns once Redis confirmed the subscription.
@@ -164,7 +173,7 @@ class RedisBroker:
 
     async def ping(self) -> bool:
         """True when Redis answers and the subscriber connection is up."""
-        if self._conn is None:
+        if self._conn is None or not self._conn.is_connected:
             return False
         try:
             return bool(await self._client.ping())
@@ -211,11 +220,13 @@ class RedisBroker:
     async def _connect(self) -> AbstractConnection:
         """Open the subscriber connection, subscribe every referenced channel, await
         the confirmations (delivering what arrives meanwhile)."""
-        conn = self._factory.make_connection()
+        factory = self._factory
+        conn = factory.connection_class(**factory.connection_kwargs)
+        self._conn = conn  # skipped by `_command` until connected; cleaned up by `_drop`
         try:
-            await conn.connect()
+            connect: Callable[[], Awaitable[None]] = conn.connect  # untyped in redis-py
+            await connect()
             async with self._lock:
-                self._conn = conn
                 channels = [ch for ch, n in self._refs.items() if n > 0]
                 last = None
                 for channel in channels:
@@ -241,11 +252,10 @@ class RedisBroker:
                 log.exception("redis pub/sub reader failed; reconnecting")
             await self._drop()
             conn = await self._reconnect()
-            if self._on_reset is not None:
-                try:
-                    self._on_reset()
-                except Exception:
-                    log.exception("broker reset handler failed")
+            try:
+                self._on_reset()
+            except Exception:
+                log.exception("broker reset handler failed")
 
     async def _reconnect(self) -> AbstractConnection:
         delay = FIRST_DELAY
@@ -253,7 +263,7 @@ class RedisBroker:
             await asyncio.sleep(random.uniform(delay / 2, delay))
             try:
                 conn = await self._connect()
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # whatever it was, the next attempt starts afresh
                 log.info("redis pub/sub reconnect failed (next in <= %.1fs): %s", delay, exc)
                 delay = min(delay * 2, self._max_delay)
                 continue
@@ -302,7 +312,7 @@ class RedisBroker:
             channel = reply[1].decode()
             if self._refs.get(channel, 0) > 0:  # late arrivals after unsubscribe are dropped
                 try:
-                    self._on_message(channel, reply[2])  # type: ignore[misc]
+                    self._on_message(channel, reply[2])
                 except Exception:
                     log.exception("broker message handler failed on %s", channel)
         else:  # a reply: (s)subscribe, (s)unsubscribe or pong
@@ -325,3 +335,4 @@ class RedisBroker:
             waiter.set_result(None)
         else:
             waiter.set_exception(error)
+            waiter.exception()  # retrieved: a reconnect's batch has nobody awaiting it

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from chatserver.domain.errors import Unavailable
@@ -28,7 +29,10 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if not self.is_sqlite:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=10,
+                connect_args={"timeout": 5},
+            )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
@@ -48,6 +52,8 @@ class Database:
             if _is_connection_problem(exc):
                 raise Unavailable("the database is unavailable, try again shortly") from exc
             raise
+        except (OSError, PoolTimeout) as exc:
+            raise Unavailable("the database is unavailable, try again shortly") from exc
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -59,6 +65,8 @@ class Database:
             if _is_connection_problem(exc):
                 raise Unavailable("the database is unavailable, try again shortly") from exc
             raise
+        except (OSError, PoolTimeout) as exc:
+            raise Unavailable("the database is unavailable, try again shortly") from exc
 
     async def ping(self) -> bool:
         try:

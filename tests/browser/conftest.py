@@ -37,7 +37,14 @@ PASSWORD = "correct horse battery"
 LIVE_MS = 10_000
 
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        Page,
+        Playwright,
+        expect,
+        sync_playwright,
+    )
 except ImportError:  # pragma: no cover - the test extra installs it
     sync_playwright = None  # type: ignore[assignment]
 
@@ -123,7 +130,9 @@ class Person:
             color_scheme=self.color_scheme,  # type: ignore[arg-type]
         )
         # As if they had logged in before: the client keeps its token here.
-        self.context.add_init_script(f"localStorage.setItem('chat.token', {json.dumps(self.token)});")
+        self.context.add_init_script(
+            f"localStorage.setItem('chat.token', {json.dumps(self.token)});"
+        )
         self.page = self.context.new_page()
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.accept()))
         self.page.goto(self.base_url + "/")
@@ -136,7 +145,9 @@ class Person:
         expect(self.page.locator(".conn-status.conn-online")).to_be_attached(timeout=LIVE_MS)
 
     def open_room(self, title: str) -> None:
-        self.page.locator(".room-item", has=self.page.locator(".room-name", has_text=title)).first.click()
+        self.page.locator(
+            ".room-item", has=self.page.locator(".room-name", has_text=title)
+        ).first.click()
         expect(self.page.locator(".room-title")).to_contain_text(title)
 
     def composer(self):  # type: ignore[no-untyped-def]
@@ -149,7 +160,9 @@ class Person:
 
     def message(self, text: str):  # type: ignore[no-untyped-def]
         """The sent (acknowledged) message whose body contains `text`."""
-        return self.page.locator("article.msg:not(.pending)", has=self.page.locator(".msg-body", has_text=text))
+        return self.page.locator(
+            "article.msg:not(.pending)", has=self.page.locator(".msg-body", has_text=text)
+        )
 
 
 @pytest.fixture
@@ -173,8 +186,14 @@ def make_person(server: ServerProcess, browser: Browser) -> Iterator[Callable[..
         assert r.status_code == 201, r.text
         data = r.json()
         person = Person(
-            username, display_name, data["token"], data["user"], server.base_url, browser,
-            viewport or {"width": 1280, "height": 800}, color_scheme,
+            username,
+            display_name,
+            data["token"],
+            data["user"],
+            server.base_url,
+            browser,
+            viewport or {"width": 1280, "height": 800},
+            color_scheme,
         )
         people.append(person)
         return person.open() if open else person

@@ -24,7 +24,9 @@ def test_two_people_chat_in_real_time(make_person: Callable[..., Person]) -> Non
 
     # Bob starts typing: Alice sees it before the message arrives.
     bob.composer().press_sequentially("Oui ")
-    expect(alice.page.locator(".typing")).to_contain_text("Bob est en train d’écrire…", timeout=LIVE_MS)
+    expect(alice.page.locator(".typing")).to_contain_text(
+        "Bob est en train d’écrire…", timeout=LIVE_MS
+    )
     bob.composer().press_sequentially("j'arrive 🚀")
     bob.composer().press("Enter")
     expect(alice.message("j'arrive 🚀")).to_be_visible(timeout=LIVE_MS)
@@ -93,7 +95,9 @@ def test_reaction_from_the_picker_is_seen_by_the_other(make_person: Callable[...
     # The picker remembers what Bob used.
     msg_for_bob.hover()
     msg_for_bob.locator(".msg-tools").get_by_role("button", name="Ajouter une réaction").click()
-    expect(picker.locator("section", has_text="Récents").locator(".emoji-cell").first).to_have_attribute("data-emoji", "🎉")
+    expect(
+        picker.locator("section", has_text="Récents").locator(".emoji-cell").first
+    ).to_have_attribute("data-emoji", "🎉")
     bob.page.keyboard.press("Escape")
     expect(picker).to_be_hidden()
 
@@ -111,7 +115,9 @@ def test_direct_message(make_person: Callable[..., Person]) -> None:
     alice.send("Salut Bob, une question sur ton business plan 🙂")
 
     # Bob gets the conversation in his sidebar, unread, named after Alice.
-    dm_item = bob.page.locator("#group-dm").locator("xpath=../..").locator(".room-item", has_text="Alice")
+    dm_item = (
+        bob.page.locator("#group-dm").locator("xpath=../..").locator(".room-item", has_text="Alice")
+    )
     expect(dm_item).to_be_visible(timeout=LIVE_MS)
     expect(dm_item.locator(".badge")).to_have_text("1", timeout=LIVE_MS)
     dm_item.click()

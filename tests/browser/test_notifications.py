@@ -9,7 +9,9 @@ from playwright.sync_api import expect
 from tests.browser.conftest import LIVE_MS, Person, create_topic, make_friends
 
 
-def test_friends_only_setting_decides_which_message_notifies(make_person: Callable[..., Person]) -> None:
+def test_friends_only_setting_decides_which_message_notifies(
+    make_person: Callable[..., Person],
+) -> None:
     chloe = make_person("Chloé", open=False)
     friend = make_person("Farid", open=False)
     stranger = make_person("Sam", open=False)
@@ -32,9 +34,15 @@ def test_friends_only_setting_decides_which_message_notifies(make_person: Callab
     expect(bell.locator(".badge")).to_be_hidden()
 
     # A message from someone who is not her friend: shown in the room, no alert.
-    stranger.api("POST", f"/api/rooms/{room['id']}/messages", {"body": "Qui vient au meetup de Lyon ?"})
+    stranger.api(
+        "POST", f"/api/rooms/{room['id']}/messages", {"body": "Qui vient au meetup de Lyon ?"}
+    )
     # A message from her friend: an alert.
-    friend.api("POST", f"/api/rooms/{room['id']}/messages", {"body": "Chloé, j'ai trouvé un investisseur !"})
+    friend.api(
+        "POST",
+        f"/api/rooms/{room['id']}/messages",
+        {"body": "Chloé, j'ai trouvé un investisseur !"},
+    )
 
     expect(bell.locator(".badge")).to_have_text("1", timeout=LIVE_MS)
     room_item = chloe.page.locator(".room-item", has_text="Levée de fonds")

@@ -13,7 +13,9 @@ from tests.support.server import ServerProcess
 RECONNECT_MS = 25_000
 
 
-def test_server_restart_loses_nothing(server: ServerProcess, make_person: Callable[..., Person]) -> None:
+def test_server_restart_loses_nothing(
+    server: ServerProcess, make_person: Callable[..., Person]
+) -> None:
     alice = make_person("Alice", open=False)
     bob = make_person("Bob", open=False)
     room = create_topic(alice, "Atelier compta", bob)

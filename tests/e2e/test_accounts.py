@@ -100,9 +100,7 @@ async def test_usernames_at_the_length_limits_and_with_every_allowed_character(
 
 @pytest.mark.parametrize("password", ["short", "1234567", "", None, 12345678])
 async def test_invalid_passwords_are_refused(api: httpx.AsyncClient, password: object) -> None:
-    resp = await api.post(
-        "/api/auth/register", json={"username": new_name(), "password": password}
-    )
+    resp = await api.post("/api/auth/register", json={"username": new_name(), "password": password})
     assert_error(resp, 400, "bad_request")
 
 
@@ -130,9 +128,7 @@ async def test_a_body_that_is_not_a_json_object_is_a_bad_request(api: httpx.Asyn
 
 async def test_login_in_any_case_gives_a_working_token(api: httpx.AsyncClient) -> None:
     name = new_name("Log")
-    registered = await api.post(
-        "/api/auth/register", json={"username": name, "password": PASSWORD}
-    )
+    registered = await api.post("/api/auth/register", json={"username": name, "password": PASSWORD})
     user_id = registered.json()["user"]["id"]
 
     resp = await api.post("/api/auth/login", json={"username": name.upper(), "password": PASSWORD})
@@ -326,9 +322,12 @@ def test_auth_requests_per_ip_are_rate_limited(limited_server: ServerProcess) ->
     with httpx.Client(base_url=url) as api:
         ok = api.post("/api/auth/register", json={"username": "limited", "password": PASSWORD})
         assert ok.status_code == 201
-        assert api.post(
-            "/api/auth/login", json={"username": "limited", "password": PASSWORD}
-        ).status_code == 200
+        assert (
+            api.post(
+                "/api/auth/login", json={"username": "limited", "password": PASSWORD}
+            ).status_code
+            == 200
+        )
         wrong = api.post("/api/auth/login", json={"username": "limited", "password": "wrong-pw"})
         assert wrong.status_code == 401
         # The burst of 3 is spent, whatever the outcome of each attempt.

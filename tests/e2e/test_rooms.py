@@ -123,9 +123,7 @@ async def test_a_cohort_room_is_never_public(staff: dict[str, ChatClient], slug:
 async def test_invalid_slugs_are_refused(make_client: ClientFactory, bad_slug: object) -> None:
     student = await make_client("student")
     error = await refused(
-        student.http(
-            "POST", "/api/rooms", json={"slug": bad_slug, "name": "Room", "kind": "topic"}
-        )
+        student.http("POST", "/api/rooms", json={"slug": bad_slug, "name": "Room", "kind": "topic"})
     )
     assert (error.status, error.code) == (400, "bad_request")
 
