@@ -51,7 +51,7 @@ def make_broker(settings: Settings) -> Broker:
     if settings.redis_url:
         from chatserver.broker.redis import RedisBroker
 
-        return RedisBroker(settings.redis_url)
+        return RedisBroker(settings.redis_url, sharded=settings.redis_sharded)
     from chatserver.broker.memory import MemoryBroker
 
     return MemoryBroker()

@@ -72,11 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--owner", required=True, help="username of the mentor or admin who owns it"
     )
     room_create.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
+
+    loadtest = sub.add_parser(
+        "loadtest",
+        help="drive a running server with N protocol clients and measure it",
+        description="Run the server under test with CHAT_RATE_LIMIT_SCALE=1000 (or more), "
+        "or its per-user limits bound the test. Scenarios: docs/benchmarks.md.",
+    )
+    from chatserver.loadtest import add_arguments
+
+    add_arguments(loadtest)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "loadtest":  # a client of some server: no settings of its own
+        from chatserver.loadtest import main as loadtest
+
+        return loadtest(args)
     try:
         settings = Settings.from_env(
             host=getattr(args, "host", None),
@@ -91,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if settings.log_level.lower() != "debug":
+        # Alembic narrates every run at INFO; an operator needs only the outcome line.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         if args.command == "serve":
             return _serve(settings, migrate=not args.no_migrate)

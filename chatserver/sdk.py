@@ -42,6 +42,9 @@ _STATUS_CODES = {
 }
 _CLOSE_CODES = {4000: "bad_request", 4001: "unauthorized", 1009: "too_large"}
 _BACKOFF_START, _BACKOFF_CAP = 0.1, 5.0
+# Idle HTTP connections are dropped before the server's keep-alive (uvicorn: 5 s) closes
+# them: reusing one the server is closing fails with "Server disconnected".
+_KEEPALIVE = 4.0
 _STOP = object()  # queued once the connection is gone for good, so waiting readers wake up
 
 
@@ -126,7 +129,9 @@ class ChatClient:
         self.close_code: int | None = None
         self.connected = False
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(base_url=self.base_url, timeout=10.0)
+        self._http = http or httpx.AsyncClient(
+            base_url=self.base_url, timeout=10.0, limits=httpx.Limits(keepalive_expiry=_KEEPALIVE)
+        )
         self._ws: ClientConnection | None = None
         self._runner: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[Frame]] = {}

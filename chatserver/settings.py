@@ -31,6 +31,7 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    redis_sharded: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_origins: tuple[str, ...] = ()
@@ -161,6 +162,13 @@ OPTIONS: tuple[Option, ...] = (
         "redis_url",
         str,
         "Redis for pub/sub between nodes (redis://host:6379/0); unset = in-process broker",
+    ),
+    Option(
+        "CHAT_REDIS_SHARDED",
+        "redis_sharded",
+        bool,
+        "Use sharded pub/sub (SSUBSCRIBE/SPUBLISH, Redis 7+) for room and user channels, "
+        "to spread them over a Redis Cluster (default off)",
     ),
     Option("CHAT_HOST", "host", str, "Address to listen on (default 127.0.0.1)"),
     Option("CHAT_PORT", "port", int, "Port to listen on (default 8000)"),

@@ -3,7 +3,7 @@
 // in the store; failures are thrown as ChatError for the view to show.
 
 import { newNonce, ChatError } from './protocol.js';
-import { latestMessageSeq } from './selectors.js';
+import { latestMessageSeq, notificationTarget } from './selectors.js';
 
 export const HISTORY_PAGE = 50;
 const TYPING_EVERY_MS = 3000;
@@ -12,7 +12,8 @@ export function createActions(session) {
   const { store, api, conn } = session;
   const online = () => store.get().status === 'online' && conn.isReady;
   let lastTyping = { room: null, at: 0 };
-  const loading = new Set();
+  let notificationsLoaded = false;
+  const inflight = new Map(); // request key → promise, so a page is never fetched twice at once
 
   /** A gateway op when connected (fast, ordered with events), else its HTTP twin. */
   async function call(op, fields, http) {
@@ -35,35 +36,37 @@ export function createActions(session) {
       actions.loadMembers(roomId);
     },
 
-    async loadLatest(roomId) {
+    /** The newest page; concurrent callers share the one request in flight. */
+    loadLatest(roomId) {
       const key = `latest:${roomId}`;
-      if (loading.has(key)) return;
-      loading.add(key);
-      try {
-        const { messages } = await api.messages(roomId, { limit: HISTORY_PAGE });
-        store.dispatch({ op: 'local.history', room: roomId, messages, direction: 'latest', limit: HISTORY_PAGE });
-      } finally {
-        loading.delete(key);
+      if (!inflight.has(key)) {
+        inflight.set(key, api.messages(roomId, { limit: HISTORY_PAGE })
+          .then(({ messages }) => {
+            store.dispatch({ op: 'local.history', room: roomId, messages, direction: 'latest', limit: HISTORY_PAGE });
+          })
+          .finally(() => inflight.delete(key)));
       }
+      return inflight.get(key);
     },
 
     /** One page older than what we have; resolves false when the start of the room is reached. */
-    async loadOlder(roomId) {
+    loadOlder(roomId) {
+      const key = `older:${roomId}`;
+      if (inflight.has(key)) return inflight.get(key);
       const log = store.get().messages[roomId];
-      if (!log || log.complete || loading.has(`older:${roomId}`)) return false;
-      const first = log.ids.length ? log.byId[log.ids[0]].seq : null;
-      if (first == null) return false;
-      loading.add(`older:${roomId}`);
-      try {
-        const { messages } = await api.messages(roomId, { before: first, limit: HISTORY_PAGE });
-        store.dispatch({ op: 'local.history', room: roomId, messages, direction: 'before', limit: HISTORY_PAGE });
-        return messages.length === HISTORY_PAGE;
-      } finally {
-        loading.delete(`older:${roomId}`);
-      }
+      if (!log || log.complete || !log.ids.length) return Promise.resolve(false);
+      const first = log.byId[log.ids[0]].seq;
+      const p = api.messages(roomId, { before: first, limit: HISTORY_PAGE })
+        .then(({ messages }) => {
+          store.dispatch({ op: 'local.history', room: roomId, messages, direction: 'before', limit: HISTORY_PAGE });
+          return messages.length === HISTORY_PAGE;
+        })
+        .finally(() => inflight.delete(key));
+      inflight.set(key, p);
+      return p;
     },
 
-    isLoadingOlder: (roomId) => loading.has(`older:${roomId}`),
+    isLoadingOlder: (roomId) => inflight.has(`older:${roomId}`),
 
     async loadMembers(roomId) {
       try {
@@ -97,6 +100,27 @@ export function createActions(session) {
       if (!room || !seq || (seq <= (room.last_read_seq || 0) && !room.unread)) return;
       store.dispatch({ op: 'local.read', room: roomId, seq });
       if (online()) conn.notify('read', { room: roomId, seq });
+      actions.clearRoomNotifications(roomId, seq).catch(() => {});
+    },
+
+    /** What you have read in a room no longer needs to alert you from the bell. */
+    async clearRoomNotifications(roomId, seq) {
+      if (!store.get().notificationsUnread) return;
+      if (!notificationsLoaded) await actions.loadNotifications();
+      const ids = store.get().notifications.filter((n) => {
+        const target = notificationTarget(n);
+        return !n.read && target.roomId === roomId && (target.seq == null || target.seq <= seq);
+      }).map((n) => n.id);
+      if (ids.length) await actions.markNotificationsRead(ids);
+    },
+
+    /** A notification about what is already on screen and read is read. */
+    notificationArrived(n) {
+      const { roomId, seq } = notificationTarget(n);
+      const room = store.get().rooms[roomId];
+      if (!n.read && room && seq != null && seq <= (room.last_read_seq || 0)) {
+        actions.markNotificationsRead([n.id]).catch(() => {});
+      }
     },
 
     // ---------------------------------------------------------- messages
@@ -176,6 +200,7 @@ export function createActions(session) {
     // ----------------------------------------------------- notifications
     async loadNotifications() {
       const { notifications } = await api.notifications(false);
+      notificationsLoaded = true;
       const unread = store.get().notificationsUnread;
       store.dispatch({ op: 'local.notifications', notifications, unread: Math.max(unread, notifications.filter((n) => !n.read).length) });
       return notifications;

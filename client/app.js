@@ -53,7 +53,8 @@ function browserNotify(n) {
 }
 
 function startSession(token) {
-  session = createSession({ token, onSignedOut: showAuth, onNotification: browserNotify });
+  session = createSession({ token, onSignedOut: showAuth });
+  session.hooks.notification.add(browserNotify);
   shell = mountShell(root, session);
   session.start();
 }

@@ -126,3 +126,10 @@ export function lastOwnMessage(state, roomId) {
 export function totalUnread(state) {
   return Object.values(state.rooms).reduce((n, r) => n + (r.unread || 0), 0);
 }
+
+/** Where a notification points: its room, message and (when embedded) the message's seq. */
+export function notificationTarget(n) {
+  const msg = n.message && typeof n.message === 'object' ? n.message : null;
+  const roomId = n.room && typeof n.room === 'object' ? n.room.id : (n.room ?? (msg && msg.room));
+  return { msg, roomId, messageId: msg ? msg.id : n.message, seq: msg ? msg.seq : null };
+}

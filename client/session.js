@@ -31,9 +31,8 @@ export function anonymousApi() {
 /**
  * @param token          bearer token
  * @param onSignedOut    () when the token stops working (logout elsewhere, expiry)
- * @param onNotification (notification) for browser notifications / sounds
  */
-export function createSession({ token, onSignedOut, onNotification }) {
+export function createSession({ token, onSignedOut }) {
   const store = createStore();
   let signedOut = false;
   const signOut = () => {
@@ -56,7 +55,9 @@ export function createSession({ token, onSignedOut, onNotification }) {
     onUnauthorized: signOut,
   });
   const sender = createSender({ store, conn });
-  const hooks = { reload: new Set() }; // views that refetch a room's history after a reset
+  // reload: views that refetch a room's history after a reset or a reconnect;
+  // notification: everyone who reacts to a pushed notification.
+  const hooks = { reload: new Set(), notification: new Set() };
   let outboxOwner = null;
 
   // Persist the outbox whenever it changes, under the signed-in user's key.
@@ -89,7 +90,7 @@ export function createSession({ token, onSignedOut, onNotification }) {
       });
     }
     if (frame.type === 'room.synced' && frame.reset) for (const fn of hooks.reload) fn(frame.room);
-    if (frame.type === 'notification' && onNotification) onNotification(frame.notification);
+    if (frame.type === 'notification') for (const fn of hooks.notification) fn(frame.notification);
   }
 
   // Send what waited in the outbox once the replays we asked for are in, so a

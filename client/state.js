@@ -3,6 +3,13 @@
 // and local actions ({op: 'local.*'}) both go through it, so the model can be
 // tested in Node without a browser, and a replayed event applied twice leaves
 // the same state as once (events carry the state after the change).
+// Record-level helpers are in model.js, the local actions in state-local.js.
+
+import {
+  userRef, emptyLog, withUsers, upsertMessages, setLog, setRoom, bumpSeq, stopTyping, dropOutbox,
+  normaliseRoom, roomAdded, roomRemoved,
+} from './model.js';
+import { applyLocal } from './state-local.js';
 
 export function initialState() {
   return {
@@ -57,86 +64,6 @@ export function sinceMap(state) {
     if (state.seqs[id] != null) since[id] = state.seqs[id];
   }
   return since;
-}
-
-// ---------------------------------------------------------------- helpers
-
-/** Events name a user by id or by a whole User object: accept both, remember objects. */
-function userRef(state, user) {
-  if (user && typeof user === 'object') return [withUsers(state, [user]), user.id];
-  return [state, user];
-}
-
-function emptyLog() { return { byId: {}, ids: [], loaded: false, complete: false }; }
-
-function withUsers(state, users) {
-  const list = users.filter(Boolean);
-  if (!list.length) return state;
-  const next = { ...state.users };
-  for (const u of list) next[u.id] = { ...next[u.id], ...u };
-  return { ...state, users: next };
-}
-
-/** Insert or replace messages, keeping `ids` sorted by seq. */
-function upsertMessages(log, messages, { trustMe = true } = {}) {
-  const byId = { ...log.byId };
-  let ids = log.ids;
-  let appendOnly = true;
-  for (const m of messages) {
-    const prev = byId[m.id];
-    let msg = m;
-    if (prev && !trustMe) {
-      // Live broadcasts encode `me: false` for everyone: keep what we knew.
-      const mine = new Set((prev.reactions || []).filter((r) => r.me).map((r) => r.emoji));
-      msg = { ...m, reactions: (m.reactions || []).map((r) => ({ ...r, me: mine.has(r.emoji) })) };
-    }
-    byId[m.id] = msg;
-    if (!prev) {
-      if (ids === log.ids) ids = ids.slice();
-      const lastSeq = ids.length ? byId[ids[ids.length - 1]].seq : -Infinity;
-      if (m.seq < lastSeq) appendOnly = false;
-      ids.push(m.id);
-    }
-  }
-  if (!appendOnly) ids.sort((a, b) => byId[a].seq - byId[b].seq);
-  return { ...log, byId, ids };
-}
-
-function setLog(state, room, log) {
-  return { ...state, messages: { ...state.messages, [room]: log } };
-}
-
-function setRoom(state, id, patch) {
-  const room = state.rooms[id];
-  if (!room) return state;
-  return { ...state, rooms: { ...state.rooms, [id]: { ...room, ...patch } } };
-}
-
-function bumpSeq(state, room, seq) {
-  if (seq == null || (state.seqs[room] != null && state.seqs[room] >= seq)) return state;
-  const rooms = state.rooms[room] && seq > (state.rooms[room].last_seq || 0)
-    ? { ...state.rooms, [room]: { ...state.rooms[room], last_seq: seq } } : state.rooms;
-  return { ...state, rooms, seqs: { ...state.seqs, [room]: seq } };
-}
-
-function stopTyping(state, room, user) {
-  const t = state.typing[room];
-  if (!t || !(user in t)) return state;
-  const rest = { ...t };
-  delete rest[user];
-  return { ...state, typing: { ...state.typing, [room]: rest } };
-}
-
-function dropOutbox(state, nonce) {
-  if (!nonce || !state.outbox.some((e) => e.nonce === nonce)) return state;
-  return { ...state, outbox: state.outbox.filter((e) => e.nonce !== nonce) };
-}
-
-function normaliseRoom(room, prev) {
-  return {
-    unread: 0, last_read_seq: 0, mentions_unread: 0, notify_level: null,
-    ...prev, ...room,
-  };
 }
 
 // ----------------------------------------------------------------- events
@@ -211,24 +138,6 @@ function roomSynced(state, { room, seq, reset }) {
   return bumpSeq(s, room, seq);
 }
 
-function roomAdded(state, room) {
-  let s = withUsers(state, room.peers || []);
-  s = { ...s, rooms: { ...s.rooms, [room.id]: normaliseRoom(room, s.rooms[room.id]) } };
-  if (s.seqs[room.id] == null) s = { ...s, seqs: { ...s.seqs, [room.id]: room.last_seq || 0 } };
-  return s;
-}
-
-function roomRemoved(state, room) {
-  const id = typeof room === 'object' ? room.id : room;
-  const drop = (obj) => { const o = { ...obj }; delete o[id]; return o; };
-  return {
-    ...state,
-    rooms: drop(state.rooms), seqs: drop(state.seqs), messages: drop(state.messages),
-    replaying: drop(state.replaying), typing: drop(state.typing),
-    activeRoom: state.activeRoom === id ? null : state.activeRoom,
-  };
-}
-
 function notificationArrived(state, n) {
   if (state.notifications.some((x) => x.id === n.id)) return state;
   return {
@@ -301,102 +210,6 @@ function applyReady(state, f) {
     notificationsUnread: f.notifications_unread || 0,
     activeRoom: state.activeRoom in rooms ? state.activeRoom : null,
   };
-}
-
-// ----------------------------------------------------------- local actions
-
-function applyLocal(state, f, now) {
-  switch (f.op) {
-    case 'local.status': return { ...state, status: f.status };
-    case 'local.me': return withUsers({ ...state, me: { ...state.me, ...f.user } }, [f.user]);
-    case 'local.open': {
-      const r = state.rooms[f.room];
-      const markers = { ...state.markers, [f.room]: r ? r.last_read_seq || 0 : 0 };
-      return { ...state, activeRoom: f.room, markers };
-    }
-    case 'local.marker': return { ...state, markers: { ...state.markers, [f.room]: f.seq } };
-    case 'local.room': return roomAdded(state, f.room);
-    case 'local.left': return roomRemoved(state, f.room);
-    case 'local.replaying':
-      return { ...state, replaying: { ...state.replaying, [f.room]: f.kind || 'gap' } };
-    case 'local.history': {
-      const log = state.messages[f.room] || emptyLog();
-      let next = upsertMessages(log, f.messages, { trustMe: true });
-      const short = f.messages.length < (f.limit || 50);
-      if (f.direction === 'latest') next = { ...next, loaded: true, complete: short };
-      if (f.direction === 'before' && short) next = { ...next, complete: true };
-      const s = withUsers(state, f.messages.map((m) => m.author));
-      return setLog(s, f.room, next);
-    }
-    case 'local.read': {
-      const r = state.rooms[f.room];
-      if (!r) return state;
-      return setRoom(state, f.room, { last_read_seq: Math.max(r.last_read_seq || 0, f.seq), unread: 0, mentions_unread: 0 });
-    }
-    case 'local.queue': return { ...state, outbox: [...state.outbox, { status: 'queued', ...f.entry }] };
-    case 'local.outbox': return { ...state, outbox: f.outbox.slice() };
-    case 'local.sending':
-    case 'local.failed':
-      return {
-        ...state,
-        outbox: state.outbox.map((e) => (e.nonce === f.nonce
-          ? { ...e, status: f.op === 'local.sending' ? 'sending' : 'failed', error: f.error || null } : e)),
-      };
-    case 'local.requeue': return { ...state, outbox: state.outbox.map((e) => (e.status === 'sending' ? { ...e, status: 'queued' } : e)) };
-    case 'local.discard': return dropOutbox(state, f.nonce);
-    case 'local.acked': {
-      const m = f.message;
-      let s = dropOutbox(state, f.nonce);
-      s = withUsers(s, [m.author]);
-      return setLog(s, m.room, upsertMessages(s.messages[m.room] || emptyLog(), [m]));
-    }
-    case 'local.message': {
-      const m = f.message;
-      return setLog(state, m.room, upsertMessages(state.messages[m.room] || emptyLog(), [m]));
-    }
-    case 'local.reactions': {
-      const log = state.messages[f.room];
-      const msg = log && log.byId[f.message];
-      if (!msg) return state;
-      return setLog(state, f.room, { ...log, byId: { ...log.byId, [f.message]: { ...msg, reactions: f.reactions } } });
-    }
-    case 'local.members': {
-      const presence = { ...state.presence };
-      for (const u of f.members) if ('online' in u) presence[u.id] = u.online ? 'online' : 'offline';
-      const s = withUsers({ ...state, presence }, f.members);
-      return { ...s, members: { ...s.members, [f.room]: f.members.map((u) => u.id) } };
-    }
-    case 'local.users': return withUsers(state, f.users);
-    case 'local.typingExpire': {
-      const typing = {};
-      for (const [room, who] of Object.entries(state.typing)) {
-        const alive = Object.fromEntries(Object.entries(who).filter(([, exp]) => exp > now));
-        if (Object.keys(alive).length) typing[room] = alive;
-      }
-      return { ...state, typing };
-    }
-    case 'local.notifications':
-      return {
-        ...state,
-        notifications: f.notifications,
-        notificationsUnread: f.unread ?? f.notifications.filter((n) => !n.read).length,
-      };
-    case 'local.notificationsRead': {
-      const ids = f.all ? null : new Set(f.ids);
-      const notifications = state.notifications.map((n) => (!ids || ids.has(n.id) ? { ...n, read: true } : n));
-      const newlyRead = state.notifications.filter((n) => !n.read && (!ids || ids.has(n.id))).length;
-      return {
-        ...state, notifications,
-        notificationsUnread: f.all ? 0 : Math.max(0, state.notificationsUnread - newlyRead),
-      };
-    }
-    case 'local.friends': {
-      const s = withUsers(state, [...f.friends.friends, ...f.friends.incoming, ...f.friends.outgoing]);
-      return { ...s, friends: f.friends };
-    }
-    case 'local.notifyLevel': return setRoom(state, f.room, { notify_level: f.level });
-    default: return state;
-  }
 }
 
 /** The reducer. `now` (ms) is passed in so that time is an input, not a side effect. */

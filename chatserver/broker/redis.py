@@ -1,28 +1,26 @@
 """RedisBroker: the broker for several nodes, on Redis pub/sub.
 
-Why Redis pub/sub: it stores nothing and adds one hop between a commit and every
+Why: Redis pub/sub stores nothing and adds one hop between a commit and every
 node's hub, which is all a broker that is only a hint needs (the database is the
-truth, see `base`). A small pool publishes; one dedicated connection holds every
-subscription and is read by a single task, so the handler sees messages in arrival
-order. When that connection drops or Redis restarts, the reader reconnects with
-jittered exponential backoff, subscribes again to every channel still referenced,
-waits for Redis to confirm them all and only then calls the reset handler, so the
-hub's gap fill from the database cannot race the subscriptions. An idle connection
-is pinged every second, so a Redis that stops answering counts as lost too.
+truth, see `base`). A small pool publishes; one connection holds every subscription
+and one task reads it, so the handler sees messages in arrival order. When that
+connection drops, Redis restarts or stops answering pings, the broker reconnects
+with jittered exponential backoff, subscribes again to every referenced channel,
+waits for Redis to confirm them and only then calls the reset handler, so the
+hub's gap fill from the database cannot race the subscriptions.
 
-Sharded mode and Redis Cluster: with `sharded=True` room and user channels (every
-channel but `CONTROL_CHANNEL`) use SPUBLISH/SSUBSCRIBE (Redis 7 or later). Classic
-PUBLISH is broadcast to every node of a Cluster, so its cost grows with the cluster;
-a shard channel lives only on the shard that owns its hash slot, so rooms spread
-over the shards and adding shards adds pub/sub capacity. The control channel stays
-classic on purpose: every node must see it, it is rare, and the Cluster broadcast
-delivers it wherever a node is connected. This class talks to one endpoint, which
-is exact for one Redis 7 (where both kinds behave the same) and is how it is
-tested. On a Cluster, the same commands must be routed by slot: publish through
-`redis.asyncio.RedisCluster` (it sends SPUBLISH to the slot's primary) and hold one
-subscriber connection per primary, each SSUBSCRIBE-ing the channels of its slots
-and resubscribing when a slot moves (Redis then sends an unsolicited SUNSUBSCRIBE);
-the reference counting, confirmation and reset logic below applies per connection.
+Sharded mode and Redis Cluster: with `sharded=True`, room and user channels (all
+but `CONTROL_CHANNEL`) use SPUBLISH/SSUBSCRIBE (Redis 7+). A Cluster broadcasts
+classic PUBLISH to every node, so that traffic does not shrink as shards are added;
+a shard channel lives only on the shard owning its hash slot, so rooms spread over
+the shards. The control channel stays classic: it is rare and every node needs it,
+which is what the broadcast gives. This class talks to one endpoint: exact for one
+Redis 7, where both kinds behave alike (that is how it is tested). On a Cluster the
+same commands must be routed by slot: publish with `redis.asyncio.RedisCluster`
+(it sends SPUBLISH to the slot's primary) and hold one subscriber connection per
+shard, each SSUBSCRIBE-ing the channels of its slots and subscribing again when a
+slot moves (Redis then sends an unsolicited SUNSUBSCRIBE); the reference counting,
+confirmation and reset logic below then applies per connection.
 """
 
 from __future__ import annotations
@@ -46,24 +44,13 @@ from chatserver.broker.base import CONTROL_CHANNEL, MessageHandler, ResetHandler
 
 log = logging.getLogger(__name__)
 
-IO_TIMEOUT = 1.0
-"""Connect and publish-reply timeout: a publish to a dead Redis fails within ~2 s."""
-TICK = 1.0
-"""A subscriber connection silent this long is pinged ..."""
-DEAD_TICKS = 3
-"""... and is considered lost after this many silent ticks."""
+IO_TIMEOUT = 1.0  # connect, and a publish's reply: publishing to a dead Redis fails fast
+TICK = 1.0  # a subscriber connection silent this long is pinged...
+DEAD_TICKS = 3  # ...and counts as lost after this many silent ticks
 POOL_SIZE = 8
 FIRST_DELAY = 0.1
 
 _Entry = tuple[bytes | None, asyncio.Future[None] | None]
-
-
-def _ignore_message(channel: str, data: bytes) -> None:
-    pass
-
-
-def _ignore_reset() -> None:
-    pass
 
 
 class RedisBroker:
@@ -91,14 +78,13 @@ class RedisBroker:
             retry=Retry(NoBackoff(), 1, (RedisConnectionError,)),
         )
         self._client: Redis = Redis(connection_pool=pool)
-        # The subscriber connection is built here but reconnected by the reader only.
+        # Only a factory: the subscriber connection is opened and reopened by us.
         self._factory = ConnectionPool.from_url(url, retry=Retry(NoBackoff(), 0))
         self._factory.connection_kwargs.update(
             protocol=2,  # pub/sub messages as plain arrays, whatever the URL says
             decode_responses=False,
-            socket_timeout=None,  # reads set their own timeout (TICK)
+            socket_timeout=None,  # reads block; liveness is checked by pinging
             socket_connect_timeout=IO_TIMEOUT,
-            socket_keepalive=True,
         )
         self._refs: dict[str, int] = {}
         # One entry per command sent on the subscriber connection, in order: Redis
@@ -107,10 +93,11 @@ class RedisBroker:
         self._inflight: deque[_Entry] = deque()
         self._confirming: dict[str, asyncio.Future[None]] = {}
         self._conn: AbstractConnection | None = None
+        self._heard = False
         self._lock = asyncio.Lock()  # keeps commands on the wire in decision order
         self._task: asyncio.Task[None] | None = None
-        self._on_message: MessageHandler = _ignore_message
-        self._on_reset: ResetHandler = _ignore_reset
+        self._on_message: MessageHandler = lambda channel, data: None
+        self._on_reset: ResetHandler = lambda: None
 
     def set_handlers(self, on_message: MessageHandler, on_reset: ResetHandler) -> None:
         """Install the callbacks; called once, before `start`."""
@@ -118,17 +105,14 @@ class RedisBroker:
         self._on_reset = on_reset
 
     async def start(self) -> None:
-        """Connect both sides and start the reader; raises if Redis is unreachable."""
+        """Connect both sides and start reading; raises if Redis is unreachable."""
         if self._task is not None:
             return
-        if self._sharded:
-            version = str((await self._client.info("server")).get("redis_version", "0"))
-            if int(version.split(".")[0]) < 7:
-                raise RuntimeError(f"sharded pub/sub needs Redis 7 or later, not {version}")
-        else:
-            await self._client.ping()
-        conn = await self._connect()
-        self._task = asyncio.create_task(self._run(conn), name="redis-broker")
+        await self._client.ping()
+        last = await self._connect(reset=False)
+        self._task = asyncio.create_task(self._supervise(), name="redis-broker")
+        if last is not None:  # channels subscribed before start
+            await asyncio.shield(last)
 
     async def publish(self, channel: str, data: bytes) -> None:
         """One PUBLISH (SPUBLISH when sharded); raises within ~2 s if Redis is down.
@@ -149,10 +133,11 @@ class RedisBroker:
         """
         count = self._refs.get(channel, 0) + 1
         self._refs[channel] = count
+        waiter = self._confirming.get(channel)
         if count == 1:
-            waiter = await self._command(self._verbs(channel)[0], channel, confirm=True)
-        else:
-            waiter = self._confirming.get(channel)
+            # Registered before any await, so concurrent subscribers wait for it too.
+            waiter = self._expect(channel)
+            await self._send(self._verbs(channel)[0], channel, waiter)
         if waiter is None:
             return
         try:
@@ -169,7 +154,7 @@ class RedisBroker:
             return
         self._refs.pop(channel, None)
         if count == 0:
-            await self._command(self._verbs(channel)[1], channel, confirm=False)
+            await self._send(self._verbs(channel)[1], channel)
 
     async def ping(self) -> bool:
         """True when Redis answers and the subscriber connection is up."""
@@ -181,7 +166,7 @@ class RedisBroker:
             return False
 
     async def close(self) -> None:
-        """Stop the reader, then close the subscriber connection and the pool."""
+        """Stop reading, then close the subscriber connection and the pool."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -197,78 +182,119 @@ class RedisBroker:
             return "SSUBSCRIBE", "SUNSUBSCRIBE"
         return "SUBSCRIBE", "UNSUBSCRIBE"
 
-    def _expect(self, channel: str, *, confirm: bool) -> asyncio.Future[None] | None:
-        waiter: asyncio.Future[None] | None = None
-        if confirm:
-            waiter = asyncio.get_running_loop().create_future()
-            self._confirming[channel] = waiter
-        self._inflight.append((channel.encode(), waiter))
+    def _expect(self, channel: str) -> asyncio.Future[None]:
+        waiter = self._confirming[channel] = asyncio.get_running_loop().create_future()
         return waiter
 
-    async def _command(
-        self, verb: str, channel: str, *, confirm: bool
-    ) -> asyncio.Future[None] | None:
+    async def _send(
+        self, verb: str, channel: str | None, waiter: asyncio.Future[None] | None = None
+    ) -> None:
         async with self._lock:
             conn = self._conn
             if conn is None or not conn.is_connected:
-                return None  # the reader resubscribes from `_refs` when it is back
-            waiter = self._expect(channel, confirm=confirm)
+                # `_connect` subscribes from `_refs` when it is back, then resets.
+                if waiter is not None and channel is not None:
+                    self._settle(channel, waiter, None)
+                return
+            self._inflight.append((None if channel is None else channel.encode(), waiter))
+            args = (verb,) if channel is None else (verb, channel)
             with contextlib.suppress(RedisError, OSError):  # the reader sees it as well
-                await conn.send_command(verb, channel, check_health=False)
-            return waiter
+                await conn.send_command(*args, check_health=False)
 
-    async def _connect(self) -> AbstractConnection:
-        """Open the subscriber connection, subscribe every referenced channel, await
-        the confirmations (delivering what arrives meanwhile)."""
+    async def _connect(self, *, reset: bool) -> asyncio.Future[None] | None:
+        """Open the subscriber connection and subscribe every referenced channel.
+
+        Returns the last confirmation to wait for. With `reset`, the reset handler
+        runs once Redis confirmed them all, so the hub's gap fill cannot race them.
+        """
         factory = self._factory
         conn = factory.connection_class(**factory.connection_kwargs)
-        self._conn = conn  # skipped by `_command` until connected; cleaned up by `_drop`
         try:
             connect: Callable[[], Awaitable[None]] = conn.connect  # untyped in redis-py
-            await connect()
-            async with self._lock:
+            async with asyncio.timeout(IO_TIMEOUT):  # the handshake too, not only TCP
+                await connect()
+            async with self._lock:  # published only after the handshake, for `_send`
+                self._conn = conn
                 channels = [ch for ch, n in self._refs.items() if n > 0]
                 last = None
                 for channel in channels:
-                    last = self._expect(channel, confirm=True)
-                commands = [(self._verbs(ch)[0], ch) for ch in channels]
-                if commands:
+                    last = self._expect(channel)
+                    self._inflight.append((channel.encode(), last))
+                if channels:
+                    commands = [(self._verbs(ch)[0], ch) for ch in channels]
                     await conn.send_packed_command(conn.pack_commands(commands), False)
-            if last is not None:
-                await self._pump(conn, until=last)
         except BaseException:
+            self._conn = conn  # for `_drop` to close it and release any waiter
             await self._drop()
             raise
-        return conn
+        if reset:
+            if last is None:
+                self._reset()
+            else:
+                last.add_done_callback(lambda _: self._reset(unless_replaced=conn))
+        return last
 
-    async def _run(self, conn: AbstractConnection) -> None:
-        """The reader task: deliver until the connection is lost, reconnect, reset."""
+    async def _supervise(self) -> None:
+        """Runs for the broker's life: serve the connection, reconnect when it is lost."""
         while True:
             try:
-                await self._pump(conn)
+                await self._serve()
             except (RedisError, OSError) as exc:
                 log.warning("redis pub/sub connection lost: %s", exc)
             except Exception:
                 log.exception("redis pub/sub reader failed; reconnecting")
             await self._drop()
-            conn = await self._reconnect()
-            try:
-                self._on_reset()
-            except Exception:
-                log.exception("broker reset handler failed")
-
-    async def _reconnect(self) -> AbstractConnection:
-        delay = FIRST_DELAY
-        while True:
-            await asyncio.sleep(random.uniform(delay / 2, delay))
-            try:
-                conn = await self._connect()
-            except Exception as exc:  # whatever it was, the next attempt starts afresh
-                log.info("redis pub/sub reconnect failed (next in <= %.1fs): %s", delay, exc)
-                delay = min(delay * 2, self._max_delay)
-                continue
+            delay = FIRST_DELAY
+            while True:
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+                try:
+                    await self._connect(reset=True)
+                    break
+                except Exception as exc:  # whatever it was, the next attempt starts afresh
+                    log.info("redis pub/sub reconnect failed (next in <= %.1fs): %r", delay, exc)
+                    delay = min(delay * 2, self._max_delay)
             log.warning("redis pub/sub reconnected; %d channels resubscribed", len(self._refs))
-            return conn
+
+    async def _serve(self) -> None:
+        """Run the reader; ping when the connection is idle; raise once it is lost.
+
+        The reader blocks without a timeout: a timeout per read would cost more than
+        the rest of the receive path, so liveness is watched from here instead.
+        """
+        conn = self._conn
+        if conn is None:
+            raise RedisConnectionError("no subscriber connection")
+        reader = asyncio.create_task(self._read(conn), name="redis-broker-reader")
+        try:
+            silent = 0
+            while True:
+                await asyncio.wait((reader,), timeout=TICK)
+                if reader.done():
+                    reader.result()
+                    raise RedisConnectionError("reader stopped")
+                if self._heard:
+                    self._heard, silent = False, 0
+                    continue
+                silent += 1
+                if silent > DEAD_TICKS:
+                    raise RedisConnectionError(f"no answer from Redis in {silent * TICK:g}s")
+                if silent == 1:
+                    await self._send("PING", None)
+        finally:
+            reader.cancel()
+            await asyncio.wait((reader,))
+
+    async def _read(self, conn: AbstractConnection) -> None:
+        """The one reader: hands every message to the handler, in arrival order."""
+        while True:
+            try:
+                reply = await conn.read_response(disconnect_on_error=False)
+            except ResponseError as exc:
+                self._heard = True
+                self._answered(None, exc)
+                continue
+            self._heard = True
+            self._dispatch(reply)
 
     async def _drop(self) -> None:
         """Forget the connection; pending subscribes return, to be redone on reconnect."""
@@ -282,29 +308,13 @@ class RedisBroker:
             with contextlib.suppress(RedisError, OSError):
                 await conn.disconnect(nowait=True)
 
-    async def _pump(
-        self, conn: AbstractConnection, until: asyncio.Future[None] | None = None
-    ) -> None:
-        """Read and dispatch replies until `until` is done (or the connection fails)."""
-        silent = 0
-        while until is None or not until.done():
-            try:
-                reply = await conn.read_response(timeout=TICK, disconnect_on_error=False)
-            except ResponseError as exc:
-                self._answered(None, exc)
-                silent = 0
-                continue
-            if reply is None:
-                silent += 1
-                if silent > DEAD_TICKS:
-                    raise RedisConnectionError(f"no answer from Redis in {silent * TICK:.0f}s")
-                if silent == 1:
-                    async with self._lock:
-                        self._inflight.append((None, None))
-                        await conn.send_command("PING", check_health=False)
-                continue
-            silent = 0
-            self._dispatch(reply)
+    def _reset(self, unless_replaced: AbstractConnection | None = None) -> None:
+        if unless_replaced is not None and unless_replaced is not self._conn:
+            return  # `_drop` resolved the waiters: the next connection resets instead
+        try:
+            self._on_reset()
+        except Exception:
+            log.exception("broker reset handler failed")
 
     def _dispatch(self, reply: Any) -> None:
         kind = reply[0] if isinstance(reply, list) else None
@@ -327,10 +337,16 @@ class RedisBroker:
         self._inflight.popleft()
         if error is not None:
             log.error("Redis refused a pub/sub command: %s", error)
-        if waiter is None or waiter.done():
+        if waiter is not None and sent is not None:
+            self._settle(sent.decode(), waiter, error)
+
+    def _settle(
+        self, channel: str, waiter: asyncio.Future[None], error: ResponseError | None
+    ) -> None:
+        if self._confirming.get(channel) is waiter:
+            del self._confirming[channel]
+        if waiter.done():
             return
-        if sent is not None and self._confirming.get(sent.decode()) is waiter:
-            del self._confirming[sent.decode()]
         if error is None:
             waiter.set_result(None)
         else:

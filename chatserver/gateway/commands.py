@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from chatserver.domain.errors import ChatError
+from chatserver.domain.errors import ChatError, NotFound, NotMember
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.hub import Hub
 from chatserver.protocol import frames, wire
@@ -86,11 +86,26 @@ class Dispatcher:
     async def _sync(self, conn: Connection, c: frames.Sync) -> Reply:
         """Reply ok, replay, then resume live events after the replay's seq.
 
-        The connection is detached from the room while the replay is queued so no
-        live event of the room can slip in between replayed frames.
+        The connection is detached from the room BEFORE the replay is read, so no
+        live event committed after the replay's snapshot can reach it ahead of the
+        replay (and then again after it): those follow `room.synced`, once each.
         """
-        replay = await self._s.sync.replay(conn.user, c.room, c.since)
-        await self._hub.detach(conn, replay.room_id)
+        attached = c.room in conn.rooms
+        resume = self._hub.position(conn, c.room)
+        if attached:
+            await self._hub.detach(conn, c.room)
+        try:
+            replay = await self._s.sync.replay(conn.user, c.room, c.since)
+        except (NotFound, NotMember):
+            raise  # not a member (any more): nothing to resume
+        except Exception:
+            # Still a member (a bad `since`, a database hiccup): put the connection
+            # back where it was, or have it reconnect when that is not known.
+            if resume is not None:
+                await self._hub.attach(conn, c.room, resume)
+            elif attached:
+                conn.close(1011, "could not resume the room; reconnect with since")
+            raise
         conn.push(wire.encode({"op": "ok", "ref": c.ref}).decode())
         for frame in replay.frames:
             conn.push(frame.decode())

@@ -91,10 +91,10 @@ class Connection:
             self._writer.cancel()
 
     async def flush_and_close(self, code: int, reason: str, timeout: float = 2.0) -> None:
-        """Let queued frames go out first (a shutdown), then close."""
+        """Let queued frames go out first (a shutdown, a flood), then close."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                while self._queue and not self.closed:  # noqa: ASYNC110 - shutdown only
+                while self._queue and not self.closed:  # noqa: ASYNC110 - rare closes only
                     await asyncio.sleep(0.01)
         self.close(code, reason)
         if self._closing is not None:

@@ -115,6 +115,15 @@ class Hub:
             feed.catching_up[conn] = []
             self._spawn(self._backfill(feed, conn, floor, feed.delivered))
 
+    def position(self, conn: Connection, room_id: int) -> int | None:
+        """The room's last seq pushed to `conn`, when known exactly (not while backfilling)."""
+        feed = self.feeds.get(room_id)
+        if feed is None or room_id not in conn.rooms:
+            return None
+        if conn in feed.members:
+            return feed.delivered
+        return feed.waiting.get(conn)
+
     async def detach(self, conn: Connection, room_id: int) -> None:
         conn.rooms.discard(room_id)
         feed = self.feeds.get(room_id)

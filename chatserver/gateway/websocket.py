@@ -117,7 +117,10 @@ async def _serve(
             if error.code == "rate_limited":
                 strikes += 1
                 if strikes >= strikes_allowed:
-                    conn.close(FLOODING, "flooding")
+                    # Replies already queued (acks, rate_limited with retry_after)
+                    # still go out: the client learns why before the close.
+                    conn.push(error_frame(error, ref).decode())
+                    await conn.flush_and_close(FLOODING, "flooding")
                     return
             reply = error_frame(error, ref)
         except Exception:

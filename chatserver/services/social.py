@@ -40,16 +40,17 @@ class SocialService:
         async with self._db.write() as conn:
             if await store.are_friends(conn, user.id, target.id):
                 return "friends"
+            if await store.is_blocked_by(conn, blocker=user.id, blocked=target.id):
+                raise Blocked("you blocked this user; unblock them first")
+            if await store.is_blocked_by(conn, blocker=target.id, blocked=user.id):
+                # Blocking is invisible: the request is kept, so the caller sees it as sent,
+                # but it is never delivered nor listed for the blocker.
+                await store.add_request(conn, user.id, target.id, now_ms())
+                return "requested"
             if await store.has_request(conn, target.id, user.id):
                 await store.make_friends(conn, user.id, target.id, now_ms())
                 accepted = True
             else:
-                blocked = await store.blocked_either_way_among(conn, user.id, [target.id])
-                if blocked:
-                    if await store.is_blocked_by(conn, blocker=user.id, blocked=target.id):
-                        raise Blocked("you blocked this user; unblock them first")
-                    # The other side blocked the caller: look as if it worked.
-                    return "requested"
                 created = await store.add_request(conn, user.id, target.id, now_ms())
                 accepted = False
         if accepted:
@@ -86,6 +87,8 @@ class SocialService:
     async def unblock(self, user: User, other_id: int) -> None:
         async with self._db.write() as conn:
             await store.unblock(conn, user.id, other_id)
+            # A request made while blocked was never delivered; it does not surface now.
+            await store.unfriend(conn, user.id, other_id)
 
     async def blocked(self, user: User) -> list[User]:
         async with self._db.read() as conn:

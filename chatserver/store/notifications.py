@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import Level, Reason
-from chatserver.store.tables import notifications, room_members, users
+from chatserver.store.tables import notifications, room_members, rooms, users
 
 
 async def members_with_default(
@@ -65,6 +65,19 @@ async def insert_many(
     return out
 
 
+def _room_visible(user_id: int) -> ColumnElement[bool]:
+    """The notification's room still exists for the user: public, or they are a member.
+
+    A private room one has left does not exist for one (PROTOCOL), nor do its alerts.
+    """
+    return or_(
+        notifications.c.room_id.in_(
+            select(room_members.c.room_id).where(room_members.c.user_id == user_id)
+        ),
+        notifications.c.room_id.in_(select(rooms.c.id).where(rooms.c.visibility == "public")),
+    )
+
+
 async def list_for_user(
     conn: AsyncConnection, user_id: int, unread_only: bool, limit: int
 ) -> list[tuple[int, int, Reason, int, bool]]:
@@ -75,7 +88,7 @@ async def list_for_user(
         notifications.c.reason,
         notifications.c.created_at_ms,
         notifications.c.read,
-    ).where(notifications.c.user_id == user_id)
+    ).where(notifications.c.user_id == user_id, _room_visible(user_id))
     if unread_only:
         stmt = stmt.where(notifications.c.read.is_(False))
     rows = await conn.execute(stmt.order_by(notifications.c.id.desc()).limit(limit))
@@ -86,7 +99,11 @@ async def unread_count(conn: AsyncConnection, user_id: int) -> int:
     result = await conn.execute(
         select(func.count())
         .select_from(notifications)
-        .where(notifications.c.user_id == user_id, notifications.c.read.is_(False))
+        .where(
+            notifications.c.user_id == user_id,
+            notifications.c.read.is_(False),
+            _room_visible(user_id),
+        )
     )
     return int(result.scalar_one())
 

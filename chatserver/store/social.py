@@ -122,10 +122,15 @@ async def friends_and_requests(
         .where(friendships.c.user_id == user_id)
         .order_by(users.c.username)
     )
+    # Requests from people the user blocked stay with their sender, unseen (blocks are silent).
+    blocked_by_user = select(blocks.c.blocked_id).where(blocks.c.blocker_id == user_id)
     incoming = await conn.execute(
         select(*USER_COLUMNS)
         .join(friend_requests, friend_requests.c.from_id == users.c.id)
-        .where(friend_requests.c.to_id == user_id)
+        .where(
+            friend_requests.c.to_id == user_id,
+            friend_requests.c.from_id.not_in(blocked_by_user),
+        )
         .order_by(users.c.username)
     )
     outgoing = await conn.execute(

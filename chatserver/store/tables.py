@@ -107,7 +107,8 @@ messages = Table(
     Column("updated_seq", BigInteger, nullable=False),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     Index("ix_messages_room_updated", "room_id", "updated_seq"),
-    Index("ix_messages_nonce", "room_id", "author_id", "nonce"),
+    # A resent nonce must never make a second message, even from two racing retries.
+    Index("ix_messages_nonce", "room_id", "author_id", "nonce", unique=True),
 )
 
 room_events = Table(

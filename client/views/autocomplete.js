@@ -31,6 +31,7 @@ export function createAutocomplete({ textarea, api, getMembers }) {
   textarea.setAttribute('aria-controls', 'composer-suggestions');
 
   function close() {
+    seq++; // a search still in flight must not reopen the list
     box.hidden = true;
     items = [];
     current = null;
@@ -79,10 +80,15 @@ export function createAutocomplete({ textarea, api, getMembers }) {
     if (trig.kind === 'emoji') {
       const { emoji } = await searchEmoji(api, trig.query, lang(), 8);
       if (mine !== seq) return;
-      show(emoji.map((e) => ({
-        lead: h('span', { class: 'ac-emoji', attrs: { 'aria-hidden': 'true' } }, withTone(e)),
-        label: `:${(e.aliases && e.aliases[0]) || e.name}:`, sub: e.name, insert: withTone(e),
-      })));
+      show(emoji.map((e) => {
+        // Show the shortcode that matches what was typed, so the list explains itself.
+        const names = [e.name, ...(e.aliases || [])];
+        const code = names.find((n) => n.toLowerCase().startsWith(trig.query.toLowerCase())) || e.name;
+        return {
+          lead: h('span', { class: 'ac-emoji', attrs: { 'aria-hidden': 'true' } }, withTone(e)),
+          label: `:${code}:`, sub: code === e.name ? '' : e.name.replace(/_/g, ' '), insert: withTone(e),
+        };
+      }));
     } else {
       const q = trig.query;
       const people = getMembers().filter((u) => u.username.startsWith(q) || (u.display_name || '').toLowerCase().startsWith(q));
@@ -100,6 +106,6 @@ export function createAutocomplete({ textarea, api, getMembers }) {
     return false;
   }
 
-  textarea.addEventListener('blur', () => setTimeout(close, 100));
+  textarea.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== textarea) close(); }, 100));
   return { el: box, update, onKeydown, close, isOpen: () => !box.hidden };
 }

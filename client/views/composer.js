@@ -115,6 +115,7 @@ export function createComposer(store, actions, ui) {
   }
 
   let lastRoom;
+  const drafts = new Map();
   return {
     el,
     focus: () => textarea.focus(),
@@ -122,13 +123,16 @@ export function createComposer(store, actions, ui) {
     insert: insertAtCaret,
     render(s) {
       if (s.activeRoom !== lastRoom) {
+        // Each room keeps its unsent draft, as people expect from chat apps.
+        if (lastRoom != null) drafts.set(lastRoom, textarea.value);
         lastRoom = s.activeRoom;
         setReply(null);
         ac.close();
         const room = s.rooms[s.activeRoom];
         textarea.placeholder = room ? t('composer.placeholder', { room: roomTitle(room, s) }) : '';
-        textarea.value = '';
+        textarea.value = drafts.get(s.activeRoom) || '';
         grow();
+        updateCounter();
       }
       renderTyping(s);
     },

@@ -3,14 +3,12 @@
 
 import { h, avatar, icon } from '../dom.js';
 import { t, errorText, formatRelative, formatDateTime } from '../i18n.js';
-import { displayName, roomTitle } from '../selectors.js';
+import { displayName, roomTitle, notificationTarget } from '../selectors.js';
 import { popover, toast } from './ui.js';
 
-/** Ids and objects are both accepted: the notification may embed or reference them. */
+/** A notification's room, message and author, resolved against what we know. */
 export function notificationParts(n, s) {
-  const msg = n.message && typeof n.message === 'object' ? n.message : null;
-  const messageId = msg ? msg.id : n.message;
-  const roomId = n.room && typeof n.room === 'object' ? n.room.id : (n.room ?? (msg && msg.room));
+  const { msg, roomId, messageId } = notificationTarget(n);
   const author = msg && msg.author ? (s.users[msg.author.id] || msg.author) : null;
   return { msg, messageId, roomId, author, room: s.rooms[roomId] || (typeof n.room === 'object' ? n.room : null) };
 }
@@ -18,16 +16,24 @@ export function notificationParts(n, s) {
 export function openInbox(anchor, { store, actions, onJump }) {
   let unreadOnly = false;
   const list = h('ul', { class: 'inbox-list', attrs: { role: 'list', 'aria-live': 'polite' } });
-  const filterBtn = h('button', {
-    class: 'chip', attrs: { type: 'button', 'aria-pressed': 'false' },
-    on: { click: () => { unreadOnly = !unreadOnly; filterBtn.classList.toggle('active', unreadOnly); filterBtn.setAttribute('aria-pressed', String(unreadOnly)); render(store.get()); } },
-  }, t('inbox.unreadOnly'));
+  const filters = [false, true].map((only) => h('button', {
+    class: `chip${only === unreadOnly ? ' active' : ''}`,
+    attrs: { type: 'button', 'aria-pressed': String(only === unreadOnly) },
+    on: {
+      click: () => {
+        unreadOnly = only;
+        filters.forEach((b, i) => { b.classList.toggle('active', (i === 1) === only); b.setAttribute('aria-pressed', String((i === 1) === only)); });
+        render(store.get());
+      },
+    },
+  }, t(only ? 'inbox.unreadOnly' : 'inbox.all')));
   const allRead = h('button', {
     class: 'link-btn', attrs: { type: 'button' },
     on: { click: () => actions.markNotificationsRead('all').catch((e) => toast(errorText(e), 'error')) },
   }, icon('check'), t('inbox.markAllRead'));
   const panel = h('div', { class: 'inbox', attrs: { role: 'dialog', 'aria-label': t('inbox.title') } },
-    h('header', { class: 'inbox-head' }, h('h2', {}, t('inbox.title')), filterBtn, allRead),
+    h('header', { class: 'inbox-head' }, h('h2', {}, t('inbox.title')), allRead),
+    h('div', { class: 'inbox-filters chips', attrs: { role: 'group', 'aria-label': t('inbox.filter') } }, filters),
     list);
 
   function item(n, s) {
@@ -70,6 +76,6 @@ export function openInbox(anchor, { store, actions, onJump }) {
   const close = popover(panel, anchor, { placement: 'bottom', onClose: unsubscribe });
   render(store.get());
   actions.loadNotifications().catch((e) => toast(errorText(e), 'error'));
-  filterBtn.focus();
+  filters[0].focus();
   return close;
 }

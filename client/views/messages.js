@@ -72,6 +72,16 @@ export function createMessageList(store, actions, ui) {
     return messageElement(item.message, item.grouped, ctx);
   }
 
+  /** A rebuilt message keeps keyboard focus on the same control (e.g. the reaction just toggled). */
+  function keepFocus(oldEl, newEl) {
+    const active = document.activeElement;
+    if (!active || !oldEl.contains(active)) return;
+    let target = newEl;
+    if (active.dataset.emoji) target = newEl.querySelector(`[data-emoji="${CSS.escape(active.dataset.emoji)}"]`) || newEl;
+    else if (active !== oldEl && active.classList.length) target = newEl.querySelector(`.${[...active.classList].map((c) => CSS.escape(c)).join('.')}`) || newEl;
+    queueMicrotask(() => { if (target.isConnected) target.focus({ preventScroll: true }); });
+  }
+
   function sameDeps(a, b) {
     return a.length === b.length && a.every((x, i) => x === b[i]);
   }
@@ -116,6 +126,7 @@ export function createMessageList(store, actions, ui) {
       const deps = depsFor(item, s);
       const prev = rows.get(item.key);
       const row = prev && sameDeps(prev.deps, deps) ? prev : { el: build(item, s, ctx), deps };
+      if (prev && row !== prev) keepFocus(prev.el, row.el);
       next.set(item.key, row);
       els.push(row.el);
     }
@@ -161,6 +172,24 @@ export function createMessageList(store, actions, ui) {
     }
   }
 
+  // Keyboard: arrows walk from message to message (focusing one reveals its
+  // actions, reachable with Tab); Esc goes back to the composer.
+  scroller.addEventListener('keydown', (e) => {
+    if (e.target.closest('textarea, input')) return;
+    const all = [...list.querySelectorAll('article.msg[tabindex]')];
+    if (!all.length) return;
+    const current = e.target.closest('article.msg');
+    if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
+      e.preventDefault();
+      let i = current ? all.indexOf(current) : all.length;
+      i = e.key === 'ArrowUp' ? Math.max(0, i - 1) : Math.min(all.length - 1, i + 1);
+      all[i].focus();
+      all[i].scrollIntoView({ block: 'nearest' });
+    } else if (e.key === 'Escape' && current) {
+      e.preventDefault();
+      ui.focusComposer();
+    }
+  });
   scroller.addEventListener('scroll', afterScroll, { passive: true });
   document.addEventListener('visibilitychange', afterScroll);
 

@@ -45,13 +45,15 @@ export function mountShell(root, session) {
     scrollToBottom: () => messages.scrollToBottom(),
   };
 
+  // On phones a dialog opened from the drawer replaces it rather than stacking on it.
+  const fromDrawer = (fn) => (...args) => { setDrawer(false); return fn(...args); };
   const sidebar = createSidebar(store, {
     onOpen: openRoom,
-    onDirectory: () => openDirectory({ api, actions, isJoined: (id) => id in store.get().rooms, onOpen: openRoom, onCreate: () => openCreateRoom({ actions, onOpen: openRoom }) }),
-    onCreateRoom: () => openCreateRoom({ actions, onOpen: openRoom }),
-    onNewDm: () => openNewDm({ actions, store }),
-    onFriends: () => openFriends({ store, api, actions, onOpenRoom: () => setDrawer(false) }),
-    onSettings: () => openSettings({ store, api, actions }),
+    onDirectory: fromDrawer(() => openDirectory({ api, actions, isJoined: (id) => id in store.get().rooms, onOpen: openRoom, onCreate: () => openCreateRoom({ actions, onOpen: openRoom }) })),
+    onCreateRoom: fromDrawer(() => openCreateRoom({ actions, onOpen: openRoom })),
+    onNewDm: fromDrawer(() => openNewDm({ actions, store })),
+    onFriends: fromDrawer(() => openFriends({ store, api, actions, onOpenRoom: () => {} })),
+    onSettings: fromDrawer(() => openSettings({ store, api, actions })),
     onLogout: () => session.logout(),
     onClose: () => setDrawer(false),
   });
@@ -96,7 +98,7 @@ export function mountShell(root, session) {
     menuBtn.setAttribute('aria-expanded', String(open && PHONE.matches));
     // On phones the closed drawer must not be reachable by Tab.
     sidebar.el.inert = PHONE.matches && !open;
-    if (open && PHONE.matches) sidebar.el.querySelector('.room-item.active, .room-item, button').focus();
+    if (open && PHONE.matches) (sidebar.el.querySelector('.room-item.active') || sidebar.el.querySelector('.room-item, button')).focus();
   }
   PHONE.addEventListener('change', () => setDrawer(false));
   app.addEventListener('keydown', (e) => {
@@ -142,6 +144,7 @@ export function mountShell(root, session) {
     }
   };
   session.hooks.reload.add(onReload);
+  session.hooks.notification.add(actions.notificationArrived);
 
   function renderHeader(s) {
     const room = s.rooms[s.activeRoom];
@@ -199,6 +202,7 @@ export function mountShell(root, session) {
       unsubscribe();
       messages.destroy();
       session.hooks.reload.delete(onReload);
+      session.hooks.notification.delete(actions.notificationArrived);
     },
   };
 }

@@ -84,20 +84,3 @@ export function select(options, value, onChange, attrs = {}) {
     options.map(([v, label]) => h('option', { attrs: { value: v }, props: { selected: v === value } }, label)));
   return el;
 }
-
-/** A button that shows a spinner state while its async handler runs and a toast if it fails. */
-export function busy(button, fn, onError) {
-  return async (...args) => {
-    if (button.disabled) return;
-    button.disabled = true;
-    button.setAttribute('aria-busy', 'true');
-    try {
-      return await fn(...args);
-    } catch (err) {
-      if (onError) onError(err);
-    } finally {
-      button.disabled = false;
-      button.removeAttribute('aria-busy');
-    }
-  };
-}

@@ -202,7 +202,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.create_index("ix_messages_nonce", ["room_id", "author_id", "nonce"], unique=False)
+        batch_op.create_index("ix_messages_nonce", ["room_id", "author_id", "nonce"], unique=True)
         batch_op.create_index("ix_messages_room_updated", ["room_id", "updated_seq"], unique=False)
 
     op.create_table(

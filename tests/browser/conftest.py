@@ -40,8 +40,11 @@ try:
     from playwright.sync_api import (
         Browser,
         BrowserContext,
+        Dialog,
+        Locator,
         Page,
         Playwright,
+        ViewportSize,
         expect,
         sync_playwright,
     )
@@ -63,13 +66,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs its own event loop, which
+# must be gone before other modules' asyncio tests start theirs.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     b = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield b
@@ -105,7 +110,7 @@ class Person:
     user: dict[str, Any]
     base_url: str
     browser: Browser
-    viewport: dict[str, int]
+    viewport: ViewportSize
     color_scheme: str
     context: BrowserContext | None = None
     page: Page = None  # type: ignore[assignment]
@@ -134,10 +139,15 @@ class Person:
             f"localStorage.setItem('chat.token', {json.dumps(self.token)});"
         )
         self.page = self.context.new_page()
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.accept()))
+        self.page.on("dialog", self._answer_dialog)
         self.page.goto(self.base_url + "/")
         self.wait_online()
         return self
+
+    def _answer_dialog(self, dialog: Dialog) -> None:
+        """Confirms say yes (the person meant it); the text is kept for assertions."""
+        self.dialogs.append(dialog.message)
+        dialog.accept()
 
     # --- what a person does in the page
 
@@ -150,7 +160,7 @@ class Person:
         ).first.click()
         expect(self.page.locator(".room-title")).to_contain_text(title)
 
-    def composer(self):  # type: ignore[no-untyped-def]
+    def composer(self) -> Locator:
         return self.page.get_by_role("textbox", name="Message")
 
     def send(self, text: str) -> None:
@@ -158,7 +168,7 @@ class Person:
         box.fill(text)
         box.press("Enter")
 
-    def message(self, text: str):  # type: ignore[no-untyped-def]
+    def message(self, text: str) -> Locator:
         """The sent (acknowledged) message whose body contains `text`."""
         return self.page.locator(
             "article.msg:not(.pending)", has=self.page.locator(".msg-body", has_text=text)
@@ -174,7 +184,7 @@ def make_person(server: ServerProcess, browser: Browser) -> Iterator[Callable[..
         display_name: str,
         *,
         open: bool = True,
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
         color_scheme: str = "light",
     ) -> Person:
         username = unique(display_name).replace("-", "")
@@ -207,7 +217,9 @@ def make_person(server: ServerProcess, browser: Browser) -> Iterator[Callable[..
 def create_topic(owner: Person, name: str, *members: Person) -> dict[str, Any]:
     """A public topic room that `members` have joined (setup, not under test)."""
     slug = unique(name)[:32].strip("-")
-    room = owner.api("POST", "/api/rooms", {"slug": slug, "name": name, "kind": "topic"})["room"]
+    room: dict[str, Any] = owner.api(
+        "POST", "/api/rooms", {"slug": slug, "name": name, "kind": "topic"}
+    )["room"]
     for m in members:
         m.api("POST", f"/api/rooms/{room['id']}/join")
     return room

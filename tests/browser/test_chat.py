@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import LIVE_MS, Person, create_topic
+from tests.browser.conftest import LIVE_MS, PASSWORD, Person, create_topic, unique
+from tests.support.server import ServerProcess
 
 
 def test_two_people_chat_in_real_time(make_person: Callable[..., Person]) -> None:
@@ -128,3 +129,48 @@ def test_direct_message(make_person: Callable[..., Person]) -> None:
     expect(alice.message("Avec plaisir")).to_be_visible(timeout=LIVE_MS)
     # Both are online, and each sees the other's presence in the DM header.
     expect(alice.page.locator(".room-sub")).to_contain_text("En ligne", timeout=LIVE_MS)
+
+
+def test_sign_up_profile_log_out_and_back_in(server: ServerProcess, browser: Browser) -> None:
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    username = unique("Nadia")
+    try:
+        page.goto(server.base_url + "/")
+        page.get_by_role("tab", name="Créer un compte").click()
+        page.get_by_label("Nom d’utilisateur").fill(username)
+        page.get_by_label("Mot de passe").fill("court")
+        page.get_by_role("button", name="Créer mon compte").click()
+        expect(page.get_by_role("alert")).to_have_text(
+            "Le mot de passe doit faire au moins 8 caractères."
+        )
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_label("Nom affiché (facultatif)").fill("Nadia")
+        page.get_by_role("button", name="Créer mon compte").click()
+        expect(page.get_by_role("heading", name="Choisissez une discussion")).to_be_visible()
+        expect(page.locator(".me-name")).to_have_text("Nadia")
+
+        # Profile: display name and region.
+        page.get_by_role("button", name="Paramètres").click()
+        settings = page.get_by_role("dialog", name="Paramètres")
+        settings.get_by_label("Nom affiché").fill("Nadia Benali")
+        settings.get_by_label("Région").fill("Marseille")
+        settings.get_by_role("button", name="Enregistrer").click()
+        expect(page.locator(".toast")).to_contain_text("Enregistré")
+        settings.get_by_role("button", name="Fermer").click()
+        expect(page.locator(".me-name")).to_have_text("Nadia Benali")
+        expect(page.locator(".me-sub")).to_have_text(f"@{username} · Marseille")
+
+        page.get_by_role("button", name="Se déconnecter").click()
+        expect(page.get_by_role("heading", name="Bienvenue !")).to_be_visible()
+        page.get_by_label("Nom d’utilisateur").fill(username)
+        page.get_by_label("Mot de passe").fill("pas le bon mot de passe")
+        page.get_by_role("button", name="Se connecter", exact=True).last.click()
+        expect(page.get_by_role("alert")).to_have_text(
+            "Nom d’utilisateur ou mot de passe incorrect."
+        )
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter", exact=True).last.click()
+        expect(page.locator(".me-name")).to_have_text("Nadia Benali")
+    finally:
+        context.close()

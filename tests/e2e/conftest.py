@@ -62,10 +62,35 @@ def promote(server: ServerProcess, username: str, role: str) -> None:
     import subprocess
     import sys
 
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "chatserver", "user", "set-role", username, role],
         env=server.env,
-        check=True,
         capture_output=True,
         cwd=server.workdir,
+    )
+    assert done.returncode == 0, f"set-role failed: {done.stderr.decode(errors='replace')}"
+
+
+def register_with_role(server: ServerProcess, role: str) -> str:
+    """A fresh account given `role` by the operator; returns its token."""
+    import httpx
+
+    name = f"{role[:8]}{next(_counter)}{uuid.uuid4().hex[:6]}"
+    resp = httpx.post(
+        f"{server.base_url}/api/auth/register",
+        json={"username": name, "password": "correct horse battery"},
+    )
+    resp.raise_for_status()
+    promote(server, name, role)
+    token: str = resp.json()["token"]
+    return token
+
+
+def take_first_account(server: ServerProcess) -> None:
+    """The first account on a server is its admin: take it so later ones are students."""
+    import httpx
+
+    httpx.post(
+        f"{server.base_url}/api/auth/register",
+        json={"username": f"founder{uuid.uuid4().hex[:8]}", "password": "correct horse battery"},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -283,7 +284,7 @@ async def test_logout_closes_websockets_opened_with_the_token_with_4001(
 
         # A new socket with the revoked token is refused the same way.
         async with connect(alice.ws_url) as ws:
-            await ws.send('{"op": "hello", "v": 1, "token": "%s"}' % token)
+            await ws.send(json.dumps({"op": "hello", "v": 1, "token": token}))
             await ws.wait_closed()
             assert ws.close_code == 4001
     finally:

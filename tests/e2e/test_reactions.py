@@ -148,6 +148,12 @@ async def test_react_and_unreact_over_http_announce_to_connected_members(
         pytest.param("🇧🇪", "🇧🇪", id="flag"),
         pytest.param("1️⃣", "1️⃣", id="keycap"),
         pytest.param("1⃣", "1️⃣", id="keycap-unqualified"),
+        pytest.param("#️⃣", "#️⃣", id="keycap-hash"),
+        pytest.param("🧑🏽‍🤝‍🧑🏿", "🧑🏽‍🤝‍🧑🏿", id="zwj-mixed-skin-tones"),
+        pytest.param("👩🏽‍💻", "👩🏽‍💻", id="zwj-with-skin-tone"),
+        pytest.param("🏳‍🌈", "🏳️‍🌈", id="zwj-flag-unqualified"),
+        pytest.param("🏴󠁧󠁢󠁳󠁣󠁴󠁿", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", id="subdivision-flag"),
+        pytest.param("❤︎", "❤️", id="heart-text-presentation"),
         pytest.param("❤", "❤️", id="heart-without-selector"),
         pytest.param("❤️", "❤️", id="heart-with-selector"),
         pytest.param(":thumbs_up:", "👍", id="shortcode"),
@@ -496,7 +502,8 @@ async def test_concurrent_reactions_from_thirty_clients_end_with_exact_counts(
     make_client: ClientFactory, slug: Slug
 ) -> None:
     """30 sockets react (and some un-react) at once; every client's last event count is final."""
-    clients = await asyncio.gather(*(make_client(f"crowd{i}") for i in range(30)))
+    # Registered one by one: the concurrency under test is the reactions'.
+    clients = [await make_client(f"crowd{i}") for i in range(30)]
     room = await clients[0].create_room(slug("crowd"), "Crowd", "topic")
     await asyncio.gather(*(c.join(room["id"]) for c in clients[1:]))
     message = await clients[0].post_message(room["id"], "image A ou B ?")
@@ -514,7 +521,7 @@ async def test_concurrent_reactions_from_thirty_clients_end_with_exact_counts(
     total_events = 30 + 10 + 5
 
     async def watch(client: ChatClient) -> list[Frame]:
-        return await collect(client, room["id"], total_events, REACTION_EVENTS, timeout=20)
+        return await collect(client, room["id"], total_events, REACTION_EVENTS, timeout=30)
 
     streams = await asyncio.gather(*(watch(c) for c in clients))
     for stream in streams:
@@ -530,6 +537,55 @@ async def test_concurrent_reactions_from_thirty_clients_end_with_exact_counts(
     for i, client in enumerate(clients):
         mine = summary(await reactions_seen_by(client, room["id"], message["id"]))
         assert mine == [("👍", 25, i >= 5), ("🎉", 10, i < 10)]
+
+
+async def test_one_reaction_sent_several_times_at_once_counts_once(
+    make_client: ClientFactory, slug: Slug
+) -> None:
+    """The same reaction by one user, over both transports at once, is one reaction, one event."""
+    room, (alice, bob) = await room_with(make_client, slug, "alice", "bob")
+    message = await alice.post_message(room["id"], "vite !")
+    await alice.connect()
+    await bob.connect()
+    await asyncio.gather(
+        bob.react(message["id"], "👍"),
+        bob.react(message["id"], ":+1:"),
+        bob.react_http(message["id"], "👍"),
+        bob.react_http(message["id"], ":thumbs_up:"),
+    )
+    await alice.react_http(message["id"], "🎉")  # a fence
+    events = await collect(alice, room["id"], 2, REACTION_EVENTS)
+    assert [(e["emoji"], e["count"]) for e in events] == [("👍", 1), ("🎉", 1)]
+    assert summary(await reactions_seen_by(bob, room["id"], message["id"])) == [
+        ("👍", 1, True),
+        ("🎉", 1, False),
+    ]
+
+
+async def test_the_distinct_emoji_limit_holds_under_concurrent_reactions(
+    make_client: ClientFactory, slug: Slug
+) -> None:
+    """25 people adding 25 different emoji at once: exactly 20 get in, 5 get `limit_reached`."""
+    # Registered one by one: the concurrency under test is the reactions'.
+    clients = [await make_client(f"many{i}") for i in range(25)]
+    room = await clients[0].create_room(slug("many"), "Many", "topic")
+    await asyncio.gather(*(c.join(room["id"]) for c in clients[1:]))
+    message = await clients[0].post_message(room["id"], "choisissez")
+    emoji = [*TWENTY, "🐱", "🐶", "🦊", "🐼", "🐸"]
+
+    async def attempt(client: ChatClient, choice: str) -> str:
+        try:
+            await client.react_http(message["id"], choice)
+        except ApiError as error:
+            return error.code
+        return "ok"
+
+    outcomes = await asyncio.gather(*(attempt(c, e) for c, e in zip(clients, emoji, strict=True)))
+    assert sorted(outcomes) == ["limit_reached"] * 5 + ["ok"] * 20
+    final = await reactions_seen_by(clients[0], room["id"], message["id"])
+    accepted = [e for e, outcome in zip(emoji, outcomes, strict=True) if outcome == "ok"]
+    assert sorted(r["emoji"] for r in final) == sorted(accepted)
+    assert all(r["count"] == 1 for r in final)
 
 
 # ---- the emoji picker and bodies ------------------------------------------------------------

@@ -10,38 +10,21 @@ import httpx
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, promote
+from tests.e2e.conftest import ClientFactory, register_with_role, take_first_account
 from tests.support.server import ServerProcess
 
 Slug = Callable[[str], str]
 ROOM_FIELDS = {"id", "slug", "name", "kind", "visibility", "topic", "member_count", "last_seq"}
 
 
-def register_staff(server: ServerProcess, role: str) -> str:
-    """A fresh account given `role` by the operator's CLI; returns its token."""
-    name = f"{role}{uuid.uuid4().hex[:8]}"
-    resp = httpx.post(
-        f"{server.base_url}/api/auth/register",
-        json={"username": name, "password": "correct horse battery"},
-    )
-    resp.raise_for_status()
-    promote(server, name, role)
-    token: str = resp.json()["token"]
-    return token
-
-
 @pytest.fixture(scope="module", autouse=True)
 def first_account_taken(server: ServerProcess) -> None:
-    """The first account on a server is its admin: take it, so later users are students."""
-    httpx.post(
-        f"{server.base_url}/api/auth/register",
-        json={"username": f"founder{uuid.uuid4().hex[:8]}", "password": "correct horse battery"},
-    )
+    take_first_account(server)
 
 
 @pytest.fixture(scope="module")
 def staff_tokens(server: ServerProcess) -> dict[str, str]:
-    return {role: register_staff(server, role) for role in ("mentor", "admin")}
+    return {role: register_with_role(server, role) for role in ("mentor", "admin")}
 
 
 @pytest.fixture

@@ -179,6 +179,8 @@ async def test_blocking_ends_friendship_and_stops_requests_and_dms(
     delivered = await bob.next_event("friend.request")
     assert delivered["user"]["id"] == uid(carol)
     assert (await lists(bob))["incoming"] == [name(carol)]
+    # To alice it looks like any request she sent.
+    assert await lists(alice) == {**nobody(), "outgoing": [name(bob)]}
     # The blocker must unblock before asking.
     assert await refused(bob.add_friend(name(alice))) == (403, "blocked")
 
@@ -189,13 +191,17 @@ async def test_unblocking_allows_dms_and_requests_again(make_client: ClientFacto
     bob = await make_client("bob", connect=True)
     await bob.block(name(alice))
     await bob.block(name(alice))  # blocking twice is harmless
+    await alice.add_friend(name(bob))  # made while blocked: never delivered, even later
     await bob.unblock(uid(alice))
     assert (await bob.http("GET", "/api/blocks"))["blocked"] == []
+    assert await lists(bob) == nobody()
+    assert await lists(alice) == nobody()
 
     dm = await alice.open_dm(name(bob))
     assert (await bob.next_event("room.added"))["room"]["id"] == dm["id"]
     assert await alice.add_friend(name(bob)) == "requested"
     assert (await bob.next_event("friend.request"))["user"]["id"] == uid(alice)
+    assert await lists(bob) == {**nobody(), "incoming": [name(alice)]}
 
 
 async def test_nobody_writes_in_an_existing_dm_across_a_block(
@@ -350,6 +356,9 @@ async def test_a_group_dm_of_three_is_one_room_for_that_set(
         assert event["message"]["id"] == sent["id"]
     assert await refused(dave.history(group["id"])) == (404, "not_found")
 
+    await dave.block(name(alice))
+    with_blocker = {"usernames": [name(carol), name(dave)]}
+    assert await refused(alice.http("POST", "/api/dms", json=with_blocker)) == (403, "blocked")
     too_many = {"usernames": [f"nobody{i}" for i in range(10)]}
     assert await refused(alice.http("POST", "/api/dms", json=too_many)) == (400, "bad_request")
 
@@ -388,3 +397,34 @@ async def test_opening_a_dm_concurrently_from_both_sides_gives_one_room(
     first, second = await asyncio.gather(alice.open_dm(name(bob)), bob.open_dm(name(alice)))
     assert first["id"] == second["id"]
     assert len([r for r in await alice.rooms(kind="dm") if r["id"] == first["id"]]) == 1
+
+
+# ---- presence between friends ------------------------------------------------------------------
+
+
+async def test_friends_see_each_other_come_online_without_sharing_a_room(
+    make_client: ClientFactory, session: Session
+) -> None:
+    """`presence` reaches friends; after a block ends the friendship, it no longer does."""
+    alice = await make_client("alice", connect=True)
+    bob = await make_client("bob")
+    carol = await make_client("carol")
+    await friends(alice, bob)
+    await friends(alice, carol)
+
+    await session(bob)
+    online = await alice.next_event("presence", timeout=10)
+    assert (online["user"]["id"], online["status"]) == (uid(bob), "online")
+    assert set(online["user"]) >= USER_KEYS
+
+    dave = await make_client("dave")
+    erin = await make_client("erin", connect=True)
+    await friends(dave, erin)
+    await dave.block(name(alice))
+    assert await alice.add_friend(name(dave)) == "requested"  # silently dropped
+    await session(dave)
+    seen_by_erin = await erin.next_event("presence", timeout=10)
+    assert seen_by_erin["user"]["id"] == uid(dave)
+    await session(carol)  # a fence: alice's next presence must be carol's, not dave's
+    fence = await alice.next_event("presence", timeout=10)
+    assert (fence["user"]["id"], fence["status"]) == (uid(carol), "online")

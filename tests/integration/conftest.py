@@ -148,8 +148,11 @@ class RedisServer:
 
     def spawn(self) -> None:
         self._process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--daemonize", "no", "--dir", str(self.workdir)],
+            [
+                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+                *("--dir", str(self.workdir)),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -170,6 +173,15 @@ class RedisServer:
                 await writer.wait_closed()
                 if answer.startswith(b"+PONG"):
                     return
+
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open, but nothing answers."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, every connection just drops."""

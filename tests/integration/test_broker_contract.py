@@ -11,6 +11,8 @@ import pytest
 import redis.asyncio
 from redis.exceptions import RedisError
 
+import chatserver.broker.redis as redis_broker
+from chatserver.broker.base import CONTROL_CHANNEL
 from tests.integration.conftest import Nodes, RedisServer
 
 Channel = Callable[[str], str]
@@ -70,9 +72,16 @@ async def test_concurrent_subscribes_all_wait_for_the_subscription(
 ) -> None:
     node = await nodes.start()
     room = channel("room:1")
-    await asyncio.gather(*(node.broker.subscribe(room) for _ in range(5)))
-    await node.broker.publish(room, b"x")
-    assert await node.wait_for(room) == [b"x"]
+
+    async def subscribe_then_publish(i: int) -> None:
+        await node.broker.subscribe(room)
+        await node.broker.publish(room, b"%d" % i)
+
+    # Another channel's subscribe goes first, so the room's waits its turn to be sent.
+    await asyncio.gather(
+        node.broker.subscribe(channel("room:2")), *(subscribe_then_publish(i) for i in range(5))
+    )
+    assert sorted(await node.wait_for(room, 5)) == [b"0", b"1", b"2", b"3", b"4"]
 
 
 async def test_every_subscribed_node_receives(nodes: Nodes, channel: Channel) -> None:
@@ -106,17 +115,28 @@ async def test_ping(nodes: Nodes) -> None:
 
 
 @pytest.mark.redis
-async def test_sharded_mode_uses_shard_channels_except_control(nodes: Nodes) -> None:
-    if not nodes.shared:
-        pytest.skip("Redis pub/sub only")
-    node = await nodes.start()
-    room = f"room:{time.time_ns()}"
+async def test_sharded_mode_shards_all_but_the_control_channel(
+    private_nodes: Nodes, redis_server: RedisServer, channel: Channel
+) -> None:
+    node = await private_nodes.start()
+    room = channel("room:1")
     await node.broker.subscribe(room)
-    async with redis.asyncio.Redis.from_url(nodes.url) as admin:
-        classic = dict(await admin.execute_command("PUBSUB", "NUMSUB", room))
-        sharded = dict(await admin.execute_command("PUBSUB", "SHARDNUMSUB", room))
-    expected = (0, 1) if nodes.backend == "redis-sharded" else (1, 0)
-    assert (classic[room.encode()], sharded[room.encode()]) == expected
+    await node.broker.subscribe(CONTROL_CHANNEL)
+    async with redis.asyncio.Redis.from_url(redis_server.url) as admin:
+
+        async def counts(name: str) -> tuple[int, int]:
+            [(_, classic)] = await admin.pubsub_numsub(name)
+            [(_, sharded)] = await admin.pubsub_shardnumsub(name)
+            return int(classic), int(sharded)
+
+        assert await counts(room) == (
+            (0, 1) if private_nodes.backend == "redis-sharded" else (1, 0)
+        )
+        assert await counts(CONTROL_CHANNEL) == (1, 0)
+    await node.broker.publish(room, b"room")
+    await node.broker.publish(CONTROL_CHANNEL, b"control")
+    await node.wait_for(CONTROL_CHANNEL)
+    assert node.messages == [(room, b"room"), (CONTROL_CHANNEL, b"control")]
 
 
 @pytest.mark.redis
@@ -148,7 +168,7 @@ async def test_dropped_connection_resubscribes_then_resets(
     room = channel("room:1")
     await node.broker.subscribe(room)
     async with redis.asyncio.Redis.from_url(redis_server.url) as admin:
-        assert await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub") == 1
+        assert await admin.client_kill_filter(_type="pubsub") == 1
         await node.wait_until(lambda: node.resets > 0)
     await node.broker.publish(room, b"after")
     assert await node.wait_for(room) == [b"after"]
@@ -187,3 +207,31 @@ async def test_start_fails_when_redis_is_down(
         await node.broker.start()
     assert time.monotonic() - started < 2
     await node.broker.close()
+
+
+@pytest.mark.redis
+async def test_silent_redis_counts_as_lost(
+    private_nodes: Nodes,
+    redis_server: RedisServer,
+    channel: Channel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Shorter clocks than in production, so the test takes about a second.
+    monkeypatch.setattr(redis_broker, "TICK", 0.1)
+    monkeypatch.setattr(redis_broker, "IO_TIMEOUT", 0.3)
+    node = await private_nodes.start(reconnect_max_delay=0.2)
+    room = channel("room:1")
+    await node.broker.subscribe(room)
+
+    redis_server.pause()  # sockets stay open; nothing answers
+    started = time.monotonic()
+    with pytest.raises((RedisError, OSError)):
+        await node.broker.publish(room, b"lost")
+    assert time.monotonic() - started < 1
+    await asyncio.sleep(0.8)  # long enough for the unanswered pings to count
+    redis_server.resume()
+
+    await node.wait_until(lambda: node.resets > 0)
+    await node.broker.publish(room, b"after")
+    assert await node.wait_for(room) == [b"after"]
+    assert node.resets == 1

@@ -1,0 +1,307 @@
+"""Turn one run folder of benchmarks/run_scenarios.py into the markdown tables of
+docs/benchmarks.md: ours, the ceiling and the peers side by side, as ratios.
+
+    .venv/bin/python benchmarks/report.py bench-results/<run> > tables.md
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+Result = dict[str, Any]
+CLIENT_BOUND = 90.0  # tester CPU% from which a figure measures the tester, not the server
+
+
+def load(run: Path, label: str) -> Result | None:
+    path = run / f"{label}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _f(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}" if isinstance(value, (int, float)) else str(value)
+
+
+def _bound(step: Result | None, failed: Result | None) -> str:
+    """Which side limited the figure: a tester at ≥ 90 % CPU means the tester did."""
+    probe = failed or step
+    if probe is None:
+        return "–"
+    if (probe.get("client_cpu_pct") or 0) >= CLIENT_BOUND:
+        return "client"
+    if (probe.get("server_cpu_pct") or 0) >= CLIENT_BOUND:
+        return "server"
+    return "latency/loss, neither core full"
+
+
+def _best(result: Result | None) -> tuple[Result | None, Result | None]:
+    """(best passing step, first failing step) of a --step run."""
+    if not result:
+        return None, None
+    best, steps = result.get("best"), result.get("steps", [])
+    failed = next((s for s in steps if best is None or s["rate"] > best["rate"]), None)
+    return best, failed
+
+
+OPEN_DAY = (
+    ("ours (chatserver)", "open-day-ours-node", "Node"),
+    ("ours (chatserver)", "open-day-ours-python", "Python"),
+    ("raw websockets (ceiling)", "open-day-websockets-node", "Node"),
+    ("raw websockets (ceiling)", "open-day-websockets-python", "Python"),
+    ("Node socket.io (peer)", "open-day-node-socketio-node", "Node"),
+    ("naive Starlette send_text loop", "open-day-starlette-naive-node", "Node"),
+    ("python-socketio", "open-day-python-socketio-node", "Node"),
+)
+
+
+def open_day(run: Path) -> str:
+    ceiling = _best(load(run, "open-day-websockets-node"))[0]
+    peer = _best(load(run, "open-day-node-socketio-node"))[0]
+    rows = [
+        "| server | load client | best rate msg/s | deliveries/s | p50 ms | p99 ms | server CPU "
+        "| client CPU | bound by (next step) | × websockets | × Node socket.io |",
+        "|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|",
+    ]
+    for name, label, client in OPEN_DAY:
+        result = load(run, label)
+        if result is None:
+            continue
+        best, failed = _best(result)
+        dps = best["deliveries_per_s"] if best else 0.0
+        lat = best["latency_ms"] if best else {}
+        ratio = [
+            f"{dps / ref['deliveries_per_s']:.2f}" if ref and dps else "–"
+            for ref in (ceiling, peer)
+        ]
+        rows.append(
+            f"| {name} | {client} | {_f(best and best['rate'], 1)} | {_f(dps)} "
+            f"| {_f(lat.get('p50'), 1)} | {_f(lat.get('p99'), 1)} "
+            f"| {_f(best and best['server_cpu_pct'])} % | {_f(best and best['client_cpu_pct'])} % "
+            f"| {_bound(best, failed)} | {ratio[0]} | {ratio[1]} |"
+        )
+    return "\n".join(rows)
+
+
+def steps_table(result: Result | None) -> str:
+    """Every step of one --step run (or the single step of a fixed-rate run)."""
+    if not result:
+        return "(no result)"
+    rows = [
+        "| rate msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | lost | dup "
+        "| unacked | errors | send late p99 ms | server CPU | client CPU |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for s in result.get("steps", []):
+        lat = s["latency_ms"]
+        rows.append(
+            f"| {_f(s['rate'], 1)} | {_f(s['deliveries_per_s'])} | {_f(lat['p50'], 1)} "
+            f"| {_f(lat['p95'], 1)} | {_f(lat['p99'], 1)} | {_f(lat['max'], 1)} | {s['lost']} "
+            f"| {s['duplicates']} | {s['unacked']} | {sum(s['errors'].values())} "
+            f"| {_f(s['send_late_ms_p99'], 1)} | {_f(s['server_cpu_pct'])} % "
+            f"| {_f(s['client_cpu_pct'])} % |"
+        )
+    return "\n".join(rows)
+
+
+def fixed_runs(run: Path, labels: list[tuple[str, str]]) -> str:
+    rows = [
+        "| run | rate msg/s | deliveries/s | p50 ms | p99 ms | max ms | lost | dup | unacked "
+        "| server CPU | client CPU |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name, label in labels:
+        result = load(run, label)
+        if not result or not result.get("steps"):
+            continue
+        s = result["steps"][0]
+        lat = s["latency_ms"]
+        rows.append(
+            f"| {name} | {_f(s['rate'], 1)} | {_f(s['deliveries_per_s'])} | {_f(lat['p50'], 1)} "
+            f"| {_f(lat['p99'], 1)} | {_f(lat['max'], 1)} | {s['lost']} | {s['duplicates']} "
+            f"| {s['unacked']} | {_f(s['server_cpu_pct'])} % | {_f(s['client_cpu_pct'])} % |"
+        )
+    return "\n".join(rows)
+
+
+IDLE = ("ours", "websockets", "node-socketio", "starlette-naive", "python-socketio")
+
+
+def idle(run: Path) -> str:
+    rows = [
+        "| server | deflate offered | deflate accepted | connections | RSS before MiB "
+        "| RSS after MiB | KiB per connection | × websockets (same offer) |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name in IDLE:
+        for suffix in ("", "-deflate"):
+            result = load(run, f"idle-{name}{suffix}")
+            if not result or "idle" not in result:
+                continue
+            i = result["idle"]
+            ref = load(run, f"idle-websockets{suffix}")
+            ratio = (
+                f"{i['kib_per_connection'] / ref['idle']['kib_per_connection']:.2f}"
+                if ref and "idle" in ref and ref["idle"]["kib_per_connection"] > 0
+                else "–"
+            )
+            rows.append(
+                f"| {name} | {'yes' if suffix else 'no'} | {i['deflate_accepted']} "
+                f"| {i['connections']} | {_f(i['server_rss_before_mb'], 1)} "
+                f"| {_f(i['server_rss_after_mb'], 1)} | {_f(i['kib_per_connection'], 1)} "
+                f"| {ratio} |"
+            )
+    return "\n".join(rows)
+
+
+def reactions(run: Path) -> str:
+    result = load(run, "reactions-ours")
+    if not result or "reactions" not in result:
+        return "(no result)"
+    r = result["reactions"]
+    lat = r["per_client_final_ms"]
+    return "\n".join(
+        [
+            "| reactors | acked | errors | clients with the final count | seconds until every "
+            "count is final | per client p50 / p99 ms | reaction events delivered | server CPU |",
+            "|--:|--:|--:|--:|--:|--:|--:|--:|",
+            f"| {r['reactors']} | {r['reactions_acked']} | {sum(r['errors'].values())} "
+            f"| {r['clients_final']} | {_f(r['seconds_to_final'], 2)} "
+            f"| {_f(lat['p50'])} / {_f(lat['p99'])} | {r['reactors'] * r['reactions_acked']:,} "
+            f"| {_f(r['server_cpu_pct'])} % |",
+        ]
+    )
+
+
+def slow(run: Path) -> str:
+    base, one = load(run, "slow-ours-baseline"), load(run, "slow-ours-one-slow")
+    if not base or not one or not base.get("steps") or not one.get("steps"):
+        return "(no result)"
+    b, o = base["steps"][0]["latency_ms"], one["steps"][0]["latency_ms"]
+    change = (o["p99"] - b["p99"]) / b["p99"] * 100 if b["p99"] else 0.0
+    s = one.get("slow", {})
+    return "\n".join(
+        [
+            "| run | others' p50 ms | others' p99 ms | lost | slow client closed by the server "
+            "| close code |",
+            "|---|--:|--:|--:|---|---|",
+            f"| no slow client | {_f(b['p50'], 1)} | {_f(b['p99'], 1)} "
+            f"| {base['steps'][0]['lost']} | – | – |",
+            f"| one client stops reading | {_f(o['p50'], 1)} | {_f(o['p99'], 1)} "
+            f"| {one['steps'][0]['lost']} | {'yes' if s.get('closed_by_server') else 'no'} "
+            f"| {s.get('close_codes')} |",
+            "",
+            f"Others' p99 moved by {change:+.0f} %.",
+        ]
+    )
+
+
+def storm(run: Path) -> str:
+    result = load(run, "storm-ours")
+    if not result or "storm" not in result:
+        return "(no result)"
+    s, step = result["storm"], result["steps"][0]
+    lat = s["resume_to_synced_ms"]
+    return "\n".join(
+        [
+            "| clients dropped | resumed and synced | failed | seconds from the drop until all "
+            "caught up | resume → room.synced p50 / p99 / max ms | lost | dup |",
+            "|--:|--:|--:|--:|--:|--:|--:|",
+            f"| {s['clients']} | {s['reconnected']} | {s['failed']} "
+            f"| {_f(s['seconds_to_all_caught_up'], 2)} "
+            f"| {_f(lat['p50'])} / {_f(lat['p99'])} / {_f(lat['max'])} | {step['lost']} "
+            f"| {step['duplicates']} |",
+        ]
+    )
+
+
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
+
+
+def profile(run: Path, top: int = 10) -> str:
+    """Top functions by own time from py-spy's raw (collapsed stack) output."""
+    path = run / "profile-ours.txt"
+    if not path.exists():
+        return "(no profile)"
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not stack or not samples.isdigit():
+            continue
+        leaf = stack.split(";")[-1]
+        match = _FRAME.match(leaf)
+        name = leaf if match is None else f"{match['func']} ({_short(match['file'])})"
+        own[name] += int(samples)
+        total += int(samples)
+    rows = ["| # | function (file) | own samples | share |", "|--:|---|--:|--:|"]
+    for rank, (name, hits) in enumerate(own.most_common(top), 1):
+        rows.append(f"| {rank} | `{name}` | {hits:,} | {hits / total:.1%} |")
+    return "\n".join(rows)
+
+
+def _short(file: str) -> str:
+    for marker in ("site-packages/", "chatserver/"):
+        if marker in file:
+            return ("chatserver/" if marker == "chatserver/" else "") + file.split(marker, 1)[1]
+    return file
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    run = Path(sys.argv[1])
+    shares = [
+        ("ours at 50 % of capacity", "open-day-ours-node-at-50pct"),
+        ("ours at 90 % of capacity", "open-day-ours-node-at-90pct"),
+        ("ours at the 50 msg/s open-day rate", "open-day-ours-node-50mps"),
+    ]
+    sections = [
+        ("Machine", "```\n" + (run / "machine.json").read_text() + "```"),
+        ("Open day: highest sustained rate (p99 ≤ 250 ms, nothing lost)", open_day(run)),
+        (
+            "Open day: ours, step by step (Node client)",
+            steps_table(load(run, "open-day-ours-node")),
+        ),
+        (
+            "Open day: ours, step by step (Python client)",
+            steps_table(load(run, "open-day-ours-python")),
+        ),
+        (
+            "Open day: raw websockets, step by step (Node client)",
+            steps_table(load(run, "open-day-websockets-node")),
+        ),
+        (
+            "Open day: Node socket.io, step by step (Node client)",
+            steps_table(load(run, "open-day-node-socketio-node")),
+        ),
+        ("Open day: fixed rates", fixed_runs(run, shares)),
+        (
+            "Workshops: 200 rooms × 10 clients, 1,000 msg/s",
+            fixed_runs(
+                run,
+                [
+                    ("ours", "workshops-ours-python"),
+                    ("raw websockets", "workshops-websockets-python"),
+                ],
+            ),
+        ),
+        ("Idle connections", idle(run)),
+        ("Reactions burst", reactions(run)),
+        ("Slow consumer", slow(run)),
+        ("Reconnect storm", storm(run)),
+        ("Profile of our server under the open-day load (own time)", profile(run)),
+    ]
+    for title, body in sections:
+        print(f"### {title}\n\n{body}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

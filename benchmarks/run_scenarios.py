@@ -1,0 +1,104 @@
+"""Run the benchmark scenarios of docs/benchmarks.md and write their JSON into one folder.
+
+    .venv/bin/python benchmarks/run_scenarios.py                  # every scenario
+    .venv/bin/python benchmarks/run_scenarios.py --only idle,storm
+    .venv/bin/python benchmarks/report.py bench-results/<run>     # the markdown tables
+
+Every server runs on core 0 and every load client on core 1 (`taskset`), so the two never
+compete for a core and each side's CPU% says which one bound a figure. Our server runs as
+an operator would start it (`python -m chatserver serve`) with CHAT_RATE_LIMIT_SCALE=1000,
+on a fresh SQLite database in --state (a temporary folder unless given: pass the same
+--state again to reuse its accounts, since registering thousands of argon2 hashes takes
+minutes). Every step is bounded in time, and every process started here is stopped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import scenarios
+from harness import ROOT, Bench, prepare_accounts
+
+SCENARIOS: dict[str, Callable[[Bench], None]] = {
+    "open-day": scenarios.open_day,
+    "workshops": scenarios.workshops,
+    "idle": scenarios.idle,
+    "reactions": scenarios.reactions,
+    "slow-consumer": scenarios.slow_consumer,
+    "storm": scenarios.storm,
+}
+
+
+def machine() -> dict[str, object]:
+    model = ""
+    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+        if line.startswith("Model name:"):
+            model = line.split(":", 1)[1].strip()
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu_model": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "node": node,
+        "kernel": platform.release(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--out", default=str(ROOT / "bench-results"), help="results parent")
+    parser.add_argument("--state", help="server database and token cache (default: a temp dir)")
+    parser.add_argument(
+        "--cluster-nodes",
+        type=int,
+        default=0,
+        help="also run the cluster scenario on this many nodes",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    parser.add_argument(
+        "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/chat_bench"
+    )
+    args = parser.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 10,000 sockets on each side
+    if hard < 10_500:
+        print(f"warning: `ulimit -Hn` is {hard}; the idle scenario needs 10,500", file=sys.stderr)
+    out = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    state = Path(args.state) if args.state else Path(tempfile.mkdtemp(prefix="chat-bench-"))
+    state.mkdir(parents=True, exist_ok=True)
+    bench = Bench(out, state)
+    (out / "machine.json").write_text(json.dumps(machine(), indent=2) + "\n")
+    chosen = args.only.split(",") if args.only else list(SCENARIOS)
+    unknown = [name for name in chosen if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(unknown)}")
+    prepare_accounts(bench)
+    for name in chosen:
+        bench.note(f"== scenario {name}")
+        try:
+            SCENARIOS[name](bench)
+        except Exception as error:  # one broken scenario must not cost the others
+            bench.note(f"scenario {name} failed: {type(error).__name__}: {error}")
+    if args.cluster_nodes:
+        scenarios.cluster(bench, args.cluster_nodes, args.redis_url, args.database_url)
+    bench.note(f"results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
