@@ -31,11 +31,11 @@ from harness import ROOT, Bench, prepare_accounts
 
 SCENARIOS: dict[str, Callable[[Bench], None]] = {
     "open-day": scenarios.open_day,
-    "workshops": scenarios.workshops,
     "idle": scenarios.idle,
     "reactions": scenarios.reactions,
-    "slow-consumer": scenarios.slow_consumer,
     "storm": scenarios.storm,
+    "slow-consumer": scenarios.slow_consumer,
+    "workshops": scenarios.workshops,
 }
 
 

@@ -100,13 +100,15 @@ def open_day(bench: Bench) -> None:
                 *OPEN_DAY,
                 *STEP,
                 "--rate",
-                "5",
+                "1",
                 "--max-rate",
                 "200",
                 "--duration",
                 "10",
                 "--also-rates",
                 "0.5x,0.9x,50",
+                "--warmup",
+                "15",
             ],
             timeout=1500,
             on_line=profiler.on_line,
@@ -120,8 +122,10 @@ def open_day(bench: Bench) -> None:
                 "--room-prefix",
                 "openday",
                 *STEP,
+                "--warmup",
+                "15",
                 "--rate",
-                "5",
+                "1",
                 "--max-rate",
                 "200",
             ],
@@ -204,7 +208,9 @@ def idle(bench: Bench) -> None:
         for deflate in ([], ["--deflate"]):
             label = "idle-ours" + ("-deflate" if deflate else "")
             bench.loadtest(
-                label, [*chat_args(bench, pid, pool=IDLE_POOL), *shape, *deflate], timeout=1200
+                label,
+                [*chat_args(bench, pid, pool=IDLE_POOL), *shape, "--rooms", "0", *deflate],
+                timeout=1200,
             )
     for name, (command, port, target) in REFERENCES.items():
         for deflate in ([], ["--deflate"]):

@@ -264,15 +264,18 @@ class Hub:
                 self._deliver(feed, seq, frame)
 
     async def _backfill(self, feed: RoomFeed, conn: Connection, floor: int, upto: int) -> None:
+        mine = feed.catching_up.get(conn)
         try:
             events = await self._fetch(feed.room_id, floor + 1, upto)
         except Exception as exc:
             log.warning("room %s: backfill failed, closing: %s", feed.room_id, exc)
             conn.close(1011, "could not catch up; reconnect with since")
             return
-        buffered = feed.catching_up.pop(conn, None)
-        if buffered is None or conn.closed:
+        if mine is None or feed.catching_up.get(conn) is not mine or conn.closed:
+            # Detached meanwhile, or detached and attached again (a `sync`): the
+            # newer attach has its own floor and backfill; this one must not run.
             return
+        buffered = feed.catching_up.pop(conn)
         last = floor
         for seq, frame in events:
             if seq > last:

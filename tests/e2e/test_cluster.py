@@ -165,6 +165,10 @@ async def test_messages_sent_while_redis_restarts_reach_everyone(cluster: Cluste
         await client.close()
 
 
+def _run(command: list[str]) -> None:
+    subprocess.run(command, check=True, capture_output=True)
+
+
 def _postgres_restart_command() -> list[str]:
     versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
     if not versions or shutil.which("pg_ctlcluster") is None or os.geteuid() != 0:
@@ -177,7 +181,7 @@ async def test_a_postgres_restart_gives_clear_errors_then_the_node_recovers(
 ) -> None:
     command = _postgres_restart_command()
     owner, room = await _room(cluster)
-    subprocess.run([*command, "stop", "-m", "fast"], check=True, capture_output=True)
+    await asyncio.to_thread(_run, [*command, "stop", "-m", "fast"])
     try:
         async with httpx.AsyncClient(base_url=cluster.nodes[0].base_url) as http:
             ready = await http.get("/readyz")
@@ -188,7 +192,7 @@ async def test_a_postgres_restart_gives_clear_errors_then_the_node_recovers(
             assert getattr(caught.value, "status", None) == 503
             assert getattr(caught.value, "code", None) == "unavailable"
     finally:
-        subprocess.run([*command, "start"], check=True, capture_output=True)
+        await asyncio.to_thread(_run, [*command, "start"])
     async with asyncio.timeout(30):
         while True:
             try:

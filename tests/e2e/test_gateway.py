@@ -339,7 +339,7 @@ async def test_a_quick_reconnect_does_not_flap_presence(
         await second.connect()  # a second tab, then the first one closes
         await alice.close()
         with pytest.raises(TimeoutError):
-            await bob.next_event("presence", timeout=1.5)
+            await bob.next_event("presence", timeout=1.0)
     finally:
         await second.close()
     offline = await bob.next_event("presence", timeout=5)
