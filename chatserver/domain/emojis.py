@@ -245,9 +245,19 @@ def _lang_index(unordered: list[_Base], lang: str, popular_rank: dict[str, int])
     return _LangIndex(results, haystacks, position, popular, longest)
 
 
+def _strength(haystack: str, exact: str, start: str, word: str) -> int:
+    if exact in haystack:
+        return 0
+    if start in haystack:
+        return 2
+    if word in haystack:
+        return 4
+    return 6
+
+
 def search_emoji(q: str, lang: str = "en", limit: int = 50) -> list[EmojiEntry]:
     """Picker search by name: exact names first, then names or words starting with `q`, then
-    names containing it. French (`lang="fr"`) also searches English, ranked after French at
+    names containing it (a name or alias start beats a later word). French (`lang="fr"`) also searches English, ranked after French at
     equal strength, so `thumbs` still finds 👍. Case, accents, `_` and `-` do not matter.
     Other languages fall back to English. An empty `q` gives the popular reactions.
 
@@ -273,16 +283,15 @@ def search_emoji(q: str, lang: str = "en", limit: int = 50) -> list[EmojiEntry]:
     exact, start, word = _SEP + key + _SEP, _SEP + key, " " + key
     scored: list[tuple[int, int]] = []
     for i, (own, fallback) in enumerate(index.haystacks):
-        # Strength: 0 exact, 2 name or word prefix, 4 substring; +1 for a match in the
-        # fallback language. The cheap `in` tests reject most entries before any of this.
-        strength = 6
+        # Strength, lower first: exact name, then a name (or alias) starting with the query,
+        # then a later word starting with it, then a substring; at each step a match in
+        # the user's language comes before one in the fallback language. The cheap `in`
+        # tests reject most entries before any of this.
+        strength = 8
         if key in own:
-            strength = 0 if exact in own else 2 if (start in own or word in own) else 4
-        if strength > 1 and fallback and key in fallback:
-            strength = min(
-                strength,
-                1 if exact in fallback else 3 if (start in fallback or word in fallback) else 5,
-            )
-        if strength < 6:
+            strength = _strength(own, exact, start, word)
+        if strength > 0 and fallback and key in fallback:
+            strength = min(strength, _strength(fallback, exact, start, word) + 1)
+        if strength < 8:
             scored.append((strength, i))
     return [index.results[i] for _, i in heapq.nsmallest(limit, scored)]
