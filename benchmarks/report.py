@@ -28,6 +28,13 @@ def _f(value: Any, digits: int = 0) -> str:
     return f"{value:,.{digits}f}" if isinstance(value, (int, float)) else str(value)
 
 
+def cpu_us(step: Result | None, side: str = "server") -> str:
+    """CPU time per delivery, in µs: robust to other load on the machine, unlike rates."""
+    if not step or not step.get("deliveries_per_s") or step.get(f"{side}_cpu_pct") is None:
+        return "–"
+    return f"{step[f'{side}_cpu_pct'] * 1e4 / step['deliveries_per_s']:.1f}"
+
+
 def _bound(step: Result | None, failed: Result | None) -> str:
     """Which side limited the figure: a tester at ≥ 90 % CPU means the tester did."""
     probe = failed or step
@@ -65,8 +72,9 @@ def open_day(run: Path) -> str:
     peer = _best(load(run, "open-day-node-socketio-node"))[0]
     rows = [
         "| server | load client | best rate msg/s | deliveries/s | p50 ms | p99 ms | server CPU "
-        "| client CPU | bound by (next step) | × websockets | × Node socket.io |",
-        "|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|",
+        "| client CPU | server µs CPU/delivery | bound by (next step) | × websockets "
+        "| × Node socket.io |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|",
     ]
     for name, label, client in OPEN_DAY:
         result = load(run, label)
@@ -83,7 +91,7 @@ def open_day(run: Path) -> str:
             f"| {name} | {client} | {_f(best and best['rate'], 1)} | {_f(dps)} "
             f"| {_f(lat.get('p50'), 1)} | {_f(lat.get('p99'), 1)} "
             f"| {_f(best and best['server_cpu_pct'])} % | {_f(best and best['client_cpu_pct'])} % "
-            f"| {_bound(best, failed)} | {ratio[0]} | {ratio[1]} |"
+            f"| {cpu_us(best)} | {_bound(best, failed)} | {ratio[0]} | {ratio[1]} |"
         )
     return "\n".join(rows)
 
@@ -94,37 +102,44 @@ def steps_table(result: Result | None) -> str:
         return "(no result)"
     rows = [
         "| rate msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | lost | dup "
-        "| unacked | errors | send late p99 ms | server CPU | client CPU |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| unacked | errors | send late p99 ms | server CPU | client CPU | server µs/delivery "
+        "| client µs/delivery |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for s in result.get("steps", []):
+    for s in [*result.get("steps", []), *result.get("fixed", [])]:
         lat = s["latency_ms"]
         rows.append(
             f"| {_f(s['rate'], 1)} | {_f(s['deliveries_per_s'])} | {_f(lat['p50'], 1)} "
             f"| {_f(lat['p95'], 1)} | {_f(lat['p99'], 1)} | {_f(lat['max'], 1)} | {s['lost']} "
             f"| {s['duplicates']} | {s['unacked']} | {sum(s['errors'].values())} "
             f"| {_f(s['send_late_ms_p99'], 1)} | {_f(s['server_cpu_pct'])} % "
-            f"| {_f(s['client_cpu_pct'])} % |"
+            f"| {_f(s['client_cpu_pct'])} % | {cpu_us(s)} | {cpu_us(s, 'client')} |"
         )
     return "\n".join(rows)
 
 
-def fixed_runs(run: Path, labels: list[tuple[str, str]]) -> str:
+def fixed_runs(run: Path, labels: list[tuple[str, str, str | None]]) -> str:
+    """One line per fixed-rate run: a whole run's only step, or a `--also-rates` entry."""
     rows = [
         "| run | rate msg/s | deliveries/s | p50 ms | p99 ms | max ms | lost | dup | unacked "
-        "| server CPU | client CPU |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| server CPU | client CPU | server µs/delivery |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for name, label in labels:
+    for name, label, spec in labels:
         result = load(run, label)
-        if not result or not result.get("steps"):
+        if not result:
             continue
-        s = result["steps"][0]
+        runs = result.get("steps", []) if spec is None else result.get("fixed", [])
+        found = [s for s in runs if spec is None or s.get("spec") == spec]
+        if not found:
+            continue
+        s = found[0]
         lat = s["latency_ms"]
         rows.append(
             f"| {name} | {_f(s['rate'], 1)} | {_f(s['deliveries_per_s'])} | {_f(lat['p50'], 1)} "
             f"| {_f(lat['p99'], 1)} | {_f(lat['max'], 1)} | {s['lost']} | {s['duplicates']} "
-            f"| {s['unacked']} | {_f(s['server_cpu_pct'])} % | {_f(s['client_cpu_pct'])} % |"
+            f"| {s['unacked']} | {_f(s['server_cpu_pct'])} % | {_f(s['client_cpu_pct'])} % "
+            f"| {cpu_us(s)} |"
         )
     return "\n".join(rows)
 
@@ -257,10 +272,14 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     run = Path(sys.argv[1])
-    shares = [
-        ("ours at 50 % of capacity", "open-day-ours-node-at-50pct"),
-        ("ours at 90 % of capacity", "open-day-ours-node-at-90pct"),
-        ("ours at the 50 msg/s open-day rate", "open-day-ours-node-50mps"),
+    shares: list[tuple[str, str, str | None]] = [
+        ("ours at 50 % of its capacity", "open-day-ours-node", "0.5x"),
+        ("ours at 90 % of its capacity", "open-day-ours-node", "0.9x"),
+        ("ours at 50 msg/s", "open-day-ours-node", "50"),
+        ("raw websockets at 50 msg/s", "open-day-websockets-node", "50"),
+        ("Node socket.io at 50 msg/s", "open-day-node-socketio-node", "50"),
+        ("naive Starlette at 50 msg/s", "open-day-starlette-naive-node", "50"),
+        ("python-socketio at 50 msg/s", "open-day-python-socketio-node", "50"),
     ]
     sections = [
         ("Machine", "```\n" + (run / "machine.json").read_text() + "```"),
@@ -287,8 +306,8 @@ def main() -> int:
             fixed_runs(
                 run,
                 [
-                    ("ours", "workshops-ours-python"),
-                    ("raw websockets", "workshops-websockets-python"),
+                    ("ours", "workshops-ours-python", None),
+                    ("raw websockets", "workshops-websockets-python", None),
                 ],
             ),
         ),

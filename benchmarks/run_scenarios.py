@@ -63,6 +63,9 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench-results"), help="results parent")
     parser.add_argument("--state", help="server database and token cache (default: a temp dir)")
     parser.add_argument(
+        "--nice", type=int, default=0, help="niceness of servers and clients (e.g. -10, as root)"
+    )
+    parser.add_argument(
         "--cluster-nodes",
         type=int,
         default=0,
@@ -81,7 +84,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     state = Path(args.state) if args.state else Path(tempfile.mkdtemp(prefix="chat-bench-"))
     state.mkdir(parents=True, exist_ok=True)
-    bench = Bench(out, state)
+    bench = Bench(out, state, args.nice)
     (out / "machine.json").write_text(json.dumps(machine(), indent=2) + "\n")
     chosen = args.only.split(",") if args.only else list(SCENARIOS)
     unknown = [name for name in chosen if name not in SCENARIOS]

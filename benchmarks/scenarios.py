@@ -203,9 +203,9 @@ def idle(bench: Bench) -> None:
     without a permessage-deflate offer. Our connections use the `idle` pool (500 accounts,
     20 connections each, in no room), so no presence fan-out runs while they connect."""
     shape = ["--idle", "--clients", "10000", "--idle-hold", "5", "--connect-concurrency", "200"]
-    with bench.ours() as pid:
-        pin_all_threads(pid)
-        for deflate in ([], ["--deflate"]):
+    for deflate in ([], ["--deflate"]):  # a fresh server each: freed memory is not returned
+        with bench.ours() as pid:
+            pin_all_threads(pid)
             label = "idle-ours" + ("-deflate" if deflate else "")
             bench.loadtest(
                 label,
