@@ -1,7 +1,7 @@
 """Turn one run folder of benchmarks/run_scenarios.py into the markdown tables of
 docs/benchmarks.md: ours, the ceiling and the peers side by side, as ratios.
 
-    .venv/bin/python benchmarks/report.py bench-results/<run> > tables.md
+    .venv/bin/python benchmarks/report.py bench-results/<run> [<later run>...] > tables.md
 """
 
 from __future__ import annotations
@@ -17,9 +17,21 @@ Result = dict[str, Any]
 CLIENT_BOUND = 90.0  # tester CPU% from which a figure measures the tester, not the server
 
 
-def load(run: Path, label: str) -> Result | None:
-    path = run / f"{label}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+class Runs:
+    """One or more run folders; a result in a later folder replaces the same one earlier
+    (a scenario re-run after a fix), so the tables name every folder they draw from."""
+
+    def __init__(self, folders: list[Path]) -> None:
+        self.folders = folders
+
+    def path(self, name: str) -> Path | None:
+        found = [folder / name for folder in self.folders if (folder / name).exists()]
+        return found[-1] if found else None
+
+
+def load(run: Runs, label: str) -> Result | None:
+    path = run.path(f"{label}.json")
+    return json.loads(path.read_text()) if path is not None else None
 
 
 def _f(value: Any, digits: int = 0) -> str:
@@ -44,7 +56,16 @@ def _bound(step: Result | None, failed: Result | None) -> str:
         return "client"
     if (probe.get("server_cpu_pct") or 0) >= CLIENT_BOUND:
         return "server"
-    return "latency/loss, neither core full"
+    cores = probe.get("cores_busy_pct") or []
+    if len(cores) == 2 and min(cores) >= CLIENT_BOUND:
+        return "both cores busy (kernel, other work)"
+    return "latency, no core full"
+
+
+def cores(step: Result | None) -> str:
+    """Busy % of core 0 (server) / core 1 (client), everything on them included."""
+    busy = (step or {}).get("cores_busy_pct") or []
+    return "/".join(f"{b:.0f}" for b in busy) if busy else "–"
 
 
 def _best(result: Result | None) -> tuple[Result | None, Result | None]:
@@ -67,14 +88,14 @@ OPEN_DAY = (
 )
 
 
-def open_day(run: Path) -> str:
+def open_day(run: Runs) -> str:
     ceiling = _best(load(run, "open-day-websockets-node"))[0]
     peer = _best(load(run, "open-day-node-socketio-node"))[0]
     rows = [
         "| server | load client | best rate msg/s | deliveries/s | p50 ms | p99 ms | server CPU "
-        "| client CPU | server µs CPU/delivery | bound by (next step) | × websockets "
-        "| × Node socket.io |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|",
+        "| client CPU | cores busy % | server µs CPU/delivery | bound by (next step) "
+        "| × websockets | × Node socket.io |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|",
     ]
     for name, label, client in OPEN_DAY:
         result = load(run, label)
@@ -91,7 +112,7 @@ def open_day(run: Path) -> str:
             f"| {name} | {client} | {_f(best and best['rate'], 1)} | {_f(dps)} "
             f"| {_f(lat.get('p50'), 1)} | {_f(lat.get('p99'), 1)} "
             f"| {_f(best and best['server_cpu_pct'])} % | {_f(best and best['client_cpu_pct'])} % "
-            f"| {cpu_us(best)} | {_bound(best, failed)} | {ratio[0]} | {ratio[1]} |"
+            f"| {cores(best)} | {cpu_us(best)} | {_bound(best, failed)} | {ratio[0]} | {ratio[1]} |"
         )
     return "\n".join(rows)
 
@@ -102,9 +123,9 @@ def steps_table(result: Result | None) -> str:
         return "(no result)"
     rows = [
         "| rate msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | lost | dup "
-        "| unacked | errors | send late p99 ms | server CPU | client CPU | server µs/delivery "
-        "| client µs/delivery |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| unacked | errors | send late p99 ms | server CPU | client CPU | cores busy % "
+        "| server µs/delivery | client µs/delivery |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for s in [*result.get("steps", []), *result.get("fixed", [])]:
         lat = s["latency_ms"]
@@ -113,12 +134,12 @@ def steps_table(result: Result | None) -> str:
             f"| {_f(lat['p95'], 1)} | {_f(lat['p99'], 1)} | {_f(lat['max'], 1)} | {s['lost']} "
             f"| {s['duplicates']} | {s['unacked']} | {sum(s['errors'].values())} "
             f"| {_f(s['send_late_ms_p99'], 1)} | {_f(s['server_cpu_pct'])} % "
-            f"| {_f(s['client_cpu_pct'])} % | {cpu_us(s)} | {cpu_us(s, 'client')} |"
+            f"| {_f(s['client_cpu_pct'])} % | {cores(s)} | {cpu_us(s)} | {cpu_us(s, 'client')} |"
         )
     return "\n".join(rows)
 
 
-def fixed_runs(run: Path, labels: list[tuple[str, str, str | None]]) -> str:
+def fixed_runs(run: Runs, labels: list[tuple[str, str, str | None]]) -> str:
     """One line per fixed-rate run: a whole run's only step, or a `--also-rates` entry."""
     rows = [
         "| run | rate msg/s | deliveries/s | p50 ms | p99 ms | max ms | lost | dup | unacked "
@@ -147,7 +168,7 @@ def fixed_runs(run: Path, labels: list[tuple[str, str, str | None]]) -> str:
 IDLE = ("ours", "websockets", "node-socketio", "starlette-naive", "python-socketio")
 
 
-def idle(run: Path) -> str:
+def idle(run: Runs) -> str:
     rows = [
         "| server | deflate offered | deflate accepted | connections | RSS before MiB "
         "| RSS after MiB | KiB per connection | × websockets (same offer) |",
@@ -174,7 +195,7 @@ def idle(run: Path) -> str:
     return "\n".join(rows)
 
 
-def reactions(run: Path) -> str:
+def reactions(run: Runs) -> str:
     result = load(run, "reactions-ours")
     if not result or "reactions" not in result:
         return "(no result)"
@@ -193,7 +214,7 @@ def reactions(run: Path) -> str:
     )
 
 
-def slow(run: Path) -> str:
+def slow(run: Runs) -> str:
     base, one = load(run, "slow-ours-baseline"), load(run, "slow-ours-one-slow")
     if not base or not one or not base.get("steps") or not one.get("steps"):
         return "(no result)"
@@ -216,7 +237,7 @@ def slow(run: Path) -> str:
     )
 
 
-def storm(run: Path) -> str:
+def storm(run: Runs) -> str:
     result = load(run, "storm-ours")
     if not result or "storm" not in result:
         return "(no result)"
@@ -238,10 +259,10 @@ def storm(run: Path) -> str:
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
 
 
-def profile(run: Path, top: int = 10) -> str:
+def profile(run: Runs, top: int = 10) -> str:
     """Top functions by own time from py-spy's raw (collapsed stack) output."""
-    path = run / "profile-ours.txt"
-    if not path.exists():
+    path = run.path("profile-ours.txt")
+    if path is None:
         return "(no profile)"
     own: Counter[str] = Counter()
     total = 0
@@ -267,11 +288,25 @@ def _short(file: str) -> str:
     return file
 
 
+def machines(run: Runs) -> str:
+    """Each folder's machine and the load average when it started (the machine is shared)."""
+    lines = []
+    for folder in run.folders:
+        meta = json.loads((folder / "machine.json").read_text())
+        load = ", ".join(f"{x:.1f}" for x in meta["loadavg_at_start"])
+        lines.append(
+            f"- `{folder.name}`: {meta['cpu_model']}, {meta['cores']} cores, "
+            f"{meta['memory_gib']} GiB, Linux {meta['kernel']}, Python {meta['python']}, "
+            f"Node {meta['node']}; started {meta['date']}, load average {load}"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    run = Path(sys.argv[1])
+    run = Runs([Path(arg) for arg in sys.argv[1:]])
     shares: list[tuple[str, str, str | None]] = [
         ("ours at 50 % of its capacity", "open-day-ours-node", "0.5x"),
         ("ours at 90 % of its capacity", "open-day-ours-node", "0.9x"),
@@ -282,7 +317,7 @@ def main() -> int:
         ("python-socketio at 50 msg/s", "open-day-python-socketio-node", "50"),
     ]
     sections = [
-        ("Machine", "```\n" + (run / "machine.json").read_text() + "```"),
+        ("Machine and runs", machines(run)),
         ("Open day: highest sustained rate (p99 ≤ 250 ms, nothing lost)", open_day(run)),
         (
             "Open day: ours, step by step (Node client)",

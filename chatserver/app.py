@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatserver.broker.base import Broker
 from chatserver.coordination.base import PresenceRegistry, RateLimiter, Throttle
+from chatserver.coordination.memory import MemoryRateLimiter
 from chatserver.domain.errors import BadRequest, NotFound
 from chatserver.gateway.api import error_response
 from chatserver.gateway.hub import Hub
@@ -90,11 +92,7 @@ def make_coordination(settings: Settings) -> Coordination:
         return Coordination(
             RedisRateLimiter(client), RedisPresenceRegistry(client), RedisThrottle(client)
         )
-    from chatserver.coordination.memory import (
-        MemoryPresenceRegistry,
-        MemoryRateLimiter,
-        MemoryThrottle,
-    )
+    from chatserver.coordination.memory import MemoryPresenceRegistry, MemoryThrottle
 
     return Coordination(MemoryRateLimiter(), MemoryPresenceRegistry(), MemoryThrottle())
 
@@ -127,6 +125,7 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         session=session,
         presence=presence,
         limiter=coordination.limiter,
+        local_limiter=MemoryRateLimiter(),
         limits=Limits.from_settings(
             scale=settings.rate_limit_scale,
             message_rate=settings.message_rate,
@@ -191,6 +190,15 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)  # type: ignore[arg-type]
 
 
+async def _prune_periodically(services: Services, every: float = 300.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await services.sync.prune_event_log()
+        except Exception as exc:  # the database may be restarting; try again later
+            log.warning("event log not pruned: %s", exc)
+
+
 def create_app(settings: Settings) -> Starlette:
     db = Database(settings.database_url, settings.db_pool_size)
     broker = make_broker(settings)
@@ -201,9 +209,13 @@ def create_app(settings: Settings) -> Starlette:
         await broker.start()
         await hub.start()
         await services.presence.start()
+        pruner = asyncio.create_task(_prune_periodically(services), name="event-log-pruner")
         try:
             yield
         finally:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner
             await hub.close()
             await services.presence.close()
             await broker.close()

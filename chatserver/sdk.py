@@ -250,7 +250,11 @@ class ChatClient:
         return await self._list("GET", f"/api/rooms/{room_id}/messages", "messages", params)
 
     async def post_message(
-        self, room_id: int, body: str, reply_to: int | None = None, nonce: str | None = None
+        self,
+        room_id: int,
+        body: str,
+        reply_to: int | None = None,
+        nonce: str | int | None = None,
     ) -> Frame:
         payload = _present(body=body, reply_to=reply_to, nonce=nonce)
         return await self._obj("POST", f"/api/rooms/{room_id}/messages", "message", json=payload)
@@ -288,8 +292,12 @@ class ChatClient:
     async def unblock(self, user_id: int) -> None:
         await self.http("DELETE", f"/api/blocks/{user_id}")
 
-    async def open_dm(self, username: str) -> Frame:
-        return await self._obj("POST", "/api/dms", "room", json={"username": username})
+    async def open_dm(self, username: str | Sequence[str]) -> Frame:
+        """A DM with one person, or a group DM when given several usernames."""
+        body = (
+            {"username": username} if isinstance(username, str) else {"usernames": list(username)}
+        )
+        return await self._obj("POST", "/api/dms", "room", json=body)
 
     async def notification_settings(self) -> Frame:
         return await self._obj("GET", "/api/settings/notifications", None)
@@ -416,7 +424,7 @@ class ChatClient:
                 if exc.close_code == 4001:
                     return None
             except ApiError as exc:
-                if exc.status == 401:
+                if exc.status in (401, 403):  # refused for good: bad token or Origin
                     return None
             except (OSError, TimeoutError, ConnectionClosed, ValueError):
                 self._next_node()
@@ -540,7 +548,11 @@ class ChatClient:
         return (await self.request(op, **_present(**fields)))[key]
 
     async def send(
-        self, room: int, body: str, reply_to: int | None = None, nonce: str | None = None
+        self,
+        room: int,
+        body: str,
+        reply_to: int | None = None,
+        nonce: str | int | None = None,
     ) -> Frame:
         message: Frame = await self._result(
             "send", "message", room=room, body=body, reply_to=reply_to, nonce=nonce

@@ -72,6 +72,18 @@ function serverSample() {
   return { cpu, rss, t: performance.now() };
 }
 
+// Busy % of each core (/proc/stat): on loopback the kernel's receive work runs on the
+// sender's core, partly outside both processes' CPU time.
+function coreTimes() {
+  try {
+    return readFileSync("/proc/stat", "utf8").split("\n").filter((l) => /^cpu\d/.test(l)).map((l) => {
+      const f = l.split(/\s+/).slice(1, 9).map(Number);
+      return [f.reduce((a, b) => a + b, 0), f[3] + f[4]];
+    });
+  } catch { return []; }
+}
+const coresBusy = (a, b) => b.map(([t, i], k) => Math.round(1000 * (1 - (i - a[k][1]) / Math.max(t - a[k][0], 1))) / 10);
+
 // ---- state -----------------------------------------------------------------------------
 const plan = O.plan ? JSON.parse(readFileSync(O.plan, "utf8")) : null;
 const latencies = [];
@@ -254,7 +266,7 @@ async function drain(seconds) {
 async function step(rate, seconds) {
   const lat0 = latencies.length, late0 = lateness.length, sent0 = sent;
   const dups0 = clients.reduce((n, c) => n + c.dups, 0), errs0 = { ...errors };
-  const cpu0 = process.cpuUsage(), wall0 = performance.now(), srv0 = serverSample(), wallNs0 = nowNs();
+  const cpu0 = process.cpuUsage(), wall0 = performance.now(), srv0 = serverSample(), wallNs0 = nowNs(), cores0 = coreTimes();
   const [first, end] = await publish(rate, seconds);
   await drain(O.drain);
   const cpu = process.cpuUsage(cpu0), wall = performance.now() - wall0, srv1 = serverSample();
@@ -281,10 +293,11 @@ async function step(rate, seconds) {
     client_cpu_pct: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10,
     server_cpu_pct: srv0 ? Math.round(((srv1.cpu - srv0.cpu) / ((srv1.t - srv0.t) / 1000)) * 1000) / 10 : null,
     server_rss_mb: srv1 ? Math.round(srv1.rss / 2 ** 20 * 10) / 10 : null,
+    cores_busy_pct: coresBusy(cores0, coreTimes()),
   };
   const passed = r.lost === 0 && r.duplicates === 0 && r.unacked === 0 && !Object.keys(stepErrors).length && r.latency_ms.p99 <= O.p99BoundMs;
   say(`  rate=${r.rate} deliv/s=${r.deliveries_per_s} p50=${r.latency_ms.p50} p99=${r.latency_ms.p99} max=${r.latency_ms.max} ` +
-      `lost=${r.lost} dup=${r.duplicates} unacked=${r.unacked} cpu=${r.client_cpu_pct}% server=${r.server_cpu_pct}%${r.client_cpu_pct >= 90 ? " (client-bound)" : ""}`);
+      `lost=${r.lost} dup=${r.duplicates} unacked=${r.unacked} cpu=${r.client_cpu_pct}% server=${r.server_cpu_pct}% cores=${r.cores_busy_pct.join("/")}%${r.client_cpu_pct >= 90 ? " (client-bound)" : ""}`);
   return { r, passed };
 }
 

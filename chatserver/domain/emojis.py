@@ -256,10 +256,11 @@ def _strength(haystack: str, exact: str, start: str, word: str) -> int:
 
 
 def search_emoji(q: str, lang: str = "en", limit: int = 50) -> list[EmojiEntry]:
-    """Picker search by name: exact names first, then names or words starting with `q`, then
-    names containing it (a name or alias start beats a later word). French (`lang="fr"`) also searches English, ranked after French at
-    equal strength, so `thumbs` still finds 👍. Case, accents, `_` and `-` do not matter.
-    Other languages fall back to English. An empty `q` gives the popular reactions.
+    """Picker search by name: exact names first, then names (or aliases) starting with `q`,
+    then later words starting with it, then names containing it. French (`lang="fr"`) also
+    searches English, ranked after French at equal strength, so `thumbs` still finds 👍.
+    Case, accents, `_` and `-` do not matter. Other languages fall back to English. An
+    empty `q` gives the popular reactions.
 
     Measured on one core: 0.11-0.17 ms for queries of three letters or more, 0.25 ms for
     two, 0.4 ms (English) to 0.7 ms (French) for one letter, which matches nearly every

@@ -86,6 +86,13 @@ class UnknownOp(ChatError):
     status = 400
 
 
+class Internal(ChatError):
+    """A bug on our side; the details are in the server log, never in the reply."""
+
+    code = "internal"
+    status = 500
+
+
 class Unavailable(ChatError):
     """A dependency (database, broker) is down; the request may be retried."""
 

@@ -11,7 +11,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chatserver.domain.errors import BadRequest, ChatError, TooLarge, Unauthorized
+from chatserver.domain.errors import BadRequest, ChatError, Internal, TooLarge, Unauthorized
 from chatserver.domain.models import User
 from chatserver.protocol.wire import encode
 from chatserver.services.container import Services
@@ -58,13 +58,6 @@ def json_response(payload: Any, status: int = 200) -> Response:
     if payload is None:
         return Response(status_code=204 if status == 200 else status)
     return Response(encode(payload), status_code=status, media_type="application/json")
-
-
-INTERNAL_ERROR = Response(
-    b'{"error":{"code":"internal","message":"internal error; it has been logged"}}',
-    status_code=500,
-    media_type="application/json",
-)
 
 
 def error_response(error: ChatError) -> Response:
@@ -115,7 +108,9 @@ def client_ip(request: Request, trust_proxy: bool) -> str:
     if trust_proxy:
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            # The last address is the one our own proxy saw; earlier ones are the
+            # client's word and could be anything.
+            return forwarded.split(",")[-1].strip()
     return request.client.host if request.client else "unknown"
 
 
@@ -140,7 +135,7 @@ def endpoint(
             return error_response(error)
         except Exception:
             log.exception("unexpected error in %s %s", request.method, request.url.path)
-            return INTERNAL_ERROR
+            return error_response(Internal("internal error; it has been logged"))
         return json_response(result, status)
 
     return run

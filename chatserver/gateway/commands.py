@@ -40,7 +40,8 @@ class Dispatcher:
         if isinstance(command, frames.Hello):
             raise ChatError("already said hello")
         limits = self._s.limits
-        await enforce(self._s.limiter, limits.requests, f"c{id(conn)}")
+        # Per connection, so this node's own memory suffices: no round trip to Redis.
+        await enforce(self._s.local_limiter, limits.requests, f"c{conn.serial}")
         if isinstance(command, (frames.Send, frames.Edit, frames.React, frames.Unreact)):
             await enforce(self._s.limiter, limits.messages, f"u{conn.user.id}")
         result = await self._table[type(command)](conn, command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ SendText = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 
 SLOW_CONSUMER = 4008
+_serials = itertools.count(1)
 
 
 class Connection:
@@ -39,6 +41,7 @@ class Connection:
         "close_code",
         "closed",
         "rooms",
+        "serial",
         "token_id",
         "user",
     )
@@ -46,6 +49,7 @@ class Connection:
     def __init__(self, user: User, token_id: int, send: SendText, close: Close, limit: int) -> None:
         self.user = user
         self.token_id = token_id
+        self.serial = next(_serials)
         self.rooms: set[int] = set()
         self.closed = False
         self.close_code: int | None = None

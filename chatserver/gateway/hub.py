@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
 
 from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_channel
 from chatserver.gateway.connection import Connection
@@ -17,6 +18,7 @@ FetchEvents = Callable[[int, int, int], Awaitable[list[tuple[int, bytes]]]]
 """(room, first seq, last seq) -> committed frames, from the store's event log."""
 LastSeq = Callable[[int], Awaitable[int]]
 UserHook = Callable[[int], None]
+PRESENCE_PREFIX = b'{"op":"event","type":"presence"'
 
 
 class RoomFeed:
@@ -66,6 +68,7 @@ class Hub:
         self.feeds: dict[int, RoomFeed] = {}
         self.users: dict[int, set[Connection]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._presence_seen: OrderedDict[bytes, set[int]] = OrderedDict()
         broker.set_handlers(self.on_message, self.on_reset)
 
     async def start(self) -> None:
@@ -145,6 +148,9 @@ class Hub:
         elif kind == "user":
             conns = self.users.get(int(ident))
             if conns:
+                if data.startswith(PRESENCE_PREFIX):
+                    self._deliver_once(data, conns)
+                    return
                 text = data.decode()
                 for conn in conns:
                     conn.push(text)
@@ -162,6 +168,9 @@ class Hub:
             return
         seq, frame = unpack(data)
         if seq == 0:  # unsequenced: typing, presence
+            if frame.startswith(PRESENCE_PREFIX):
+                self._deliver_once(frame, feed.everyone())
+                return
             text = frame.decode()
             for conn in feed.everyone():
                 conn.push(text)
@@ -176,6 +185,21 @@ class Hub:
         if not feed.filling:
             feed.filling = True
             self._spawn(self._fill_gap(feed))
+
+    def _deliver_once(self, frame: bytes, conns: Iterable[Connection]) -> None:
+        """One presence change arrives once per shared room and once as a friend: each
+        connection gets it once. Each announcement's bytes are unique (they carry
+        their time), so the frame itself is the key."""
+        seen = self._presence_seen.get(frame)
+        if seen is None:
+            seen = self._presence_seen[frame] = set()
+            if len(self._presence_seen) > 64:
+                self._presence_seen.popitem(last=False)
+        text = frame.decode()
+        for conn in conns:
+            if conn.serial not in seen:
+                seen.add(conn.serial)
+                conn.push(text)
 
     def _deliver(self, feed: RoomFeed, seq: int, frame: bytes) -> None:
         feed.delivered = seq

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.requests import Request
@@ -9,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from chatserver.domain.emojis import search_emoji
-from chatserver.domain.errors import BadRequest, ChatError
+from chatserver.domain.errors import BadRequest, ChatError, Internal
 from chatserver.domain.models import Level, Room
 from chatserver.gateway.api import (
     Call,
@@ -24,6 +25,7 @@ from chatserver.services.container import Services
 from chatserver.services.ratelimit import enforce
 
 MAX_LIST = 200
+log = logging.getLogger(__name__)
 
 
 def _limit(call: Call, default: int, maximum: int) -> int:
@@ -57,6 +59,9 @@ async def _auth(request: Request, register: bool) -> Response:
             user, token = await services.accounts.login(name, body.get("password"))
     except ChatError as error:
         return error_response(error)
+    except Exception:
+        log.exception("unexpected error in %s", request.url.path)
+        return error_response(Internal("internal error; it has been logged"))
     return json_response({"user": wire.self_out(user), "token": token}, 201 if register else 200)
 
 
@@ -100,14 +105,23 @@ async def _room_out(call: Call, room: Room, **extra: Any) -> dict[str, Any]:
     return wire.room_out(room, **extra)
 
 
+def _marks(joined: bool, room: Room, marks: dict[int, tuple[int, int]]) -> dict[str, Any]:
+    """`joined`, and for the caller's own rooms their read marker and unread count."""
+    if not joined:
+        return {"joined": False}
+    last_read, unread = marks.get(room.id, (0, 0))
+    return {"joined": True, "unread": unread, "last_read_seq": last_read}
+
+
 async def list_rooms(call: Call) -> Any:
     found = await call.services.rooms.directory(
         call.user, call.query("kind") or None, call.query("q"), _limit(call, MAX_LIST, MAX_LIST)
     )
     peers = await call.services.session.dm_peers([room for room, _ in found], call.user)
+    marks = await call.services.session.marks(call.user)
     rooms = []
     for room, joined in found:
-        extra: dict[str, Any] = {"joined": joined}
+        extra = _marks(joined, room, marks)
         if room.kind == "dm":
             extra["peers"] = wire.users_out(peers.get(room.id, []))
         rooms.append(wire.room_out(room, **extra))
@@ -120,9 +134,9 @@ async def create_room(call: Call) -> Any:
 
 
 async def get_room(call: Call) -> Any:
-    return {
-        "room": await _room_out(call, await call.services.rooms.get(call.user, call.path_int("id")))
-    }
+    room, membership = await call.services.rooms.get(call.user, call.path_int("id"))
+    marks = await call.services.session.marks(call.user) if membership else {}
+    return {"room": await _room_out(call, room, **_marks(membership is not None, room, marks))}
 
 
 async def join_room(call: Call) -> Any:

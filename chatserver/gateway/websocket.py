@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from chatserver.domain.errors import BadRequest, ChatError, Unauthorized
+from chatserver.domain.errors import BadRequest, ChatError, Internal
 from chatserver.gateway.commands import Dispatcher, error_frame
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.hub import Hub
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 PROTOCOL_VIOLATION = 4000
 UNAUTHORIZED = 4001
 FLOODING = 4008
+PROTOCOL_VERSION = 1
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
@@ -42,10 +43,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         user, token_id = await services.accounts.authenticate(hello.token)
         since = _parse_since(hello.since)
     except ChatError as error:
-        await ws.close(
-            UNAUTHORIZED if isinstance(error, Unauthorized) else PROTOCOL_VIOLATION,
-            error.message[:120],
-        )
+        # A hello that is not valid (bad token, bad `since`) is refused like a bad token.
+        await ws.close(UNAUTHORIZED, error.message[:120])
         return
     conn = Connection(user, token_id, ws.send_text, _closer(ws), settings.send_queue_frames)
     conn.start()
@@ -83,10 +82,16 @@ async def _receive_hello(ws: WebSocket, timeout: float) -> frames.Hello | None:
     data = message.get("text") or message.get("bytes") or b""
     try:
         command = frames.decode_command(data)
-    except frames.FrameError:
+    except frames.FrameError as bad:
+        if frames.names_op(data, "hello"):
+            await ws.close(UNAUTHORIZED, f"invalid hello: {bad.error.message}"[:120])
+            return None
         command = None
     if not isinstance(command, frames.Hello):
         await ws.close(PROTOCOL_VIOLATION, "the first frame must be hello")
+        return None
+    if command.v != PROTOCOL_VERSION:
+        await ws.close(UNAUTHORIZED, f"unsupported protocol version {command.v}; this is 1")
         return None
     return command
 
@@ -112,7 +117,8 @@ async def _serve(
                 raise bad.error from None
             ref = command.ref
             reply = await dispatcher.run(conn, command)
-            strikes = 0
+            if not isinstance(command, frames.Ping):  # pings are free, not a pardon
+                strikes = 0
         except ChatError as error:
             if error.code == "rate_limited":
                 strikes += 1
@@ -125,7 +131,7 @@ async def _serve(
             reply = error_frame(error, ref)
         except Exception:
             log.exception("unexpected error handling a frame from user %s", conn.user.id)
-            reply = error_frame(ChatError("internal error; it has been logged"), ref)
+            reply = error_frame(Internal("internal error; it has been logged"), ref)
         if reply is not None:
             conn.push(reply.decode())
 

@@ -92,7 +92,6 @@ async def _mode(run: Run, result: dict[str, Any]) -> int:
         report.print_summary("reactions burst", _lines(result["reactions"]))
         return 0 if reactions.clients_final == reactions.reactors else 1
     if opts.storm:
-        run.shared.track_seq = True
         dropped = [c for c in run.readers_of if c not in _all(run.publishers)]
         storm_task = asyncio.ensure_future(modes.storm(run, dropped))
         step = await run.step(opts.rate, opts.duration)

@@ -95,6 +95,36 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class CoreClock:
+    """Busy % of each core between two readings, from /proc/stat (Linux; else empty).
+
+    Process CPU% alone can mislead on loopback: the kernel's receive work runs on the
+    sending side's core in softirq context, partly outside either process's CPU time.
+    """
+
+    def __init__(self) -> None:
+        self._last = _core_times()
+
+    def percent(self) -> list[float]:
+        now = _core_times()
+        busy = []
+        for (total0, idle0), (total1, idle1) in zip(self._last, now, strict=False):
+            span = max(total1 - total0, 1)
+            busy.append(round(100.0 * (1 - (idle1 - idle0) / span), 1))
+        self._last = now
+        return busy
+
+
+def _core_times() -> list[tuple[int, int]]:
+    try:
+        with open("/proc/stat") as stat:
+            lines = [line.split() for line in stat if line.startswith("cpu") and line[3] != " "]
+    except OSError:
+        return []
+    # user nice system idle iowait irq softirq steal: idle and iowait are not busy
+    return [(sum(map(int, f[1:9])), int(f[4]) + int(f[5])) for f in lines]
+
+
 class ServerProbe:
     """CPU% and RSS of the server processes (each pid and its children), through psutil.
 
@@ -172,6 +202,7 @@ class StepResult:
     client_cpu_pct: float = 0.0
     server_cpu_pct: float | None = None
     server_rss_mb: float | None = None
+    cores_busy_pct: list[float] = field(default_factory=list)
 
     @property
     def client_bound(self) -> bool:

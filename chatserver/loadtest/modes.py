@@ -83,9 +83,8 @@ async def reactions(run: Run) -> ReactionsResult:
     ref = run.reserve(1)
     waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
     run.shared.waiters[ref] = waiter
-    await author.ws.send(
-        msgspec.json.encode({"op": "send", "ref": ref, "room": author.room, "body": "react!"})
-    )
+    frame = {"op": "send", "ref": ref, "room": author.room, "body": "react to this"}
+    await author.ws.send(msgspec.json.encode(frame).decode())  # text: binary is refused
     message_id = msgspec.json.decode(await asyncio.wait_for(waiter, 30), type=_Sent).message.id
     await asyncio.sleep(1.0)  # everyone has the message before the burst starts
     reactors = run.readers_of

@@ -11,6 +11,7 @@ from chatserver.loadtest import wire
 from chatserver.loadtest.accounts import Prepared, room_index_of_account
 from chatserver.loadtest.clients import Client, Shared
 from chatserver.loadtest.metrics import (
+    CoreClock,
     CpuClock,
     LatencySummary,
     Recorder,
@@ -36,7 +37,8 @@ class Run:
         self.opts = opts
         self.rec = Recorder()
         rooms = max(1, opts.rooms)  # idle connections may be in no room at all
-        self.shared = Shared(latencies=self.rec.latencies, rooms=rooms)
+        # Seqs are tracked (for `since`) only when a storm needs them, from the first frame.
+        self.shared = Shared(latencies=self.rec.latencies, rooms=rooms, track_seq=opts.storm)
         self.clients: list[Client] = []
         for i in range(opts.clients):
             account = i % opts.accounts
@@ -233,11 +235,13 @@ class Run:
         sent_start = self.sent
         self.cpu.percent()
         self.probe.percent()
+        cores = CoreClock()
         wall_start = time.time_ns()
         first, end = await self.publish(rate, seconds)
         await self.drain(self.opts.drain)
         result.client_cpu_pct = self.cpu.percent()
         result.server_cpu_pct = self.probe.percent()
+        result.cores_busy_pct = cores.percent()
         rss = self.probe.rss_bytes()
         result.server_rss_mb = None if rss is None else round(rss / 2**20, 1)
         result.sent = self.sent - sent_start

@@ -124,3 +124,12 @@ def _explain(data: bytes | str, exc: Exception) -> FrameError:
     if op not in KNOWN_OPS:
         return FrameError(UnknownOp(f"unknown op: {op[:40]}"), ref)
     return FrameError(BadRequest(f"invalid {op} frame: {exc}"), ref)
+
+
+def names_op(data: bytes | str, op: str) -> bool:
+    """Whether a frame that failed to decode at least says it is an `op` frame."""
+    try:
+        raw: Any = _loose.decode(data)
+    except msgspec.DecodeError:
+        return False
+    return isinstance(raw, dict) and raw.get("op") == op

@@ -29,4 +29,5 @@ class Services:
     session: SessionService
     presence: PresenceService
     limiter: RateLimiter
+    local_limiter: RateLimiter
     limits: Limits

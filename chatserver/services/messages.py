@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import rules, text
@@ -76,14 +77,30 @@ async def live_message(conn: AsyncConnection, user: User, message_id: object) ->
     message = await store.get_message(conn, mid, user.id)
     if message is None or message.deleted:
         raise NotFound("no such message")
-    await visible_room(conn, user, message.room_id)
+    try:
+        await visible_room(conn, user, message.room_id)
+    except NotFound:
+        # Same answer as for an id never used: a private room's ids give nothing away.
+        raise NotFound("no such message") from None
     return message
 
 
+class _AlreadySent(Exception):
+    """A send whose nonce was stored by a concurrent retry."""
+
+    def __init__(self, room_id: int) -> None:
+        super().__init__(room_id)
+        self.room_id = room_id
+
+
 async def check_dm_open(conn: AsyncConnection, room: Room, user: User) -> None:
-    """Nobody writes in a DM across a block, whichever side made it."""
+    """Nobody writes in a one-to-one DM across a block, whichever side made it.
+
+    A group DM is a small room: a block between two of its members does not silence
+    either of them there (it only stops notifications between them).
+    """
     others = [m for m in await room_store.member_ids(conn, room.id) if m != user.id]
-    if await social_store.blocked_either_way_among(conn, user.id, others):
+    if len(others) == 1 and await social_store.blocked_either_way_among(conn, user.id, others):
         raise Blocked("you cannot write to this user")
 
 
@@ -107,6 +124,18 @@ class MessageService:
         prepared = text.prepare_body(body)
         checked_nonce = check_nonce(nonce)
         reply = None if reply_to is None else check_id(reply_to, "reply_to")
+        try:
+            return await self._send(user, room_id, prepared, reply, checked_nonce)
+        except _AlreadySent as resent:
+            # Two retries raced past the first lookup; the unique index let one through.
+            async with self._db.read() as conn:
+                earlier = await store.find_by_nonce(conn, resent.room_id, user.id, checked_nonce)
+                assert earlier is not None
+                return await self._current(conn, earlier, user)
+
+    async def _send(
+        self, user: User, room_id: object, prepared: str, reply: int | None, checked_nonce: Nonce
+    ) -> Message:
         async with self._db.write() as conn:
             room, _ = await member_room(conn, user, room_id)
             if room.kind == "dm":
@@ -119,17 +148,22 @@ class MessageService:
                 raise NotFound("the message replied to does not exist in this room")
             mentions = await mentioned_members(conn, room.id, prepared)
             seq = await room_store.next_seq(conn, room.id)
-            message = await store.insert_message(
-                conn,
-                room_id=room.id,
-                seq=seq,
-                author=user,
-                body=prepared,
-                reply_to=reply,
-                mentions=mentions,
-                nonce=checked_nonce,
-                now=now_ms(),
-            )
+            try:
+                message = await store.insert_message(
+                    conn,
+                    room_id=room.id,
+                    seq=seq,
+                    author=user,
+                    body=prepared,
+                    reply_to=reply,
+                    mentions=mentions,
+                    nonce=checked_nonce,
+                    now=now_ms(),
+                )
+            except IntegrityError:
+                if checked_nonce is None:
+                    raise
+                raise _AlreadySent(room.id) from None  # leaving the block rolls the seq back
             frame = wire.message_event("message.created", message, seq)
             await event_store.append(conn, room.id, seq, frame, message.created_at_ms)
             # The author has read what they wrote.
@@ -181,7 +215,9 @@ class MessageService:
             raise BadRequest("seq must be a non-negative integer")
         async with self._db.write() as conn:
             room, _ = await member_room(conn, user, room_id)
-            await room_store.move_read_marker(conn, room.id, user.id, min(seq, room.last_seq))
+            upto = min(seq, room.last_seq)
+            await room_store.move_read_marker(conn, room.id, user.id, upto)
+            await notification_store.mark_room_read(conn, user.id, room.id, upto)
         return room
 
     async def _current(self, conn: AsyncConnection, message: Message, viewer: User) -> Message:

@@ -8,7 +8,7 @@ from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from chatserver.coordination.base import PresenceRegistry, Throttle
-from chatserver.domain.models import User
+from chatserver.domain.models import User, iso_ms, now_ms
 from chatserver.protocol import wire
 from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as account_store
@@ -93,7 +93,9 @@ class PresenceService:
             return
         if user is None:
             return
-        frame = wire.event("presence", user=wire.user_out(user), status=status)
+        # `at` also makes each announcement's bytes unique, which the hub relies on to
+        # deliver it once per connection however many rooms carry it.
+        frame = wire.event("presence", user=wire.user_out(user), status=status, at=iso_ms(now_ms()))
         for room_id in room_ids:
             await self._publisher.room(room_id, 0, frame)
         for friend_id in friends:

@@ -25,15 +25,21 @@ from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as account_store
 from chatserver.store import events as event_store
 from chatserver.store import rooms as store
+from chatserver.store import social as social_store
 from chatserver.store.engine import Database
+
+
+def _room_id(room_id: object) -> int:
+    if not isinstance(room_id, int) or isinstance(room_id, bool) or room_id <= 0:
+        raise NotFound("no such room")
+    return room_id
 
 
 async def visible_room(
     conn: AsyncConnection, user: User, room_id: object
 ) -> tuple[Room, Membership | None]:
     """The room and the caller's membership; a private room they are not in does not exist."""
-    if not isinstance(room_id, int) or isinstance(room_id, bool) or room_id <= 0:
-        raise NotFound("no such room")
+    room_id = _room_id(room_id)
     room = await store.get_room(conn, room_id)
     if room is None:
         raise NotFound("no such room")
@@ -100,10 +106,9 @@ class RoomService:
         await self.announce(joined)
         return joined.room
 
-    async def get(self, user: User, room_id: object) -> Room:
+    async def get(self, user: User, room_id: object) -> tuple[Room, Membership | None]:
         async with self._db.read() as conn:
-            room, _ = await visible_room(conn, user, room_id)
-        return room
+            return await visible_room(conn, user, room_id)
 
     async def directory(
         self, user: User, kind: str | None, query: str | None, limit: int = 200
@@ -154,7 +159,14 @@ class RoomService:
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             raise BadRequest("user_id must be an integer")
         async with self._db.write() as conn:
-            room, _ = await visible_room(conn, actor, room_id)
+            if rules.is_staff(actor):
+                # Mentors and admins manage private rooms without having to be in them.
+                found = await store.get_room(conn, _room_id(room_id))
+                if found is None:
+                    raise NotFound("no such room")
+                room = found
+            else:
+                room, _ = await visible_room(conn, actor, room_id)
             rules.check_can_add_member(actor, room)
             target = await account_store.get_user(conn, user_id)
             if target is None:
@@ -190,6 +202,8 @@ class RoomService:
         seq = await store.next_seq(conn, room_id)
         frame = wire.member_event("member.joined", room_id, seq, user)
         await event_store.append(conn, room_id, seq, frame, now_ms())
+        # A newcomer starts at the present: the room's past is history, not unread.
+        await store.move_read_marker(conn, room_id, user.id, seq)
         room = await store.get_room(conn, room_id)
         assert room is not None
         return Joined(room, user, seq, frame)
@@ -200,4 +214,10 @@ class RoomService:
         await self._publisher.control(
             MembershipChanged(user_id=user.id, room_id=room.id, joined=True, seq=seq)
         )
-        await self._publisher.user(user.id, wire.event("room.added", room=wire.room_out(room)))
+        extra: dict[str, object] = {"joined": True}
+        if room.kind == "dm":
+            async with self._db.read() as conn:
+                peers = await social_store.dm_peers(conn, [room.id], user.id)
+            extra["peers"] = wire.users_out(peers.get(room.id, []))
+        added = wire.room_out(room, **extra)
+        await self._publisher.user(user.id, wire.event("room.added", room=added))

@@ -61,6 +61,16 @@ class SessionService:
         ]
         return Snapshot(fresh, states, pending)
 
+    async def marks(self, user: User) -> dict[int, tuple[int, int]]:
+        """(last_read_seq, unread) for each of the user's rooms, in two grouped queries."""
+        async with self._db.read() as conn:
+            memberships = await room_store.user_rooms(conn, user.id)
+            unread = await room_store.unread_counts(conn, user.id)
+        return {
+            room.id: (membership.last_read_seq, unread.get(room.id, 0))
+            for room, membership in memberships
+        }
+
     async def dm_peers(self, rooms: list[Room], viewer: User) -> dict[int, list[User]]:
         async with self._db.read() as conn:
             return await social_store.dm_peers(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
-from chatserver.domain.errors import BadRequest, Blocked, Forbidden, NotFound
+from chatserver.domain.errors import BadRequest, Blocked, Conflict, Forbidden, NotFound
 from chatserver.domain.models import Room, User, now_ms
 from chatserver.domain.text import normalize_username
 from chatserver.protocol import wire
 from chatserver.services.publisher import Publisher
-from chatserver.services.rooms import RoomService
+from chatserver.services.rooms import Joined, RoomService
 from chatserver.store import accounts as account_store
 from chatserver.store import rooms as room_store
 from chatserver.store import social as store
@@ -102,6 +102,19 @@ class SocialService:
             raise BadRequest(f"a group DM has at most {MAX_GROUP_DM} people")
         targets = {t.id: t for t in [await self._target(user, name) for name in usernames]}
         key = ":".join(str(i) for i in sorted({user.id, *targets}))
+        try:
+            joins, room = await self._open(user, targets, key)
+        except Conflict:
+            # Both sides opened it at the same moment; the other transaction created it.
+            joins, room = await self._open(user, targets, key)
+        for joined in joins:
+            await self._rooms.announce(joined)
+        return joins[-1].room if joins else room
+
+    async def _open(
+        self, user: User, targets: dict[int, User], key: str
+    ) -> tuple[list[Joined], Room]:
+        people = (user, *targets.values())
         async with self._db.write() as conn:
             if await store.blocked_either_way_among(conn, user.id, targets):
                 raise Blocked("you cannot write to this user")
@@ -109,13 +122,20 @@ class SocialService:
             if existing is not None:
                 room = await room_store.get_room(conn, existing)
                 assert room is not None
-                return room
+                # Whoever left the conversation is back in it when it is opened again.
+                present = await room_store.members_among(conn, room.id, targets.keys() | {user.id})
+                joins = [
+                    await self._rooms.add_in(conn, room.id, p)
+                    for p in people
+                    if p.id not in present
+                ]
+                return joins, room
             friends = await store.friend_ids_among(conn, user.id, targets)
             for target in targets.values():
                 policy = await account_store.get_dm_policy(conn, target.id)
                 if policy == "friends" and target.id not in friends:
                     raise Forbidden(f"{target.username} accepts direct messages from friends only")
-            names = ", ".join(sorted(u.display_name for u in [user, *targets.values()]))
+            names = ", ".join(sorted(u.display_name for u in people))
             room_id = await room_store.create_room(
                 conn,
                 slug="dm-" + hashlib.sha256(key.encode()).hexdigest()[:20],
@@ -127,10 +147,5 @@ class SocialService:
                 now=now_ms(),
             )
             await store.add_dm(conn, key, room_id)
-            joins = [
-                await self._rooms.add_in(conn, room_id, member)
-                for member in (user, *targets.values())
-            ]
-        for joined in joins:
-            await self._rooms.announce(joined)
-        return joins[-1].room
+            joins = [await self._rooms.add_in(conn, room_id, member) for member in people]
+        return joins, joins[-1].room

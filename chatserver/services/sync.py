@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatserver.domain.errors import BadRequest
-from chatserver.domain.models import User
+from chatserver.domain.models import User, now_ms
 from chatserver.protocol import wire
 from chatserver.services.rooms import member_room
 from chatserver.store import events as event_store
@@ -13,6 +13,9 @@ from chatserver.store import messages as message_store
 from chatserver.store.engine import Database
 
 MAX_REPLAY_EVENTS = 1000
+EVENT_LOG_RETENTION_MS = 3_600_000
+"""The log only fills gaps of seconds; an hour is ample, and edited or deleted text does
+not linger in it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +71,8 @@ class SyncService:
         """Broadcast frames first..last from the event log, for the hub's gap fill."""
         async with self._db.read() as conn:
             return await event_store.between(conn, room_id, first, last)
+
+    async def prune_event_log(self) -> int:
+        """Forget broadcast frames older than the retention; returns how many."""
+        async with self._db.write() as conn:
+            return await event_store.prune_before(conn, now_ms() - EVENT_LOG_RETENTION_MS)

@@ -30,7 +30,10 @@ class Database:
         kwargs: dict[str, Any] = {}
         if not self.is_sqlite:
             kwargs.update(
-                pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=10,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_timeout=10,
                 connect_args={"timeout": 5},
             )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)

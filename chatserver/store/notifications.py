@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import Level, Reason
-from chatserver.store.tables import notifications, room_members, rooms, users
+from chatserver.store.tables import messages, notifications, room_members, rooms, users
 
 
 async def members_with_default(
@@ -130,19 +130,21 @@ async def mark_read(conn: AsyncConnection, user_id: int, ids: Sequence[int] | No
     await conn.execute(stmt.values(read=True))
 
 
-async def mark_room_read_up_to(
-    conn: AsyncConnection, user_id: int, room_id: int, message_ids: Sequence[int]
-) -> None:
-    if message_ids:
-        await conn.execute(
-            update(notifications)
-            .where(
-                notifications.c.user_id == user_id,
-                notifications.c.room_id == room_id,
-                notifications.c.message_id.in_(list(message_ids)),
-            )
-            .values(read=True)
+async def mark_room_read(conn: AsyncConnection, user_id: int, room_id: int, seq: int) -> None:
+    """Reading a room up to `seq` also reads the notifications it raised up to there."""
+    read_messages = select(messages.c.id).where(
+        messages.c.room_id == room_id, messages.c.seq <= seq
+    )
+    await conn.execute(
+        update(notifications)
+        .where(
+            notifications.c.user_id == user_id,
+            notifications.c.room_id == room_id,
+            notifications.c.read.is_(False),
+            notifications.c.message_id.in_(read_messages),
         )
+        .values(read=True)
+    )
 
 
 async def delete_for_message(conn: AsyncConnection, message_id: int) -> list[int]:
