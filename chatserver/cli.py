@@ -144,6 +144,7 @@ def _one_line(error: BaseException) -> str:
 
 def _serve(settings: Settings, migrate: bool) -> int:
     from chatserver.app import create_app
+    from chatserver.gateway.direct import DirectWriteProtocol
 
     if migrate:
         asyncio.run(_migrate(settings))
@@ -152,7 +153,7 @@ def _serve(settings: Settings, migrate: bool) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        ws=DirectWriteProtocol if settings.ws_direct_writes else "websockets-sansio",
         ws_max_size=settings.max_frame_bytes,
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_interval,

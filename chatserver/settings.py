@@ -47,7 +47,8 @@ class Settings:
     hello_timeout: float = 10.0
     ping_interval: float = 20.0
     presence_grace: float = 5.0
-    send_queue_frames: int = 2000
+    send_buffer_bytes: int = 1_048_576
+    ws_direct_writes: bool = True
     max_frame_bytes: int = 65536
     max_http_body_bytes: int = 65536
     trust_proxy_headers: bool = False
@@ -97,7 +98,7 @@ class Settings:
             "flood_strikes",
             "hello_timeout",
             "ping_interval",
-            "send_queue_frames",
+            "send_buffer_bytes",
             "max_frame_bytes",
             "max_http_body_bytes",
             "token_ttl_days",
@@ -245,10 +246,18 @@ OPTIONS: tuple[Option, ...] = (
         "(0-10, default 5)",
     ),
     Option(
-        "CHAT_SEND_QUEUE_FRAMES",
-        "send_queue_frames",
+        "CHAT_SEND_BUFFER_BYTES",
+        "send_buffer_bytes",
         int,
-        "Frames queued for one slow connection before it is closed (default 2000)",
+        "Bytes that may wait for one slow connection before it is closed with 4008 "
+        "(default 1048576)",
+    ),
+    Option(
+        "CHAT_WS_DIRECT_WRITES",
+        "ws_direct_writes",
+        bool,
+        "Write each event's pre-framed bytes straight to the sockets (default on; off sends "
+        "every frame through ASGI, for comparison)",
     ),
     Option(
         "CHAT_MAX_FRAME_BYTES",

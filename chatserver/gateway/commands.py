@@ -107,9 +107,9 @@ class Dispatcher:
             elif attached:
                 conn.close(1011, "could not resume the room; reconnect with since")
             raise
-        conn.push(wire.encode({"op": "ok", "ref": c.ref}).decode())
+        conn.send(wire.encode({"op": "ok", "ref": c.ref}))
         for frame in replay.frames:
-            conn.push(frame.decode())
+            conn.send(frame)
         await self._hub.attach(conn, replay.room_id, replay.seq)
         return {}
 

@@ -1,4 +1,4 @@
-"""Connection: one WebSocket's outbound side, a bounded queue drained by one writer task."""
+"""Connection: one WebSocket's outbound side, which fan-out feeds without ever waiting."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from chatserver.domain.models import User
+from chatserver.gateway.direct import DirectWriter
+from chatserver.gateway.framing import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -21,20 +23,23 @@ _serials = itertools.count(1)
 
 
 class Connection:
-    """What the hub pushes frames into.
+    """What the hub pushes frames into; `push` never awaits.
 
-    `push` never awaits: fan-out appends the same str object to each recipient's
-    queue and moves on, and each connection's writer task drains its own queue at
-    whatever pace its client reads. A client that falls `limit` frames behind is
-    closed (4008) rather than allowed to hold memory or slow anyone down.
+    With a `DirectWriter` (the normal case under `chatserver serve`), a push writes the
+    event's shared, pre-framed bytes into the socket's buffer: no task, no queue, no
+    per-recipient encoding. Otherwise frames wait in a deque that one writer task
+    drains through ASGI. Either way, a client that lets more than `limit_bytes` pile
+    up is closed (4008) rather than allowed to hold memory or slow anyone down.
     """
 
     __slots__ = (
         "_close",
         "_closing",
+        "_direct",
         "_idle",
         "_limit",
         "_queue",
+        "_queued_bytes",
         "_send",
         "_wake",
         "_writer",
@@ -46,7 +51,15 @@ class Connection:
         "user",
     )
 
-    def __init__(self, user: User, token_id: int, send: SendText, close: Close, limit: int) -> None:
+    def __init__(
+        self,
+        user: User,
+        token_id: int,
+        send: SendText,
+        close: Close,
+        limit_bytes: int,
+        direct: DirectWriter | None = None,
+    ) -> None:
         self.user = user
         self.token_id = token_id
         self.serial = next(_serials)
@@ -55,26 +68,45 @@ class Connection:
         self.close_code: int | None = None
         self._send = send
         self._close = close
-        self._limit = limit
-        self._queue: deque[str] = deque()
-        self._wake = asyncio.Event()
+        self._limit = limit_bytes
+        self._direct = direct
+        self._queue: deque[Outgoing] = deque()
+        self._queued_bytes = 0
+        self._wake: asyncio.Event | None = None
         self._idle = True
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._writer = asyncio.create_task(self._drain(), name=f"ws-writer-{self.user.id}")
+        if self._direct is None:
+            self._wake = asyncio.Event()
+            self._writer = asyncio.create_task(self._drain(), name=f"ws-writer-{self.user.id}")
 
-    def push(self, frame: str) -> None:
+    def send(self, payload: bytes) -> None:
+        """Queue a frame meant for this connection only (a reply, a replay)."""
+        self.push(Outgoing(payload))
+
+    def push(self, out: Outgoing) -> None:
         if self.closed:
             return
-        queue = self._queue
-        queue.append(frame)
-        if len(queue) > self._limit:
+        direct = self._direct
+        if direct is not None:
+            if direct.write(out.framed) and direct.buffered() > self._limit:
+                self.close(SLOW_CONSUMER, "too slow: send buffer full")
+            return
+        self._queue.append(out)
+        self._queued_bytes += len(out.payload)
+        if self._queued_bytes > self._limit:
             self.close(SLOW_CONSUMER, "too slow: send queue full")
-        elif self._idle:
+        elif self._idle and self._wake is not None:
             self._idle = False
             self._wake.set()
+
+    def pending(self) -> int:
+        """Bytes accepted for this client and not yet sent."""
+        if self._direct is not None:
+            return self._direct.buffered()
+        return self._queued_bytes
 
     def close(self, code: int, reason: str) -> None:
         """Close from any context: stops the writer and closes the socket in the background."""
@@ -82,23 +114,19 @@ class Connection:
             return
         self.closed = True
         self.close_code = code
-        self._queue.clear()
-        if self._writer is not None and self._writer is not asyncio.current_task():
-            self._writer.cancel()
+        self._drop_queue()
         self._closing = asyncio.get_running_loop().create_task(self._close_socket(code, reason))
 
     def discard(self) -> None:
         """The client is gone: stop the writer, which would otherwise wait for frames forever."""
         self.closed = True
-        self._queue.clear()
-        if self._writer is not None and self._writer is not asyncio.current_task():
-            self._writer.cancel()
+        self._drop_queue()
 
     async def flush_and_close(self, code: int, reason: str, timeout: float = 2.0) -> None:
-        """Let queued frames go out first (a shutdown, a flood), then close."""
+        """Let what is pending go out first (a shutdown, a flood), then close."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                while self._queue and not self.closed:  # noqa: ASYNC110 - rare closes only
+                while self.pending() and not self.closed:  # noqa: ASYNC110 - rare closes only
                     await asyncio.sleep(0.01)
         self.close(code, reason)
         if self._closing is not None:
@@ -109,6 +137,12 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._writer
 
+    def _drop_queue(self) -> None:
+        self._queue.clear()
+        self._queued_bytes = 0
+        if self._writer is not None and self._writer is not asyncio.current_task():
+            self._writer.cancel()
+
     async def _close_socket(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5):
@@ -117,13 +151,17 @@ class Connection:
     async def _drain(self) -> None:
         queue = self._queue
         send = self._send
+        wake = self._wake
+        assert wake is not None
         try:
             while not self.closed:
                 while queue:
-                    await send(queue.popleft())
+                    out = queue.popleft()
+                    self._queued_bytes -= len(out.payload)
+                    await send(out.text)
                 self._idle = True
-                self._wake.clear()
-                await self._wake.wait()
+                wake.clear()
+                await wake.wait()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the socket went away under us: the reader sees it too

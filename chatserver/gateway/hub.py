@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_channel
 from chatserver.gateway.connection import Connection
+from chatserver.gateway.framing import Outgoing
 from chatserver.protocol.envelope import MembershipChanged, RevokeToken, decode_control, unpack
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class RoomFeed:
         self.members: set[Connection] = set()
         self.pending: dict[int, bytes] = {}
         self.waiting: dict[Connection, int] = {}
-        self.catching_up: dict[Connection, list[tuple[int, str]]] = {}
+        self.catching_up: dict[Connection, list[tuple[int, Outgoing]]] = {}
         self.filling = False
 
     def everyone(self) -> list[Connection]:
@@ -151,9 +152,9 @@ class Hub:
                 if data.startswith(PRESENCE_PREFIX):
                     self._deliver_once(data, conns)
                     return
-                text = data.decode()
+                out = Outgoing(data)
                 for conn in conns:
-                    conn.push(text)
+                    conn.push(out)
         elif channel == CONTROL_CHANNEL:
             self._on_control(data)
 
@@ -171,9 +172,9 @@ class Hub:
             if frame.startswith(PRESENCE_PREFIX):
                 self._deliver_once(frame, feed.everyone())
                 return
-            text = frame.decode()
+            out = Outgoing(frame)
             for conn in feed.everyone():
-                conn.push(text)
+                conn.push(out)
             return
         if seq <= feed.delivered:
             return
@@ -195,24 +196,24 @@ class Hub:
             seen = self._presence_seen[frame] = set()
             if len(self._presence_seen) > 64:
                 self._presence_seen.popitem(last=False)
-        text = frame.decode()
+        out = Outgoing(frame)
         for conn in conns:
             if conn.serial not in seen:
                 seen.add(conn.serial)
-                conn.push(text)
+                conn.push(out)
 
     def _deliver(self, feed: RoomFeed, seq: int, frame: bytes) -> None:
         feed.delivered = seq
-        text = frame.decode()
+        out = Outgoing(frame)
         for conn in feed.members:
-            conn.push(text)
+            conn.push(out)
         if feed.catching_up:
             for buffered in feed.catching_up.values():
-                buffered.append((seq, text))
+                buffered.append((seq, out))
         if feed.waiting:
             for conn, floor in list(feed.waiting.items()):
                 if seq > floor:
-                    conn.push(text)
+                    conn.push(out)
                     del feed.waiting[conn]
                     feed.members.add(conn)
 
@@ -303,11 +304,11 @@ class Hub:
         last = floor
         for seq, frame in events:
             if seq > last:
-                conn.push(frame.decode())
+                conn.send(frame)
                 last = seq
-        for seq, text in buffered:
+        for seq, out in buffered:
             if seq > last:
-                conn.push(text)
+                conn.push(out)
                 last = seq
         feed.members.add(conn)
 

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from chatserver.domain.errors import BadRequest, ChatError, Internal
 from chatserver.gateway.commands import Dispatcher, error_frame
 from chatserver.gateway.connection import Connection
+from chatserver.gateway.direct import direct_writer
 from chatserver.gateway.hub import Hub
 from chatserver.gateway.origin import origin_allowed
 from chatserver.protocol import frames, wire
@@ -46,18 +47,25 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         # A hello that is not valid (bad token, bad `since`) is refused like a bad token.
         await ws.close(UNAUTHORIZED, error.message[:120])
         return
-    conn = Connection(user, token_id, ws.send_text, _closer(ws), settings.send_queue_frames)
+    conn = Connection(
+        user,
+        token_id,
+        ws.send_text,
+        _closer(ws),
+        settings.send_buffer_bytes,
+        direct_writer(ws.scope),
+    )
     conn.start()
     await hub.add_connection(conn)
     try:
         snapshot = await services.session.snapshot(user)
-        conn.push(wire.encode(_ready(snapshot)).decode())
+        conn.send(wire.encode(_ready(snapshot)))
         for state in snapshot.rooms:
             floor = state.room.last_seq
             if state.room.id in since:
                 replay = await services.sync.replay(user, state.room.id, since[state.room.id])
                 for frame in replay.frames:
-                    conn.push(frame.decode())
+                    conn.send(frame)
                 floor = replay.seq
             await hub.attach(conn, state.room.id, floor)
         await _serve(ws, conn, Dispatcher(services, hub), settings.flood_strikes)
@@ -125,7 +133,7 @@ async def _serve(
                 if strikes >= strikes_allowed:
                     # Replies already queued (acks, rate_limited with retry_after)
                     # still go out: the client learns why before the close.
-                    conn.push(error_frame(error, ref).decode())
+                    conn.send(error_frame(error, ref))
                     await conn.flush_and_close(FLOODING, "flooding")
                     return
             reply = error_frame(error, ref)
@@ -133,7 +141,7 @@ async def _serve(
             log.exception("unexpected error handling a frame from user %s", conn.user.id)
             reply = error_frame(Internal("internal error; it has been logged"), ref)
         if reply is not None:
-            conn.push(reply.decode())
+            conn.send(reply)
 
 
 def _parse_since(raw: dict[str, int] | None) -> dict[int, int]:

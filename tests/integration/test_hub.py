@@ -34,7 +34,7 @@ class EventLog:
 
 
 class Client:
-    def __init__(self, limit: int = 1000, *, stalled: bool = False) -> None:
+    def __init__(self, limit: int = 100_000, *, stalled: bool = False) -> None:
         self.received: list[int] = []
         self.closed_with: int | None = None
         self._stalled = stalled
@@ -163,7 +163,7 @@ async def test_a_new_feed_catches_up_on_events_committed_before_it_subscribed() 
 async def test_a_stalled_client_is_closed_and_others_keep_receiving() -> None:
     log = EventLog()
     hub, broker = await _hub(log)
-    stalled = Client(limit=5, stalled=True)
+    stalled = Client(limit=200, stalled=True)
     healthy = Client()
     await hub.attach(stalled.conn, ROOM, 0)
     await hub.attach(healthy.conn, ROOM, 0)
