@@ -346,6 +346,10 @@ def main() -> int:
                 ],
             ),
         ),
+        (
+            "Workshops: ours, step by step (highest sustained total rate)",
+            steps_table(load(run, "workshops-ours-python-step")),
+        ),
         ("Idle connections", idle(run)),
         ("Reactions burst", reactions(run)),
         ("Slow consumer", slow(run)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import Level, Reason
@@ -19,13 +19,19 @@ async def members_with_default(
     Driven from the (small, indexed) set of users with a non-default default,
     not from the room's member list.
     """
-    rows = await conn.execute(
-        select(users.c.id)
-        .join(
-            room_members,
-            and_(room_members.c.user_id == users.c.id, room_members.c.room_id == room_id),
+    seat = (
+        select(room_members.c.user_id)
+        .where(
+            room_members.c.room_id == room_id,
+            room_members.c.user_id == users.c.id,
+            room_members.c.notify_level.is_(None),
         )
-        .where(users.c.notify_default.in_(levels), room_members.c.notify_level.is_(None))
+        .exists()
+    )
+    # Written as EXISTS so the planner walks the few users with such a default and
+    # probes each one's seat, rather than walking the room's thousands of seats.
+    rows = await conn.execute(
+        select(users.c.id).where(users.c.notify_default.in_(levels), seat)
     )
     return {row[0] for row in rows}
 
