@@ -41,18 +41,6 @@ def body(ident: int, sent_ns: int, pad: str) -> str:
     return f"lt {ident} {sent_ns}{pad}"
 
 
-def scan_body(data: bytes) -> tuple[int, int] | None:
-    """(id, sent ns) of a `message.created` frame, or None for any other frame."""
-    pos = data.find(CREATED)
-    if pos < 0:
-        return None
-    start = body_start(data, pos)
-    if start < 0:
-        return None
-    parts = data[start : data.find(b'"', start)].split(b" ", 2)
-    return int(parts[0]), int(parts[1])
-
-
 def body_start(data: bytes, pos: int) -> int:
     """Index of the id in a load-test body found after `pos`, or -1.
 
@@ -94,12 +82,9 @@ def decode_reply(data: bytes) -> Reply | None:
 
 # -- Socket.IO v5 over Engine.IO v4, just enough of it -----------------------------------
 
-SIO_PING = "2"
-SIO_PONG = "3"
-SIO_OPEN = "0"
+SIO_PONG = "3"  # answers the server's ping, "2"
 SIO_CONNECT = "40"
 SIO_EVENT = "42"
-SIO_ACK = "43"
 
 
 def sio_connect(rooms: list[int]) -> str:

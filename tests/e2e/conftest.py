@@ -6,6 +6,7 @@ import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,3 +95,43 @@ def take_first_account(server: ServerProcess) -> None:
         f"{server.base_url}/api/auth/register",
         json={"username": f"founder{uuid.uuid4().hex[:8]}", "password": "correct horse battery"},
     )
+
+
+Frame = dict[str, Any]
+Session = Callable[..., Awaitable[tuple[ChatClient, Frame]]]
+
+
+@pytest.fixture
+async def session(server: ServerProcess) -> AsyncIterator[Session]:
+    """Opens an extra WebSocket for an existing user, e.g. to reconnect with `since`."""
+    opened: list[ChatClient] = []
+
+    async def open_(
+        client: ChatClient, since: dict[int, int] | None = None
+    ) -> tuple[ChatClient, Frame]:
+        socket = ChatClient(server.base_url, token=client.token, reconnect=False)
+        opened.append(socket)
+        ready = await socket.connect(since=since or {})
+        return socket, ready
+
+    yield open_
+    for socket in opened:
+        await socket.close()
+
+
+@pytest.fixture(scope="module")
+def staff_tokens(server: ServerProcess) -> dict[str, str]:
+    return {role: register_with_role(server, role) for role in ("mentor", "admin")}
+
+
+@pytest.fixture
+async def staff(
+    server: ServerProcess, staff_tokens: dict[str, str]
+) -> AsyncIterator[dict[str, ChatClient]]:
+    """A logged-in mentor and admin (module-wide accounts, fresh clients per test)."""
+    clients = {role: ChatClient(server.base_url, token) for role, token in staff_tokens.items()}
+    for client in clients.values():
+        await client.me()
+    yield clients
+    for client in clients.values():
+        await client.close()

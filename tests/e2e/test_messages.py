@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, register_with_role, take_first_account
+from tests.e2e.conftest import ClientFactory, take_first_account
 from tests.support.server import ServerProcess
 
 Slug = Callable[[str], str]
@@ -31,23 +31,6 @@ MESSAGE_FIELDS = {
 @pytest.fixture(scope="module", autouse=True)
 def first_account_taken(server: ServerProcess) -> None:
     take_first_account(server)
-
-
-@pytest.fixture(scope="module")
-def staff_tokens(server: ServerProcess) -> dict[str, str]:
-    return {role: register_with_role(server, role) for role in ("mentor", "admin")}
-
-
-@pytest.fixture
-async def staff(
-    server: ServerProcess, staff_tokens: dict[str, str]
-) -> AsyncIterator[dict[str, ChatClient]]:
-    clients = {role: ChatClient(server.base_url, token) for role, token in staff_tokens.items()}
-    for client in clients.values():
-        await client.me()
-    yield clients
-    for client in clients.values():
-        await client.close()
 
 
 async def refused(call: Awaitable[Any]) -> ApiError:

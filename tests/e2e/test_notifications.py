@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory
-from tests.support.server import ServerProcess
+from tests.e2e.conftest import ClientFactory, Session
 
 Frame = dict[str, Any]
 Slug = Callable[[str], str]
-Session = Callable[..., Awaitable[tuple[ChatClient, Frame]]]
 NOTIFICATION_KEYS = {"id", "reason", "room", "message", "created_at", "read"}
-
-
-@pytest.fixture
-async def session(server: ServerProcess) -> AsyncIterator[Session]:
-    """Opens an extra WebSocket for an existing user (a fresh `ready` each time)."""
-    opened: list[ChatClient] = []
-
-    async def open_(client: ChatClient) -> tuple[ChatClient, Frame]:
-        socket = ChatClient(server.base_url, token=client.token, reconnect=False)
-        opened.append(socket)
-        ready = await socket.connect(since={})
-        return socket, ready
-
-    yield open_
-    for socket in opened:
-        await socket.close()
 
 
 def name(client: ChatClient) -> str:

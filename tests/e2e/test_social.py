@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory
-from tests.support.server import ServerProcess
+from tests.e2e.conftest import ClientFactory, Session
 
 Frame = dict[str, Any]
-Session = Callable[..., Awaitable[tuple[ChatClient, Frame]]]
 USER_KEYS = {"id", "username", "display_name", "role", "region"}
-
-
-@pytest.fixture
-async def session(server: ServerProcess) -> AsyncIterator[Session]:
-    """Opens an extra WebSocket for an existing user, e.g. to reconnect with `since`."""
-    opened: list[ChatClient] = []
-
-    async def open_(
-        client: ChatClient, since: dict[int, int] | None = None
-    ) -> tuple[ChatClient, Frame]:
-        socket = ChatClient(server.base_url, token=client.token, reconnect=False)
-        opened.append(socket)
-        ready = await socket.connect(since=since or {})
-        return socket, ready
-
-    yield open_
-    for socket in opened:
-        await socket.close()
 
 
 def me(client: ChatClient) -> Frame:
