@@ -126,7 +126,8 @@ class Bench:
                     break
             proc.wait()
         if not path.exists():
-            self.note(f"{label}: no result (see {label}.log)")
+            if "--prepare-only" not in command:  # preparing writes a plan, not results
+                self.note(f"{label}: no result (see {label}.log)")
             return {}
         result: Result = json.loads(path.read_text())
         result["loadavg_after"] = os.getloadavg()

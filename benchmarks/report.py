@@ -103,17 +103,35 @@ def open_day(run: Runs) -> str:
             continue
         best, failed = _best(result)
         dps = best["deliveries_per_s"] if best else 0.0
+        first = (result.get("steps") or [{}])[0]
+        rate = _f(best["rate"], 1) if best else f"< {_f(first.get('rate'), 1)}"
         lat = best["latency_ms"] if best else {}
         ratio = [
             f"{dps / ref['deliveries_per_s']:.2f}" if ref and dps else "–"
             for ref in (ceiling, peer)
         ]
         rows.append(
-            f"| {name} | {client} | {_f(best and best['rate'], 1)} | {_f(dps)} "
+            f"| {name} | {client} | {rate} | {_f(dps)} "
             f"| {_f(lat.get('p50'), 1)} | {_f(lat.get('p99'), 1)} "
             f"| {_f(best and best['server_cpu_pct'])} % | {_f(best and best['client_cpu_pct'])} % "
             f"| {cores(best)} | {cpu_us(best)} | {_bound(best, failed)} | {ratio[0]} | {ratio[1]} |"
         )
+    return "\n".join(rows)
+
+
+def connects(run: Runs) -> str:
+    """How long 2,000 clients took to connect and get `ready` (100-200 handshakes at once)."""
+    rows = [
+        "| server | load client | clients | failed | total s | p50 ms | p99 ms |",
+        "|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for name, label, client in OPEN_DAY:
+        c = (load(run, label) or {}).get("connect")
+        if c:
+            rows.append(
+                f"| {name} | {client} | {c['clients']} | {c['failed']} | {_f(c['total_s'], 1)} "
+                f"| {_f(c['p50_ms'])} | {_f(c['p99_ms'])} |"
+            )
     return "\n".join(rows)
 
 
@@ -122,15 +140,17 @@ def steps_table(result: Result | None) -> str:
     if not result:
         return "(no result)"
     rows = [
-        "| rate msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | lost | dup "
+        "| run | rate msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | lost | dup "
         "| unacked | errors | send late p99 ms | server CPU | client CPU | cores busy % "
         "| server µs/delivery | client µs/delivery |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for s in [*result.get("steps", []), *result.get("fixed", [])]:
+    steps = [("step", s) for s in result.get("steps", [])]
+    fixed = [(f"fixed {s['spec']}, {s['seconds']:g} s", s) for s in result.get("fixed", [])]
+    for kind, s in [*steps, *fixed]:
         lat = s["latency_ms"]
         rows.append(
-            f"| {_f(s['rate'], 1)} | {_f(s['deliveries_per_s'])} | {_f(lat['p50'], 1)} "
+            f"| {kind} | {_f(s['rate'], 1)} | {_f(s['deliveries_per_s'])} | {_f(lat['p50'], 1)} "
             f"| {_f(lat['p95'], 1)} | {_f(lat['p99'], 1)} | {_f(lat['max'], 1)} | {s['lost']} "
             f"| {s['duplicates']} | {s['unacked']} | {sum(s['errors'].values())} "
             f"| {_f(s['send_late_ms_p99'], 1)} | {_f(s['server_cpu_pct'])} % "
@@ -297,7 +317,13 @@ def machines(run: Runs) -> str:
         lines.append(
             f"- `{folder.name}`: {meta['cpu_model']}, {meta['cores']} cores, "
             f"{meta['memory_gib']} GiB, Linux {meta['kernel']}, Python {meta['python']}, "
-            f"Node {meta['node']}; started {meta['date']}, load average {load}"
+            f"Node {meta['node']}; started {meta['date']}, load average {load}; "
+            f"commit {meta.get('commit', '?')}"
+            + (
+                f" + {meta['uncommitted_files']} uncommitted"
+                if meta.get("uncommitted_files")
+                else ""
+            )
         )
     return "\n".join(lines)
 
@@ -319,6 +345,7 @@ def main() -> int:
     sections = [
         ("Machine and runs", machines(run)),
         ("Open day: highest sustained rate (p99 ≤ 250 ms, nothing lost)", open_day(run)),
+        ("Open day: connecting 2,000 clients", connects(run)),
         (
             "Open day: ours, step by step (Node client)",
             steps_table(load(run, "open-day-ours-node")),

@@ -39,6 +39,12 @@ SCENARIOS: dict[str, Callable[[Bench], None]] = {
 }
 
 
+def _git(*args: str) -> str:
+    """Read-only: which code a run measured (the server changes between runs)."""
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
 def machine() -> dict[str, object]:
     model = ""
     for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
@@ -54,6 +60,8 @@ def machine() -> dict[str, object]:
         "kernel": platform.release(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "loadavg_at_start": os.getloadavg(),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "uncommitted_files": len(_git("status", "--porcelain").splitlines()),
     }
 
 

@@ -294,11 +294,18 @@ def storm(bench: Bench) -> None:
         )
 
 
-def cluster(bench: Bench, nodes: int, redis_url: str, database_url: str) -> None:
-    """(4) the open day over N nodes sharing Redis and PostgreSQL; clients spread evenly."""
+def cluster(
+    bench: Bench, nodes: int, redis_url: str, database_url: str, clients: int = 2000
+) -> None:
+    """(4) the open day over N nodes sharing Redis and PostgreSQL; clients spread evenly.
+
+    The nodes start one after the other (each migrates the database first) and all run
+    on the server core, so the comparison with one node is at equal CPU."""
     ports = [OURS_PORT + 10 + i for i in range(nodes)]
     env = {"CHAT_REDIS_URL": redis_url, "CHAT_DATABASE_URL": database_url}
     with _all_servers(bench, ports, env) as pids:
+        for pid in pids:
+            pin_all_threads(pid)
         urls = [arg for port in ports for arg in ("--url", f"http://127.0.0.1:{port}")]
         pid_args = [arg for pid in pids for arg in ("--server-pid", str(pid))]
         bench.loadtest(
@@ -309,11 +316,11 @@ def cluster(bench: Bench, nodes: int, redis_url: str, database_url: str) -> None
                 "--prefix",
                 "bench",
                 "--accounts",
-                str(ACCOUNTS),
+                str(min(ACCOUNTS, clients)),
                 "--token-cache",
                 str(bench.state / "tokens-cluster.json"),
                 "--clients",
-                "2000",
+                str(clients),
                 "--rooms",
                 "1",
                 "--publishers",

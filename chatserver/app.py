@@ -101,7 +101,12 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
     publisher = Publisher(broker)
     coordination = make_coordination(settings)
     presence = PresenceService(
-        db, publisher, coordination.presence, coordination.throttle, settings.presence_grace
+        db,
+        publisher,
+        coordination.presence,
+        coordination.throttle,
+        settings.presence_grace,
+        settings.presence_room_limit,
     )
     session = SessionService(db)
     sync = SyncService(db)

@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "loadtest",
         help="drive a running server with N protocol clients and measure it",
         description="Run the server under test with CHAT_RATE_LIMIT_SCALE=1000 (or more), "
-        "or its per-user limits bound the test. Scenarios: docs/benchmarks.md.",
+        "or its per-user limits bound the test. One tester process saturates its core at "
+        "about 50,000 deliveries/s; beyond that, use benchmarks/node/loadclient.mjs. "
+        "Scenarios: docs/benchmarks.md.",
     )
     from chatserver.loadtest import add_arguments
 

@@ -47,6 +47,7 @@ class Settings:
     hello_timeout: float = 10.0
     ping_interval: float = 20.0
     presence_grace: float = 5.0
+    presence_room_limit: int = 200
     send_buffer_bytes: int = 1_048_576
     ws_direct_writes: bool = True
     max_frame_bytes: int = 65536
@@ -244,6 +245,13 @@ OPTIONS: tuple[Option, ...] = (
         float,
         "Seconds before 'offline' is announced after a user's last connection closes "
         "(0-10, default 5)",
+    ),
+    Option(
+        "CHAT_PRESENCE_ROOM_LIMIT",
+        "presence_room_limit",
+        int,
+        "Rooms with more members than this get no presence broadcasts and one typing event "
+        "per 2 s (default 200); friends still get presence, and member lists show who is online",
     ),
     Option(
         "CHAT_SEND_BUFFER_BYTES",

@@ -38,12 +38,14 @@ class PresenceService:
         registry: PresenceRegistry,
         throttle: Throttle,
         grace: float,
+        room_limit: int = 200,
     ) -> None:
         self._db = db
         self._publisher = publisher
         self._registry = registry
         self._throttle = throttle
         self._grace = grace
+        self._room_limit = room_limit
         self._going_offline: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -64,11 +66,25 @@ class PresenceService:
         return await self._registry.online_among(user_ids)
 
     async def typing(self, user: User, room_id: int) -> None:
-        """Announce typing, unless this user already did in this room a moment ago."""
+        """Announce typing, unless this user already did in this room a moment ago.
+
+        In a large room the room itself is throttled too: one typing event per
+        `TYPING_INTERVAL` whoever types, so that a hundred people typing during a
+        workshop cost the room no more than one would.
+        """
         if not await self._throttle.allow(f"{user.id}:{room_id}", TYPING_INTERVAL):
+            return
+        if await self._is_large(room_id) and not await self._throttle.allow(
+            f"room:{room_id}", TYPING_INTERVAL
+        ):
             return
         frame = wire.event("typing", room=room_id, user=wire.user_out(user))
         await self._publisher.room(room_id, 0, frame)
+
+    async def _is_large(self, room_id: int) -> bool:
+        async with self._db.read() as conn:
+            room = await room_store.get_room(conn, room_id)
+        return room is not None and room.member_count > self._room_limit
 
     async def _came(self, user_id: int) -> None:
         if await self._registry.add(user_id):
@@ -86,7 +102,7 @@ class PresenceService:
         try:
             async with self._db.read() as conn:
                 user = await account_store.get_user(conn, user_id)
-                room_ids = await room_store.user_room_ids(conn, user_id)
+                rooms = await room_store.user_rooms(conn, user_id)
                 friends = await social_store.friend_ids(conn, user_id)
         except Exception as exc:
             log.warning("presence of user %s not announced: %s", user_id, exc)
@@ -96,8 +112,11 @@ class PresenceService:
         # `at` also makes each announcement's bytes unique, which the hub relies on to
         # deliver it once per connection however many rooms carry it.
         frame = wire.event("presence", user=wire.user_out(user), status=status, at=iso_ms(now_ms()))
-        for room_id in room_ids:
-            await self._publisher.room(room_id, 0, frame)
+        for room, _ in rooms:
+            # Large rooms learn presence on demand (the member list's `online`): two
+            # thousand people connecting must not cost two thousand squared frames.
+            if room.member_count <= self._room_limit:
+                await self._publisher.room(room.id, 0, frame)
         for friend_id in friends:
             await self._publisher.user(friend_id, frame)
 

@@ -30,9 +30,7 @@ async def members_with_default(
     )
     # Written as EXISTS so the planner walks the few users with such a default and
     # probes each one's seat, rather than walking the room's thousands of seats.
-    rows = await conn.execute(
-        select(users.c.id).where(users.c.notify_default.in_(levels), seat)
-    )
+    rows = await conn.execute(select(users.c.id).where(users.c.notify_default.in_(levels), seat))
     return {row[0] for row in rows}
 
 

@@ -189,11 +189,6 @@ async def user_rooms(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Me
     return out
 
 
-async def user_room_ids(conn: AsyncConnection, user_id: int) -> list[int]:
-    rows = await conn.execute(
-        select(room_members.c.room_id).where(room_members.c.user_id == user_id)
-    )
-    return [row[0] for row in rows]
 
 
 async def unread_counts(conn: AsyncConnection, user_id: int) -> dict[int, int]:
