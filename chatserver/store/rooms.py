@@ -189,8 +189,6 @@ async def user_rooms(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Me
     return out
 
 
-
-
 async def unread_counts(conn: AsyncConnection, user_id: int) -> dict[int, int]:
     """Messages by others above the read marker, per room, in one grouped query."""
     rows = await conn.execute(
