@@ -91,7 +91,7 @@ class Connection:
             return
         direct = self._direct
         if direct is not None:
-            if direct.write(out.framed) and direct.buffered() > self._limit:
+            if direct.write(out.framed) and direct.congested() and direct.buffered() > self._limit:
                 self.close(SLOW_CONSUMER, "too slow: send buffer full")
             return
         self._queue.append(out)

@@ -36,6 +36,11 @@ class DirectWriter:
         transport.write(frame)
         return True
 
+    def congested(self) -> bool:
+        """True once the transport asked to pause writing (over its high-water mark):
+        a flag read, so the hot path need not ask for the exact size every time."""
+        return not self._protocol.writable.is_set()
+
     def buffered(self) -> int:
         """Bytes written but not yet taken by the client's TCP window."""
         return int(self._protocol.transport.get_write_buffer_size())
