@@ -21,6 +21,7 @@ from chatserver.coordination.base import PresenceRegistry, RateLimiter, Throttle
 from chatserver.coordination.memory import MemoryRateLimiter
 from chatserver.domain.errors import BadRequest, NotFound
 from chatserver.gateway.api import error_response
+from chatserver.gateway.commands import Dispatcher
 from chatserver.gateway.hub import Hub
 from chatserver.gateway.routes import api_routes
 from chatserver.gateway.websocket import websocket_endpoint
@@ -245,6 +246,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.services = services
     app.state.hub = hub
+    app.state.dispatcher = Dispatcher(services, hub)  # stateless: one serves every socket
     app.state.db = db
     app.state.broker = broker
     app.add_middleware(SecurityHeaders)

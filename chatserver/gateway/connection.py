@@ -20,6 +20,8 @@ Close = Callable[[int, str], Awaitable[None]]
 
 SLOW_CONSUMER = 4008
 _serials = itertools.count(1)
+_NO_QUEUE: deque[Outgoing] = deque(maxlen=0)
+"""Shared by every directly written connection: they never queue, so they need no deque."""
 
 
 class Connection:
@@ -70,7 +72,7 @@ class Connection:
         self._close = close
         self._limit = limit_bytes
         self._direct = direct
-        self._queue: deque[Outgoing] = deque()
+        self._queue: deque[Outgoing] = _NO_QUEUE
         self._queued_bytes = 0
         self._wake: asyncio.Event | None = None
         self._idle = True
@@ -79,6 +81,7 @@ class Connection:
 
     def start(self) -> None:
         if self._direct is None:
+            self._queue = deque()
             self._wake = asyncio.Event()
             self._writer = asyncio.create_task(self._drain(), name=f"ws-writer-{self.user.id}")
 

@@ -59,6 +59,15 @@ class DirectWriteProtocol(WebSocketsSansIOProtocol):
         if scope is not None and not self.config.ws_per_message_deflate:
             scope["extensions"][EXTENSION] = DirectWriter(self)
 
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept":
+            # The handshake's request and response (with all their headers) are only
+            # needed to answer the upgrade; an idle socket should not carry them for hours.
+            for name in ("request", "response"):
+                if hasattr(self, name):
+                    delattr(self, name)
+
 
 def direct_writer(scope: Mapping[str, Any]) -> DirectWriter | None:
     writer = scope.get("extensions", {}).get(EXTENSION)

@@ -68,7 +68,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                     conn.send(frame)
                 floor = replay.seq
             await hub.attach(conn, state.room.id, floor)
-        await _serve(ws, conn, Dispatcher(services, hub), settings.flood_strikes)
+        await _serve(ws, conn, ws.app.state.dispatcher, settings.flood_strikes)
     except WebSocketDisconnect:
         pass
     except ChatError as error:  # e.g. the database went away during the handshake
