@@ -39,11 +39,10 @@ async def visible_room(
     conn: AsyncConnection, user: User, room_id: object
 ) -> tuple[Room, Membership | None]:
     """The room and the caller's membership; a private room they are not in does not exist."""
-    room_id = _room_id(room_id)
-    room = await store.get_room(conn, room_id)
-    if room is None:
+    found = await store.room_with_membership(conn, _room_id(room_id), user.id)
+    if found is None:
         raise NotFound("no such room")
-    membership = await store.get_membership(conn, room_id, user.id)
+    room, membership = found
     if membership is None and room.is_private:
         raise NotFound("no such room")
     return room, membership
