@@ -276,6 +276,101 @@ def storm(run: Runs) -> str:
     )
 
 
+def _cluster_setups(run: Runs, mode: str) -> list[tuple[str, str]]:
+    """(name, label) of the cluster setups run in `mode` ("fixed" or "step")."""
+    found = {p.name for folder in run.folders for p in folder.glob(f"cluster-*-{mode}.json")}
+    setups = [
+        ("1 node", f"cluster-1node-{mode}"),
+        ("1 node + Redis", f"cluster-1node-redis-{mode}"),
+    ]
+    for name in sorted(found):
+        nodes = re.fullmatch(rf"cluster-(\d+)nodes-{mode}\.json", name)
+        if nodes:
+            setups.append((f"{nodes[1]} nodes + Redis", name.removesuffix(".json")))
+    return [(n, label) for n, label in setups if f"{label}.json" in found]
+
+
+def cluster_fixed(run: Runs) -> str:
+    """Each setup at each fixed rate, then the p50 each adds over one node."""
+    rows = [
+        "| setup | rate msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | lost | dup "
+        "| unacked | send late p99 ms | server CPU | client CPU | cores busy % "
+        "| server µs/delivery |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    p50: dict[str, dict[float, float]] = {}
+    for name, label in _cluster_setups(run, "fixed"):
+        result = load(run, label) or {}
+        for s in [*result.get("steps", []), *result.get("fixed", [])]:
+            lat = s["latency_ms"]
+            p50.setdefault(name, {})[s["rate"]] = lat["p50"]
+            rows.append(
+                f"| {name} | {_f(s['rate'], 0)} | {_f(s['deliveries_per_s'])} "
+                f"| {_f(lat['p50'], 1)} | {_f(lat['p95'], 1)} | {_f(lat['p99'], 1)} "
+                f"| {_f(lat['max'], 1)} | {s['lost']} | {s['duplicates']} | {s['unacked']} "
+                f"| {_f(s['send_late_ms_p99'], 1)} | {_f(s['server_cpu_pct'])} % "
+                f"| {_f(s['client_cpu_pct'])} % | {cores(s)} | {cpu_us(s)} |"
+            )
+    base = p50.pop("1 node", {})
+    notes = [
+        f"- {name}, {rate:g} msg/s: p50 {value - base[rate]:+.1f} ms over one node"
+        for name, by_rate in p50.items()
+        for rate, value in by_rate.items()
+        if rate in base
+    ]
+    return "\n".join([*rows, "", *notes])
+
+
+def cluster_redis(run: Runs) -> str:
+    """PUBLISH per phase against the messages sent (private redis-server of each setup)."""
+    rows = [
+        "| setup | phase | messages sent (acked) | PUBLISH (commandstats) "
+        "| PUBLISH by channel and event (MONITOR) | Redis CPU s |",
+        "|---|---|--:|--:|---|--:|",
+    ]
+    for mode in ("fixed", "step"):
+        for name, label in _cluster_setups(run, mode):
+            stats = load(run, f"{label}-redis")
+            if not stats:
+                continue
+            for phase in stats["phases"]:
+                sent = (
+                    f"{stats['messages_sent']:,} ({stats['messages_acked']:,})"
+                    if phase["phase"] == "load"
+                    else "–"
+                )
+                split = ", ".join(
+                    f"{key} {count:,}"
+                    for key, count in sorted(
+                        phase["monitor_publish_by_channel"].items(), key=lambda kv: -kv[1]
+                    )
+                )
+                rows.append(
+                    f"| {name}, {mode} | {phase['phase']} | {sent} "
+                    f"| {phase['publish_calls']:,} "
+                    f"| {split or ('none' if stats.get('monitor') else '(no MONITOR)')} "
+                    f"| {_f(phase['redis_cpu_s'], 2)} |"
+                )
+    return "\n".join(rows)
+
+
+def cluster_steps(run: Runs) -> str:
+    """The step runs of each cluster setup, with the best rate and the side that bound it."""
+    parts = []
+    for name, label in _cluster_setups(run, "step"):
+        result = load(run, label)
+        best, failed = _best(result)
+        head = (
+            f"**{name}**: best {_f(best['rate'], 1)} msg/s = {_f(best['deliveries_per_s'])} "
+            f"deliveries/s (p99 {_f(best['latency_ms']['p99'], 1)} ms); bound by: "
+            f"{_bound(best, failed)}"
+            if best
+            else f"**{name}**: no step passed"
+        )
+        parts.append(f"{head}\n\n{steps_table(result)}")
+    return "\n\n".join(parts) if parts else "(no result)"
+
+
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
 
 
@@ -382,6 +477,9 @@ def main() -> int:
         ("Slow consumer", slow(run)),
         ("Reconnect storm", storm(run)),
         ("Profile of our server under the open-day load (own time)", profile(run)),
+        ("Cluster: 1 node against N nodes, fixed rates", cluster_fixed(run)),
+        ("Cluster: Redis PUBLISH against messages sent", cluster_redis(run)),
+        ("Cluster: step by step", cluster_steps(run)),
     ]
     for title, body in sections:
         print(f"### {title}\n\n{body}\n")

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run_scenarios.py                  # every scenario
     .venv/bin/python benchmarks/run_scenarios.py --only idle,storm
+    .venv/bin/python benchmarks/run_scenarios.py --state bench-results/state --only cluster
     .venv/bin/python benchmarks/report.py bench-results/<run>     # the markdown tables
 
 Every server runs on core 0 and every load client on core 1 (`taskset`), so the two never
@@ -26,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cluster
 import scenarios
 from harness import ROOT, Bench, prepare_accounts
 
@@ -67,7 +69,7 @@ def machine() -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)},cluster")
     parser.add_argument("--out", default=str(ROOT / "bench-results"), help="results parent")
     parser.add_argument("--state", help="server database and token cache (default: a temp dir)")
     parser.add_argument(
@@ -77,11 +79,32 @@ def main() -> int:
         "--cluster-nodes",
         type=int,
         default=0,
-        help="also run the cluster scenario on this many nodes",
+        help="also run the cluster scenario (1 node against this many); `--only cluster` "
+        "runs it alone, on 3 nodes unless given",
     )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument(
-        "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/chat_bench"
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432",
+        help="cluster: PostgreSQL server where a fresh database is created (and dropped) "
+        "for each setup",
+    )
+    parser.add_argument(
+        "--redis-port",
+        type=int,
+        default=6390,
+        help="cluster: free port for the private redis-server each setup starts",
+    )
+    parser.add_argument(
+        "--cluster-modes",
+        default="fixed,step",
+        help="cluster: fixed (20 and 50 msg/s on 1 node, 1 node + Redis, N nodes), "
+        "step (1 node and N nodes)",
+    )
+    parser.add_argument(
+        "--cluster-step",
+        default="20,1.5",
+        metavar="FROM,FACTOR",
+        help="cluster: first rate and factor of the step runs",
     )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -95,6 +118,9 @@ def main() -> int:
     bench = Bench(out, state, args.nice)
     (out / "machine.json").write_text(json.dumps(machine(), indent=2) + "\n")
     chosen = args.only.split(",") if args.only else list(SCENARIOS)
+    if "cluster" in chosen:
+        chosen.remove("cluster")
+        args.cluster_nodes = args.cluster_nodes or 3
     unknown = [name for name in chosen if name not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(unknown)}")
@@ -106,7 +132,16 @@ def main() -> int:
         except Exception as error:  # one broken scenario must not cost the others
             bench.note(f"scenario {name} failed: {type(error).__name__}: {error}")
     if args.cluster_nodes:
-        scenarios.cluster(bench, args.cluster_nodes, args.redis_url, args.database_url)
+        bench.note("== scenario cluster")
+        config = cluster.ClusterConfig(
+            nodes=args.cluster_nodes,
+            postgres=args.postgres,
+            redis_port=args.redis_port,
+            modes=tuple(args.cluster_modes.split(",")),
+            step_from=float(args.cluster_step.split(",")[0]),
+            step_factor=float(args.cluster_step.split(",")[1]),
+        )
+        cluster.run(bench, config)
     bench.note(f"results in {out}")
     return 0
 

@@ -1,15 +1,13 @@
-"""The scenarios of docs/benchmarks.md, each a function of the harness."""
+"""The scenarios of docs/benchmarks.md, each a function of the harness (the cluster
+scenario, which needs PostgreSQL and Redis, is in cluster.py)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from harness import (
-    ACCOUNTS,
     CLIENT_CORE,
     IDLE_POOL,
     OURS_PORT,
@@ -292,49 +290,3 @@ def storm(bench: Bench) -> None:
                 "20",
             ],
         )
-
-
-def cluster(
-    bench: Bench, nodes: int, redis_url: str, database_url: str, clients: int = 2000
-) -> None:
-    """(4) the open day over N nodes sharing Redis and PostgreSQL; clients spread evenly.
-
-    The nodes start one after the other (each migrates the database first) and all run
-    on the server core, so the comparison with one node is at equal CPU."""
-    ports = [OURS_PORT + 10 + i for i in range(nodes)]
-    env = {"CHAT_REDIS_URL": redis_url, "CHAT_DATABASE_URL": database_url}
-    with _all_servers(bench, ports, env) as pids:
-        for pid in pids:
-            pin_all_threads(pid)
-        urls = [arg for port in ports for arg in ("--url", f"http://127.0.0.1:{port}")]
-        pid_args = [arg for pid in pids for arg in ("--server-pid", str(pid))]
-        bench.loadtest(
-            "cluster-ours-python",
-            [
-                *urls,
-                *pid_args,
-                "--prefix",
-                "bench",
-                "--accounts",
-                str(min(ACCOUNTS, clients)),
-                "--token-cache",
-                str(bench.state / "tokens-cluster.json"),
-                "--clients",
-                str(clients),
-                "--rooms",
-                "1",
-                "--publishers",
-                "4",
-                *STEP,
-                "--rate",
-                "5",
-                "--room-prefix",
-                "cluster",
-            ],
-        )
-
-
-@contextmanager
-def _all_servers(bench: Bench, ports: list[int], env: dict[str, str]) -> Iterator[list[int]]:
-    with ExitStack() as stack:
-        yield [stack.enter_context(bench.ours(port, env)) for port in ports]
