@@ -118,7 +118,10 @@ class Connection:
         self.closed = True
         self.close_code = code
         self._drop_queue()
-        self._closing = asyncio.get_running_loop().create_task(self._close_socket(code, reason))
+        if self._direct is not None:
+            self._direct.close_now(code, reason)
+        else:
+            self._closing = asyncio.get_running_loop().create_task(self._close_socket(code, reason))
 
     def discard(self) -> None:
         """The client is gone: stop the writer, which would otherwise wait for frames forever."""

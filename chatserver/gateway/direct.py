@@ -10,12 +10,16 @@ closing — is uvicorn's own code path.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import struct
 from collections.abc import Mapping
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 EXTENSION = "chatserver.direct_write"
+_LINGER_OFF = struct.pack("ii", 1, 0)  # SO_LINGER on, timeout 0: close() sends a reset
 
 
 class DirectWriter:
@@ -23,7 +27,7 @@ class DirectWriter:
 
     __slots__ = ("_protocol",)
 
-    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+    def __init__(self, protocol: DirectWriteProtocol) -> None:
         self._protocol = protocol
 
     def write(self, frame: bytes) -> bool:
@@ -35,6 +39,10 @@ class DirectWriter:
             return False
         transport.write(frame)
         return True
+
+    def close_now(self, code: int, reason: str) -> None:
+        """Close without waiting for the client to read (see `DirectWriteProtocol`)."""
+        self._protocol.close_unread(code, reason)
 
     def congested(self) -> bool:
         """True once the transport asked to pause writing (over its high-water mark):
@@ -58,6 +66,48 @@ class DirectWriteProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None and not self.config.ws_per_message_deflate:
             scope["extensions"][EXTENSION] = DirectWriter(self)
+
+    def close_unread(self, code: int, reason: str) -> None:
+        """Close a client that may not be reading.
+
+        An ASGI `websocket.close` first waits for the transport to drain, which a client
+        that stopped reading never lets happen: its buffers would stay allocated until the
+        keep-alive gave up, and then `transport.close()` would wait for the flush forever.
+        Here the close frame goes out behind what is already buffered, as uvicorn's own
+        close does, and if the client has not taken it all within the keep-alive timeout
+        the socket is aborted and its buffers freed.
+        """
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:  # the client's answering close frame must be read
+            self.read_paused = False
+            self.transport.resume_reading()
+        grace = self.ping_timeout or self.close_timeout
+        self.close_timer = self.loop.call_later(grace, self._abort_unless_gone)
+
+    def keepalive_timeout(self) -> None:
+        """uvicorn closes a client that did not answer a ping with `transport.close()`,
+        which waits to flush what is buffered; a client that stopped reading would keep
+        those buffers forever, so it gets `close_timeout` to take them, then an abort."""
+        super().keepalive_timeout()
+        if self.close_timer is None and not self.disconnected:
+            self.close_timer = self.loop.call_later(self.close_timeout, self._abort_unless_gone)
+
+    def _abort_unless_gone(self) -> None:
+        """Reset the connection: with lingering off, the kernel drops its send buffer
+        (up to several MiB) too, instead of keeping it for an orphaned socket."""
+        self.close_timer = None
+        if self.disconnected:
+            return
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_OFF)
+        self.transport.abort()
 
     async def send(self, message: Any) -> None:
         await super().send(message)

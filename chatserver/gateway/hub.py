@@ -8,6 +8,8 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 
+import msgspec
+
 from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_channel
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.framing import Outgoing
@@ -20,6 +22,20 @@ FetchEvents = Callable[[int, int, int], Awaitable[list[tuple[int, bytes]]]]
 LastSeq = Callable[[int], Awaitable[int]]
 UserHook = Callable[[int], None]
 PRESENCE_PREFIX = b'{"op":"event","type":"presence"'
+
+
+def presence_subject(frame: bytes) -> int:
+    """The id of the user a presence frame is about (decoded once per announcement)."""
+    event = msgspec.json.decode(frame, type=_PresenceEvent)
+    return event.user.id
+
+
+class _UserRef(msgspec.Struct):
+    id: int
+
+
+class _PresenceEvent(msgspec.Struct):
+    user: _UserRef
 
 
 class RoomFeed:
@@ -69,7 +85,7 @@ class Hub:
         self.feeds: dict[int, RoomFeed] = {}
         self.users: dict[int, set[Connection]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._presence_seen: OrderedDict[bytes, set[int]] = OrderedDict()
+        self._presence_seen: OrderedDict[bytes, tuple[int, set[int]]] = OrderedDict()
         broker.set_handlers(self.on_message, self.on_reset)
 
     async def start(self) -> None:
@@ -189,16 +205,18 @@ class Hub:
 
     def _deliver_once(self, frame: bytes, conns: Iterable[Connection]) -> None:
         """One presence change arrives once per shared room and once as a friend: each
-        connection gets it once. Each announcement's bytes are unique (they carry
-        their time), so the frame itself is the key."""
-        seen = self._presence_seen.get(frame)
-        if seen is None:
-            seen = self._presence_seen[frame] = set()
+        connection gets it once, and the user it is about gets it on none of theirs.
+        Each announcement's bytes are unique (they carry their time), so the frame
+        itself is the key."""
+        known = self._presence_seen.get(frame)
+        if known is None:
+            known = self._presence_seen[frame] = (presence_subject(frame), set())
             if len(self._presence_seen) > 64:
                 self._presence_seen.popitem(last=False)
+        subject, seen = known
         out = Outgoing(frame)
         for conn in conns:
-            if conn.serial not in seen:
+            if conn.serial not in seen and conn.user.id != subject:
                 seen.add(conn.serial)
                 conn.push(out)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -178,10 +178,15 @@ async def delete_token(conn: AsyncConnection, token_id: int) -> None:
     await conn.execute(delete(tokens).where(tokens.c.id == token_id))
 
 
+_BY_NAMES = select(*USER_COLUMNS).where(  # built once: every mention looks names up
+    users.c.username.in_(bindparam("names", expanding=True))
+)
+
+
 async def users_by_names(conn: AsyncConnection, usernames: Sequence[str]) -> dict[str, User]:
     if not usernames:
         return {}
-    rows = await conn.execute(select(*USER_COLUMNS).where(users.c.username.in_(usernames)))
+    rows = await conn.execute(_BY_NAMES, {"names": list(usernames)})
     return {row[1]: user_from_row(row) for row in rows}
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from chatserver.domain.errors import Unavailable
+from chatserver.store import inloop_sqlite
 
 
 class Database:
@@ -28,7 +29,9 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
-        if not self.is_sqlite:
+        if self.is_sqlite:
+            kwargs["async_creator"] = inloop_sqlite.creator(url)
+        else:
             kwargs.update(
                 pool_size=pool_size,
                 max_overflow=pool_size,
@@ -93,5 +96,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={inloop_sqlite.BUSY_TIMEOUT_MS}")
     cursor.close()

@@ -7,11 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.store.tables import room_events
 
+_APPEND = insert(room_events)  # built once: every sequenced event is appended
+
 
 async def append(conn: AsyncConnection, room_id: int, seq: int, payload: bytes, now: int) -> None:
-    await conn.execute(
-        insert(room_events).values(room_id=room_id, seq=seq, payload=payload, created_at_ms=now)
-    )
+    params = {"room_id": room_id, "seq": seq, "payload": payload, "created_at_ms": now}
+    await conn.execute(_APPEND, params)
 
 
 async def between(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select, and_, insert, or_, select, update
+from sqlalchemy import Select, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import Message, Nonce, User
@@ -33,6 +33,20 @@ MESSAGE_COLUMNS = (
 
 def _select() -> Select[tuple[object, ...]]:
     return select(*MESSAGE_COLUMNS).join(users, users.c.id == messages.c.author_id)
+
+
+# Built once: the send path runs them for every message (see store/rooms.py).
+_INSERT = insert(messages).returning(messages.c.id)
+_BY_NONCE = _select().where(
+    messages.c.room_id == bindparam("room_id"),
+    messages.c.author_id == bindparam("author_id"),
+    messages.c.nonce == bindparam("nonce"),
+)
+_LIVE_IN_ROOM = select(messages.c.id).where(
+    messages.c.id == bindparam("message_id"),
+    messages.c.room_id == bindparam("room_id"),
+    messages.c.deleted.is_(False),
+)
 
 
 def _from_row(row: Sequence[Any]) -> Message:
@@ -71,20 +85,19 @@ async def insert_message(
     now: int,
 ) -> Message:
     result = await conn.execute(
-        insert(messages)
-        .values(
-            room_id=room_id,
-            seq=seq,
-            author_id=author.id,
-            body=body,
-            created_at_ms=now,
-            reply_to=reply_to,
-            mentions=",".join(str(m) for m in mentions),
-            nonce=encode_nonce(nonce),
-            updated_seq=seq,
-            deleted=False,
-        )
-        .returning(messages.c.id)
+        _INSERT,
+        {
+            "room_id": room_id,
+            "seq": seq,
+            "author_id": author.id,
+            "body": body,
+            "created_at_ms": now,
+            "reply_to": reply_to,
+            "mentions": ",".join(str(m) for m in mentions),
+            "nonce": encode_nonce(nonce),
+            "updated_seq": seq,
+            "deleted": False,
+        },
     )
     return Message(
         id=int(result.scalar_one()),
@@ -117,15 +130,8 @@ async def get_message(
 async def find_by_nonce(
     conn: AsyncConnection, room_id: int, author_id: int, nonce: Nonce
 ) -> Message | None:
-    row = (
-        await conn.execute(
-            _select().where(
-                messages.c.room_id == room_id,
-                messages.c.author_id == author_id,
-                messages.c.nonce == encode_nonce(nonce),
-            )
-        )
-    ).first()
+    params = {"room_id": room_id, "author_id": author_id, "nonce": encode_nonce(nonce)}
+    row = (await conn.execute(_BY_NONCE, params)).first()
     return _from_row(row) if row else None
 
 
@@ -200,18 +206,8 @@ async def changed_since(
 
 async def existing_in_room(conn: AsyncConnection, room_id: int, message_id: int) -> bool:
     """True when the message is in the room and not deleted (a valid reply target)."""
-    row = (
-        await conn.execute(
-            select(messages.c.id).where(
-                and_(
-                    messages.c.id == message_id,
-                    messages.c.room_id == room_id,
-                    messages.c.deleted.is_(False),
-                )
-            )
-        )
-    ).first()
-    return row is not None
+    params = {"message_id": message_id, "room_id": room_id}
+    return (await conn.execute(_LIVE_IN_ROOM, params)).first() is not None
 
 
 async def _with_reactions(

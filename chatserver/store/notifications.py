@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import Level, Reason
 from chatserver.store.tables import messages, notifications, room_members, rooms, users
+
+# Built once: every message send runs them (see store/rooms.py).
+# Written as EXISTS so the planner walks the few users with a non-default default and
+# probes each one's seat, rather than walking the room's thousands of seats.
+_WITH_DEFAULT = select(users.c.id).where(
+    users.c.notify_default.in_(bindparam("levels", expanding=True)),
+    select(room_members.c.user_id)
+    .where(
+        room_members.c.room_id == bindparam("room_id"),
+        room_members.c.user_id == users.c.id,
+        room_members.c.notify_level.is_(None),
+    )
+    .exists(),
+)
+_DEFAULTS_OF = select(users.c.id, users.c.notify_default).where(
+    users.c.id.in_(bindparam("ids", expanding=True))
+)
+_INSERT = insert(notifications).returning(notifications.c.id)
 
 
 async def members_with_default(
@@ -19,27 +37,14 @@ async def members_with_default(
     Driven from the (small, indexed) set of users with a non-default default,
     not from the room's member list.
     """
-    seat = (
-        select(room_members.c.user_id)
-        .where(
-            room_members.c.room_id == room_id,
-            room_members.c.user_id == users.c.id,
-            room_members.c.notify_level.is_(None),
-        )
-        .exists()
-    )
-    # Written as EXISTS so the planner walks the few users with such a default and
-    # probes each one's seat, rather than walking the room's thousands of seats.
-    rows = await conn.execute(select(users.c.id).where(users.c.notify_default.in_(levels), seat))
+    rows = await conn.execute(_WITH_DEFAULT, {"room_id": room_id, "levels": list(levels)})
     return {row[0] for row in rows}
 
 
 async def defaults_of(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, Level]:
     if not user_ids:
         return {}
-    rows = await conn.execute(
-        select(users.c.id, users.c.notify_default).where(users.c.id.in_(list(user_ids)))
-    )
+    rows = await conn.execute(_DEFAULTS_OF, {"ids": list(user_ids)})
     return {row[0]: row[1] for row in rows}
 
 
@@ -54,16 +59,15 @@ async def insert_many(
     out: list[tuple[int, int, Reason]] = []
     for user_id, reason in rows:
         result = await conn.execute(
-            insert(notifications)
-            .values(
-                user_id=user_id,
-                message_id=message_id,
-                room_id=room_id,
-                reason=reason,
-                created_at_ms=now,
-                read=False,
-            )
-            .returning(notifications.c.id)
+            _INSERT,
+            {
+                "user_id": user_id,
+                "message_id": message_id,
+                "room_id": room_id,
+                "reason": reason,
+                "created_at_ms": now,
+                "read": False,
+            },
         )
         out.append((int(result.scalar_one()), user_id, reason))
     return out

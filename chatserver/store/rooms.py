@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -76,20 +76,49 @@ async def get_room(conn: AsyncConnection, room_id: int) -> Room | None:
     return room_from_row(row) if row else None
 
 
+# The statements every message send runs are built once: constructing a statement
+# and its cache key costs more than executing it (about 60 of 100 µs on SQLite).
+_ROOM_WITH_SEAT = (
+    select(*ROOM_COLUMNS, room_members.c.last_read_seq, room_members.c.notify_level)
+    .outerjoin(
+        room_members,
+        and_(
+            room_members.c.room_id == rooms.c.id,
+            room_members.c.user_id == bindparam("user_id"),
+        ),
+    )
+    .where(rooms.c.id == bindparam("room_id"))
+)
+_NEXT_SEQ = (
+    update(rooms)
+    .where(rooms.c.id == bindparam("room_id"))
+    .values(last_seq=rooms.c.last_seq + 1)
+    .returning(rooms.c.last_seq)
+)
+_MOVE_READ_MARKER = (
+    update(room_members)
+    .where(
+        room_members.c.room_id == bindparam("b_room_id"),
+        room_members.c.user_id == bindparam("b_user_id"),
+        room_members.c.last_read_seq < bindparam("b_seq"),
+    )
+    .values(last_read_seq=bindparam("b_seq"))
+)
+_MEMBER_IDS = select(room_members.c.user_id).where(room_members.c.room_id == bindparam("room_id"))
+_MEMBERS_AMONG = select(room_members.c.user_id).where(
+    room_members.c.room_id == bindparam("room_id"),
+    room_members.c.user_id.in_(bindparam("ids", expanding=True)),
+)
+_OVERRIDES = select(room_members.c.user_id, room_members.c.notify_level).where(
+    room_members.c.room_id == bindparam("room_id"), room_members.c.notify_level.is_not(None)
+)
+
+
 async def room_with_membership(
     conn: AsyncConnection, room_id: int, user_id: int
 ) -> tuple[Room, Membership | None] | None:
     """The room and the user's seat in it, in one query (every send and reaction asks)."""
-    row = (
-        await conn.execute(
-            select(*ROOM_COLUMNS, room_members.c.last_read_seq, room_members.c.notify_level)
-            .outerjoin(
-                room_members,
-                and_(room_members.c.room_id == rooms.c.id, room_members.c.user_id == user_id),
-            )
-            .where(rooms.c.id == room_id)
-        )
-    ).first()
+    row = (await conn.execute(_ROOM_WITH_SEAT, {"room_id": room_id, "user_id": user_id})).first()
     if row is None:
         return None
     room = room_from_row(row[:9])
@@ -180,12 +209,7 @@ async def next_seq(conn: AsyncConnection, room_id: int) -> int:
     The UPDATE holds the row lock until commit, so concurrent writers of one room
     get consecutive numbers and a rolled-back write leaves no gap.
     """
-    result = await conn.execute(
-        update(rooms)
-        .where(rooms.c.id == room_id)
-        .values(last_seq=rooms.c.last_seq + 1)
-        .returning(rooms.c.last_seq)
-    )
+    result = await conn.execute(_NEXT_SEQ, {"room_id": room_id})
     return int(result.scalar_one())
 
 
@@ -236,15 +260,9 @@ async def unread_counts(conn: AsyncConnection, user_id: int) -> dict[int, int]:
 
 async def move_read_marker(conn: AsyncConnection, room_id: int, user_id: int, seq: int) -> None:
     """Move the marker forward only: a late or replayed `read` never un-reads messages."""
-    await conn.execute(
-        update(room_members)
-        .where(
-            room_members.c.room_id == room_id,
-            room_members.c.user_id == user_id,
-            room_members.c.last_read_seq < seq,
-        )
-        .values(last_read_seq=seq)
-    )
+    # Update statements may not name their parameters after the table's columns.
+    params = {"b_room_id": room_id, "b_user_id": user_id, "b_seq": seq}
+    await conn.execute(_MOVE_READ_MARKER, params)
 
 
 async def set_notify_level(
@@ -259,9 +277,7 @@ async def set_notify_level(
 
 
 async def member_ids(conn: AsyncConnection, room_id: int) -> list[int]:
-    rows = await conn.execute(
-        select(room_members.c.user_id).where(room_members.c.room_id == room_id)
-    )
+    rows = await conn.execute(_MEMBER_IDS, {"room_id": room_id})
     return [row[0] for row in rows]
 
 
@@ -269,21 +285,13 @@ async def members_among(conn: AsyncConnection, room_id: int, user_ids: Iterable[
     ids = list(set(user_ids))
     if not ids:
         return set()
-    rows = await conn.execute(
-        select(room_members.c.user_id).where(
-            room_members.c.room_id == room_id, room_members.c.user_id.in_(ids)
-        )
-    )
+    rows = await conn.execute(_MEMBERS_AMONG, {"room_id": room_id, "ids": ids})
     return {row[0] for row in rows}
 
 
 async def overrides(conn: AsyncConnection, room_id: int) -> dict[int, Level]:
     """Members of the room with a per-room notification override (the small set)."""
-    rows = await conn.execute(
-        select(room_members.c.user_id, room_members.c.notify_level).where(
-            room_members.c.room_id == room_id, room_members.c.notify_level.is_not(None)
-        )
-    )
+    rows = await conn.execute(_OVERRIDES, {"room_id": room_id})
     return {row[0]: row[1] for row in rows}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,15 +31,30 @@ async def are_friends(conn: AsyncConnection, a: int, b: int) -> bool:
     return row is not None
 
 
+# Built once: the notification decision runs them for every message (store/rooms.py).
+_FRIENDS_AMONG = select(friendships.c.friend_id).where(
+    friendships.c.user_id == bindparam("user_id"),
+    friendships.c.friend_id.in_(bindparam("ids", expanding=True)),
+)
+_BLOCKED_AMONG = select(blocks.c.blocker_id, blocks.c.blocked_id).where(
+    or_(
+        and_(
+            blocks.c.blocker_id == bindparam("user_id"),
+            blocks.c.blocked_id.in_(bindparam("ids", expanding=True)),
+        ),
+        and_(
+            blocks.c.blocked_id == bindparam("user_id"),
+            blocks.c.blocker_id.in_(bindparam("ids", expanding=True)),
+        ),
+    )
+)
+
+
 async def friend_ids_among(conn: AsyncConnection, user_id: int, among: Iterable[int]) -> set[int]:
     ids = list(set(among))
     if not ids:
         return set()
-    rows = await conn.execute(
-        select(friendships.c.friend_id).where(
-            friendships.c.user_id == user_id, friendships.c.friend_id.in_(ids)
-        )
-    )
+    rows = await conn.execute(_FRIENDS_AMONG, {"user_id": user_id, "ids": ids})
     return {row[0] for row in rows}
 
 
@@ -183,14 +198,7 @@ async def blocked_either_way_among(
     ids = list(set(among))
     if not ids:
         return set()
-    rows = await conn.execute(
-        select(blocks.c.blocker_id, blocks.c.blocked_id).where(
-            or_(
-                and_(blocks.c.blocker_id == user_id, blocks.c.blocked_id.in_(ids)),
-                and_(blocks.c.blocked_id == user_id, blocks.c.blocker_id.in_(ids)),
-            )
-        )
-    )
+    rows = await conn.execute(_BLOCKED_AMONG, {"user_id": user_id, "ids": ids})
     return {row[1] if row[0] == user_id else row[0] for row in rows}
 
 

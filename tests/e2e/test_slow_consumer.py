@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import struct
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,22 @@ def tight_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     env = {"CHAT_SEND_BUFFER_BYTES": str(BUFFER_BYTES), "CHAT_RATE_LIMIT_SCALE": "1000"}
     with ServerProcess(Path(tmp_path_factory.mktemp("slow")), env=env) as server:
         yield server
+
+
+def _kernel_send_buffer_max() -> int:
+    """The most a TCP socket's send buffer autotunes to (Linux), 4 MiB elsewhere."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    except (OSError, IndexError, ValueError):
+        return 4 * 1024 * 1024
+
+
+def _kernel_send_buffer_max() -> int:
+    """The most a TCP socket's send buffer autotunes to (Linux), 4 MiB elsewhere."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    except (OSError, IndexError, ValueError):
+        return 4 * 1024 * 1024
 
 
 def _masked(payload: bytes) -> bytes:
@@ -86,22 +103,25 @@ def _close_code(sock: socket.socket) -> int | None:
 async def test_a_client_that_stops_reading_is_closed_with_4008_and_others_get_everything(
     tight_server: ServerProcess,
 ) -> None:
-    writer, reader, stalled = (ChatClient(tight_server.base_url) for _ in range(3))
-    for client in (writer, reader, stalled):
+    writer, reader, stalled, gone = (ChatClient(tight_server.base_url) for _ in range(4))
+    for client in (writer, reader, stalled, gone):
         await client.register(f"s{uuid.uuid4().hex[:10]}", "correct horse battery")
     room = await writer.create_room(f"slow-{uuid.uuid4().hex[:8]}", "Slow", "topic")
-    for client in (reader, stalled):
+    for client in (reader, stalled, gone):
         await client.join(room["id"])
     await reader.connect()
-    assert stalled.token is not None
+    assert stalled.token is not None and gone.token is not None
     sock = await asyncio.to_thread(_stalled_socket, tight_server.port, stalled.token)
+    # `gone` stops reading too, and never reads again.
+    gone_sock = await asyncio.to_thread(_stalled_socket, tight_server.port, gone.token)
     await asyncio.sleep(0.5)
 
-    # More than the kernel's socket buffers (4 MiB on loopback) and then the server's own
-    # bound: only then does anything pile up in the server's memory.
+    # More than the kernel's send buffer can take (it grows up to tcp_wmem's maximum) and
+    # then the server's own bound: only then does anything pile up in the server's memory.
     body = "x" * 3900
+    count = 50 * -(-(2 * _kernel_send_buffer_max() + 2 * BUFFER_BYTES) // (len(body) * 50))
     sent: list[int] = []
-    for start in range(0, 1400, 50):
+    for start in range(0, count, 50):
         posted = await asyncio.gather(
             *(writer.post_message(room["id"], f"{i} {body}") for i in range(start, start + 50))
         )
@@ -113,7 +133,19 @@ async def test_a_client_that_stops_reading_is_closed_with_4008_and_others_get_ev
             event = await reader.next_event("message.created", room=room["id"], timeout=60)
             received.add(event["message"]["id"])
     assert received == set(sent)
+    done_sending = time.monotonic()
+    # Once it reads again, the stalled client gets what was already on its way, then the
+    # close frame: it learns why it was cut off.
     assert await asyncio.to_thread(_close_code, sock) == 4008
     sock.close()
-    for client in (writer, reader, stalled):
+
+    # A client that never reads again does not keep its buffers: after the keep-alive
+    # timeout (CHAT_PING_INTERVAL, 20 s) the server resets the connection.
+    await asyncio.sleep(max(0.0, done_sending + 22 - time.monotonic()))
+    gone_sock.settimeout(5)
+    with pytest.raises(ConnectionResetError):
+        while gone_sock.recv(1 << 16):
+            pass
+    gone_sock.close()
+    for client in (writer, reader, stalled, gone):
         await client.close()

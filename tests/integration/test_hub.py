@@ -34,17 +34,23 @@ class EventLog:
 
 
 class Client:
-    def __init__(self, limit: int = 100_000, *, stalled: bool = False) -> None:
+    def __init__(self, limit: int = 100_000, *, stalled: bool = False, user_id: int = 1) -> None:
         self.received: list[int] = []
+        self.unsequenced: list[dict[str, object]] = []
         self.closed_with: int | None = None
         self._stalled = stalled
-        self.conn = Connection(User(1, "u", "U", "student"), 1, self._send, self._close, limit)
+        user = User(user_id, f"u{user_id}", "U", "student")
+        self.conn = Connection(user, 1, self._send, self._close, limit)
         self.conn.start()
 
     async def _send(self, text: str) -> None:
         if self._stalled:
             await asyncio.Event().wait()
-        self.received.append(json.loads(text)["seq"])
+        event = json.loads(text)
+        if "seq" in event:
+            self.received.append(event["seq"])
+        else:
+            self.unsequenced.append(event)
 
     async def _close(self, code: int, reason: str) -> None:
         self.closed_with = code
@@ -187,5 +193,27 @@ async def test_after_a_broker_reset_the_feed_is_compared_with_the_store() -> Non
     hub.on_reset()
     await _settle()
     assert client.received == [1, 2, 3]
+    await hub.close()
+    await broker.close()
+
+
+async def test_presence_reaches_each_room_mate_once_and_never_its_subject() -> None:
+    log = EventLog()
+    hub, broker = await _hub(log)
+    mate, subject = Client(user_id=1), Client(user_id=2)
+    for client in (mate, subject):
+        await hub.add_connection(client.conn)
+        await hub.attach(client.conn, ROOM, 0)
+    other_room = ROOM + 1
+    await hub.attach(mate.conn, other_room, 0)
+    frame = json.dumps(
+        {"op": "event", "type": "presence", "user": {"id": 2}, "status": "online", "at": 1},
+        separators=(",", ":"),  # compact, as the server encodes it
+    ).encode()
+    for room in (ROOM, other_room):  # announced in every room the two share
+        await broker.publish(room_channel(room), pack(0, frame))
+    await _settle()
+    assert [e["status"] for e in mate.unsequenced] == ["online"]
+    assert subject.unsequenced == []
     await hub.close()
     await broker.close()

@@ -1,0 +1,175 @@
+"""SQLite on the event loop's own thread, behind SQLAlchemy's aiosqlite dialect.
+
+aiosqlite runs every call on a helper thread: creating a cursor, executing, fetching
+and closing are four round trips, each a queue put, a thread wake-up and a
+`call_soon_threadsafe` back to the loop. A message send runs about nine statements,
+so ~36 round trips, which cost more CPU than SQLite itself (a statement on an
+indexed, WAL-mode local file takes tens of microseconds). This module hands
+SQLAlchemy's aiosqlite adapter (through `create_async_engine(async_creator=...)`) a
+connection with aiosqlite's interface whose coroutines run `sqlite3` directly and
+complete without suspending. The exceptions are sqlite3's, as aiosqlite's are.
+
+The price is that a statement blocks the loop while it runs, so everything that can
+be slow must stay bounded: queries are indexed and paged, and the busy timeout is
+short (`BUSY_TIMEOUT_MS`) because within one process writes already queue on the
+database's lock; only another process (a CLI command writing while the server runs)
+can make SQLite wait, and that wait is retried off the loop (`execute` below).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+BUSY_TIMEOUT_MS = 50
+"""How long a statement may block the loop waiting for another process's lock."""
+
+BUSY_RETRY_SECONDS = 10.0
+"""How long a locked statement is retried on a helper thread before it fails."""
+
+
+async def _run(call: Callable[..., Any], *args: Any) -> Any:
+    """Run a sqlite3 call now; only if another process holds the lock, wait for it
+    on a helper thread so that the loop keeps serving everyone else."""
+    try:
+        return call(*args)
+    except sqlite3.OperationalError as exc:
+        if not _worth_waiting(exc):
+            raise
+    deadline = asyncio.get_running_loop().time() + BUSY_RETRY_SECONDS
+    while True:
+        try:
+            return await asyncio.to_thread(call, *args)
+        except sqlite3.OperationalError as exc:
+            if not _worth_waiting(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+
+
+def _worth_waiting(exc: sqlite3.OperationalError) -> bool:
+    """Busy means another process holds the lock: it will let go. A stale snapshot
+    (another process wrote since this transaction read) never heals by waiting."""
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    if code is None or code == sqlite3.SQLITE_BUSY_SNAPSHOT:
+        return False
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+class Cursor:
+    """aiosqlite's cursor interface over a `sqlite3.Cursor`, without a thread."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> Cursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._cursor.close()
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
+        await _run(self._cursor.execute, sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> Cursor:
+        await _run(self._cursor.executemany, sql, parameters)
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+
+class _ImmediateQueue:
+    """SQLAlchemy sets the isolation level by queueing a call on aiosqlite's thread
+    (`_tx`); here there is no thread, so the call runs at once."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:  # handed back to the awaiting caller
+            future.set_exception(exc)
+
+
+class Connection:
+    """aiosqlite's connection interface over a `sqlite3.Connection`, without a thread."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._connection: sqlite3.Connection | None = conn  # SQLAlchemy checks it is open
+        self._tx = _ImmediateQueue()
+
+    def cursor(self) -> Cursor:
+        """A cursor, used by the adapter as `async with`."""
+        return Cursor(self._conn.cursor())
+
+    async def commit(self) -> None:
+        await _run(self._conn.commit)
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection = None
+            self._conn.close()
+
+    def stop(self) -> None:
+        """Forced close, for a connection SQLAlchemy invalidates outside the loop."""
+        if self._connection is not None:
+            self._connection = None
+            self._conn.close()
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+
+def creator(url: str) -> Callable[[], Awaitable[Connection]]:
+    """The `async_creator` for `create_async_engine`: connections to the URL's file."""
+    database = make_url(url).database or ":memory:"
+
+    async def connect() -> Connection:
+        # check_same_thread off: a write that waits for another process's lock
+        # finishes on a helper thread (see `_run`).
+        conn = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        return Connection(conn)
+
+    return connect
