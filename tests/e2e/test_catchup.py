@@ -12,21 +12,13 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from chatserver.sdk import ApiError, ChatClient
+from chatserver.sdk import SEQUENCED, ApiError, ChatClient
 from tests.e2e.conftest import ClientFactory
 from tests.support.server import ServerProcess
 
 Slug = Callable[[str], str]
 Frame = dict[str, Any]
-ROOM_EVENTS = {
-    "message.created",
-    "message.updated",
-    "reaction.added",
-    "reaction.removed",
-    "member.joined",
-    "member.left",
-    "room.synced",
-}
+ROOM_EVENTS = SEQUENCED  # the events a replay carries
 
 
 async def room_frames_until(
