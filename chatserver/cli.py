@@ -147,12 +147,13 @@ def _one_line(error: BaseException) -> str:
 def _serve(settings: Settings, migrate: bool) -> int:
     from chatserver.app import create_app
     from chatserver.gateway.direct import DirectWriteProtocol
+    from chatserver.gateway.websocket import WebSocketFastPath
 
     if migrate:
         asyncio.run(_migrate(settings))
     app = create_app(settings)
     config = uvicorn.Config(
-        app,
+        WebSocketFastPath(app),
         host=settings.host,
         port=settings.port,
         ws=DirectWriteProtocol if settings.ws_direct_writes else "websockets-sansio",

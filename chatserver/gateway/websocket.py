@@ -6,6 +6,8 @@ import asyncio
 import logging
 from typing import Any
 
+from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chatserver.domain.errors import BadRequest, ChatError, Internal
@@ -27,13 +29,35 @@ FLOODING = 4008
 PROTOCOL_VERSION = 1
 
 
+class WebSocketFastPath:
+    """Hands `/ws` straight to `websocket_endpoint`, past Starlette's middleware and router.
+
+    An idle socket is a suspended ASGI call, and every layer between the server and the
+    endpoint keeps a coroutine frame alive for the socket's whole life: the error and
+    exception middleware, the security headers, the router, the route and its wrappers.
+    None of them does anything for this endpoint, which handles its own errors and sends
+    no HTTP response, so at thousands of idle sockets they are pure memory.
+    """
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/ws":
+            scope["app"] = self.app  # what Starlette sets: the endpoint reads app.state
+            await websocket_endpoint(WebSocket(scope, receive, send))
+        else:
+            await self.app(scope, receive, send)
+
+
 async def websocket_endpoint(ws: WebSocket) -> None:
     settings: Settings = ws.app.state.settings
     services: Services = ws.app.state.services
     hub: Hub = ws.app.state.hub
-    if not origin_allowed(
-        ws.headers.get("origin"), ws.headers.get("host"), settings.allowed_origins
-    ):
+    origin, host = _take_origin_and_host(ws.scope)
+    if not origin_allowed(origin, host, settings.allowed_origins):
         await ws.close(code=1008)  # before accept: the handshake is refused with 403
         return
     await ws.accept()
@@ -77,6 +101,18 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         await hub.remove_connection(conn)
         conn.discard()
         await conn.wait_closed()
+
+
+def _take_origin_and_host(scope: Scope) -> tuple[str | None, str | None]:
+    """The two handshake headers the gateway needs, read once; the scope then drops its
+    headers (a browser sends a kilobyte or more of them) so that a socket open for hours
+    does not keep them."""
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in (b"origin", b"host") and name not in found:
+            found[name] = value.decode("latin-1")
+    scope["headers"] = []
+    return found.get(b"origin"), found.get(b"host")
 
 
 async def _receive_hello(ws: WebSocket, timeout: float) -> frames.Hello | None:
