@@ -205,6 +205,15 @@ async def _prune_periodically(services: Services, every: float = 300.0) -> None:
             log.warning("event log not pruned: %s", exc)
 
 
+async def _checkpoint_periodically(db: Database, every: float = 1.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await db.checkpoint()
+        except Exception as exc:  # a locked or busy file: the next round catches up
+            log.warning("WAL checkpoint failed: %s", exc)
+
+
 def create_app(settings: Settings) -> Starlette:
     db = Database(settings.database_url, settings.db_pool_size)
     broker = make_broker(settings)
@@ -215,13 +224,17 @@ def create_app(settings: Settings) -> Starlette:
         await broker.start()
         await hub.start()
         await services.presence.start()
-        pruner = asyncio.create_task(_prune_periodically(services), name="event-log-pruner")
+        background = [
+            asyncio.create_task(_prune_periodically(services), name="event-log-pruner"),
+            asyncio.create_task(_checkpoint_periodically(db), name="wal-checkpointer"),
+        ]
         try:
             yield
         finally:
-            pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruner
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await hub.close()
             await services.presence.close()
             await broker.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,6 +43,8 @@ class Database:
             )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        path = inloop_sqlite.database_path(url) if self.is_sqlite else ":memory:"
+        self._checkpointer = None if path == ":memory:" else inloop_sqlite.Checkpointer(path)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
@@ -82,8 +86,17 @@ class Database:
         except Exception:
             return False
 
+    async def checkpoint(self) -> None:
+        """SQLite: fold the write-ahead log into the database file, off the loop."""
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.run)
+
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._checkpointer is not None:
+            with contextlib.suppress(sqlite3.Error):
+                await self.checkpoint()
+            self._checkpointer.close()
 
 
 def _is_connection_problem(exc: DBAPIError) -> bool:
@@ -97,4 +110,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={inloop_sqlite.BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database.checkpoint does it off the loop
     cursor.close()

@@ -162,9 +162,13 @@ class Connection:
         return self._conn.isolation_level
 
 
+def database_path(url: str) -> str:
+    return make_url(url).database or ":memory:"
+
+
 def creator(url: str) -> Callable[[], Awaitable[Connection]]:
     """The `async_creator` for `create_async_engine`: connections to the URL's file."""
-    database = make_url(url).database or ":memory:"
+    database = database_path(url)
 
     async def connect() -> Connection:
         # check_same_thread off: a write that waits for another process's lock
@@ -173,3 +177,29 @@ def creator(url: str) -> Callable[[], Awaitable[Connection]]:
         return Connection(conn)
 
     return connect
+
+
+class Checkpointer:
+    """Copies the write-ahead log back into the database file, on a helper thread.
+
+    SQLite does this by itself on the commit that finds the log over 1,000 pages, which
+    here would be on the event loop: copying megabytes there stalls every socket for
+    milliseconds. The server's connections turn that off (`wal_autocheckpoint=0`) and
+    this runs a PASSIVE checkpoint, which never waits for readers or writers, every
+    second and at shutdown."""
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._conn: sqlite3.Connection | None = None
+
+    def run(self) -> None:
+        if self._conn is None:
+            self._conn = sqlite3.connect(
+                self._database, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -117,3 +117,21 @@ async def test_a_lock_held_too_long_is_a_clear_503_not_a_hang(
     finally:
         await asyncio.to_thread(holder.join)
     assert await _count(db) == 1, "only the holder's row"
+
+
+async def test_the_write_ahead_log_is_folded_in_by_checkpoint_not_by_commits(
+    db: Database, tmp_path: Path
+) -> None:
+    """Commits on the loop never copy the log into the file (that would stall every
+    socket); `checkpoint`, which the server runs every second off the loop, does."""
+    main_file = tmp_path / "inloop.db"
+    before = main_file.stat().st_size
+    for batch in range(10):
+        async with db.write() as conn:
+            rows = [_user(f"u{batch}-{i}") | {"password_hash": "h" * 4000} for i in range(100)]
+            await conn.execute(insert(users), rows)
+    assert (tmp_path / "inloop.db-wal").stat().st_size > 4_000_000, "the writes are in the log"
+    assert main_file.stat().st_size == before, "no commit copied the log into the file"
+    await db.checkpoint()
+    assert main_file.stat().st_size > before + 4_000_000
+    assert await _count(db) == 1000
