@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -9,7 +11,7 @@ from chatserver.domain import rules, text
 from chatserver.domain.errors import BadRequest, Blocked, NotFound, TooLarge
 from chatserver.domain.models import Message, Nonce, Room, User, now_ms
 from chatserver.protocol import wire
-from chatserver.services.notifications import NotificationService
+from chatserver.services.notifications import NotificationService, Pending
 from chatserver.services.publisher import Publisher
 from chatserver.services.rooms import member_room, visible_room
 from chatserver.store import accounts as account_store
@@ -85,6 +87,15 @@ async def live_message(conn: AsyncConnection, user: User, message_id: object) ->
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A new message, committed and waiting to be announced."""
+
+    message: Message
+    frame: bytes
+    pending: Pending
+
+
 class _AlreadySent(Exception):
     """A send whose nonce was stored by a concurrent retry."""
 
@@ -136,7 +147,8 @@ class MessageService:
     async def _send(
         self, user: User, room_id: object, prepared: str, reply: int | None, checked_nonce: Nonce
     ) -> Message:
-        async with self._db.write() as conn:
+        async def store_it(conn: AsyncConnection) -> Message | _Stored:
+            """The whole write; it may run twice (see Database.write_shared)."""
             room, _ = await member_room(conn, user, room_id)
             if room.kind == "dm":
                 await check_dm_open(conn, room, user)
@@ -163,14 +175,20 @@ class MessageService:
             except IntegrityError:
                 if checked_nonce is None:
                     raise
-                raise _AlreadySent(room.id) from None  # leaving the block rolls the seq back
+                raise _AlreadySent(room.id) from None  # the rollback takes the seq back
             frame = wire.message_event("message.created", message, seq)
             await event_store.append(conn, room.id, seq, frame, message.created_at_ms)
             # The author has read what they wrote.
             await room_store.move_read_marker(conn, room.id, user.id, seq)
             pending = await self._notifications.record(conn, room, message)
-        await self._publisher.room(room.id, seq, frame)
-        await self._notifications.push(message, pending)
+            return _Stored(message, frame, pending)
+
+        stored = await self._db.write_shared(store_it)
+        if isinstance(stored, Message):  # a resend of a message already stored
+            return stored
+        message = stored.message
+        await self._publisher.room(message.room_id, message.seq, stored.frame)
+        await self._notifications.push(message, stored.pending)
         return message
 
     async def edit(self, user: User, message_id: object, body: object) -> Message:

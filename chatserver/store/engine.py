@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from chatserver.domain.errors import Unavailable
 from chatserver.store import inloop_sqlite
+from chatserver.store.group_commit import GroupCommit
+
+T = TypeVar("T")
 
 
 class Database:
@@ -45,6 +48,7 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         path = inloop_sqlite.database_path(url) if self.is_sqlite else ":memory:"
         self._checkpointer = None if path == ":memory:" else inloop_sqlite.Checkpointer(path)
+        self.group_commit = GroupCommit(self.write) if self.is_sqlite else None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
@@ -64,6 +68,15 @@ class Database:
             raise
         except (OSError, PoolTimeout) as exc:
             raise Unavailable("the database is unavailable, try again shortly") from exc
+
+    async def write_shared(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work` in a transaction that, on SQLite, concurrent callers may share (group
+        commit, see `store/group_commit.py`); `work` may run twice and must only touch
+        `conn`. Returns after the commit."""
+        if self.group_commit is None:
+            async with self.write() as conn:
+                return await work(conn)
+        return await self.group_commit.run(work)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
