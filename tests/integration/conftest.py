@@ -1,4 +1,5 @@
-"""Broker fixtures: a factory of started nodes per backend, and a private redis-server."""
+"""Broker fixtures (a factory of started nodes per backend, a private redis-server) and
+a migrated SQLite database for the store tests."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import redis
 from chatserver.broker.base import Broker
 from chatserver.broker.memory import MemoryBroker
 from chatserver.broker.redis import RedisBroker
+from chatserver.store.engine import Database
+from chatserver.store.migrate import upgrade
 
 REDIS_URL = os.environ.get("CHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 _redis_problem: dict[str, str | None] = {}
@@ -211,3 +214,26 @@ async def private_nodes(
     started = Nodes(request.param, redis_server.url)
     yield started
     await started.close()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated SQLite database in `tmp_path / "store.db"`, as the server opens it."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/store.db"
+    await upgrade(url)
+    database = Database(url)
+    yield database
+    await database.close()
+
+
+def user_row(name: str, **overrides: object) -> dict[str, object]:
+    """A `users` row with nothing but a name (no password hashing: store tests only)."""
+    return {
+        "username": name,
+        "display_name": name,
+        "password_hash": "x",
+        "role": "student",
+        "notify_default": "mentions",
+        "created_at_ms": 0,
+        **overrides,
+    }

@@ -4,42 +4,22 @@ costs only its own caller, never another's result."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
-import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.errors import BadRequest
 from chatserver.store.engine import Database
-from chatserver.store.migrate import upgrade
 from chatserver.store.tables import users
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/group.db"
-    await upgrade(url)
-    database = Database(url)
-    yield database
-    await database.close()
+from tests.integration.conftest import user_row
 
 
 def _add(name: str, fail_after_insert: bool = False) -> Callable[[AsyncConnection], Awaitable[str]]:
     async def work(conn: AsyncConnection) -> str:
         await conn.execute(
             insert(users),
-            [
-                {
-                    "username": name,
-                    "display_name": name,
-                    "password_hash": "x",
-                    "role": "student",
-                    "notify_default": "mentions",
-                    "created_at_ms": 0,
-                }
-            ],
+            [user_row(name)],
         )
         if fail_after_insert:
             raise BadRequest(f"{name} changed its mind after writing")

@@ -7,7 +7,6 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,28 +15,8 @@ from sqlalchemy import func, insert, select
 from chatserver.domain.errors import Unavailable
 from chatserver.store import inloop_sqlite
 from chatserver.store.engine import Database
-from chatserver.store.migrate import upgrade
 from chatserver.store.tables import users
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/inloop.db"
-    await upgrade(url)
-    database = Database(url)
-    yield database
-    await database.close()
-
-
-def _user(name: str) -> dict[str, object]:
-    return {
-        "username": name,
-        "display_name": name,
-        "password_hash": "x",
-        "role": "student",
-        "notify_default": "mentions",
-        "created_at_ms": 0,
-    }
+from tests.integration.conftest import user_row
 
 
 async def _count(db: Database) -> int:
@@ -47,10 +26,10 @@ async def _count(db: Database) -> int:
 
 async def test_commits_and_rollbacks_behave_as_transactions(db: Database) -> None:
     async with db.write() as conn:
-        await conn.execute(insert(users), [_user("ada"), _user("bob")])
+        await conn.execute(insert(users), [user_row("ada"), user_row("bob")])
     with pytest.raises(RuntimeError):
         async with db.write() as conn:
-            await conn.execute(insert(users), [_user("cy")])
+            await conn.execute(insert(users), [user_row("cy")])
             raise RuntimeError("the block failed: nothing of it is kept")
     assert await _count(db) == 2
 
@@ -73,7 +52,7 @@ async def test_a_write_waits_for_another_process_without_blocking_the_loop(
     db: Database, tmp_path: Path
 ) -> None:
     locked = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(f"{tmp_path}/inloop.db", 1.0, locked))
+    holder = threading.Thread(target=_hold_write_lock, args=(f"{tmp_path}/store.db", 1.0, locked))
     holder.start()
     await asyncio.to_thread(locked.wait, 5)
 
@@ -90,7 +69,7 @@ async def test_a_write_waits_for_another_process_without_blocking_the_loop(
     ticking = asyncio.create_task(ticker())
     started = time.monotonic()
     async with db.write() as conn:
-        await conn.execute(insert(users), [_user("waiter")])
+        await conn.execute(insert(users), [user_row("waiter")])
     waited = time.monotonic() - started
     ticking.cancel()
     await asyncio.to_thread(holder.join)
@@ -107,13 +86,13 @@ async def test_a_lock_held_too_long_is_a_clear_503_not_a_hang(
 ) -> None:
     monkeypatch.setattr(inloop_sqlite, "BUSY_RETRY_SECONDS", 0.3)
     locked = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(f"{tmp_path}/inloop.db", 1.5, locked))
+    holder = threading.Thread(target=_hold_write_lock, args=(f"{tmp_path}/store.db", 1.5, locked))
     holder.start()
     await asyncio.to_thread(locked.wait, 5)
     try:
         with pytest.raises(Unavailable):
             async with db.write() as conn:
-                await conn.execute(insert(users), [_user("impatient")])
+                await conn.execute(insert(users), [user_row("impatient")])
     finally:
         await asyncio.to_thread(holder.join)
     assert await _count(db) == 1, "only the holder's row"
@@ -124,13 +103,13 @@ async def test_the_write_ahead_log_is_folded_in_by_checkpoint_not_by_commits(
 ) -> None:
     """Commits on the loop never copy the log into the file (that would stall every
     socket); `checkpoint`, which the server runs every second off the loop, does."""
-    main_file = tmp_path / "inloop.db"
+    main_file = tmp_path / "store.db"
     before = main_file.stat().st_size
     for batch in range(10):
         async with db.write() as conn:
-            rows = [_user(f"u{batch}-{i}") | {"password_hash": "h" * 4000} for i in range(100)]
+            rows = [user_row(f"u{batch}-{i}", password_hash="h" * 4000) for i in range(100)]
             await conn.execute(insert(users), rows)
-    assert (tmp_path / "inloop.db-wal").stat().st_size > 4_000_000, "the writes are in the log"
+    assert (tmp_path / "store.db-wal").stat().st_size > 4_000_000, "the writes are in the log"
     assert main_file.stat().st_size == before, "no commit copied the log into the file"
     await db.checkpoint()
     assert main_file.stat().st_size > before + 4_000_000
