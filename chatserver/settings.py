@@ -237,7 +237,8 @@ OPTIONS: tuple[Option, ...] = (
         "CHAT_PING_INTERVAL",
         "ping_interval",
         float,
-        "Seconds between server pings; a client silent for two intervals is dropped (default 20)",
+        "Seconds between server pings; a client silent for two intervals is dropped, and one "
+        "closed for being too slow is reset if it has not read its close after one (default 20)",
     ),
     Option(
         "CHAT_PRESENCE_GRACE",
