@@ -8,17 +8,27 @@ one by one when any send fails). Prints server-side CPU per row.
 Run: `.venv/bin/python benchmarks/transaction_cost.py`.
 """
 
+import itertools
 import tempfile
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import uvloop
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.store import events
 from chatserver.store.engine import Database
 from chatserver.store.migrate import upgrade
 
 N = 2000
+
+
+async def _cpu_per_row(rows: Coroutine[Any, Any, None]) -> float:
+    started = time.process_time()
+    await rows
+    return (time.process_time() - started) / N * 1e6
 
 
 async def main() -> None:
@@ -32,30 +42,32 @@ async def main() -> None:
                 " last_seq) VALUES ('r', 'r', 'topic', 'public', 0, 0, 0)"
             )
         )
-    seq = 0
-    for _round in range(3):
-        t = time.process_time()
+    seqs = itertools.count(1)
+
+    async def append(conn: AsyncConnection) -> None:
+        await events.append(conn, 1, next(seqs), b"x" * 300, 0)
+
+    async def own_transactions() -> None:
         for _ in range(N):
-            seq += 1
-            async with db.write() as c:
-                await events.append(c, 1, seq, b"x" * 300, 0)
-        own = (time.process_time() - t) / N * 1e6
-        t = time.process_time()
-        async with db.write() as c:
+            async with db.write() as conn:
+                await append(conn)
+
+    async def shared(savepoints: bool) -> None:
+        async with db.write() as conn:
             for _ in range(N):
-                seq += 1
-                async with c.begin_nested():
-                    await events.append(c, 1, seq, b"x" * 300, 0)
-        shared = (time.process_time() - t) / N * 1e6
-        t = time.process_time()
-        async with db.write() as c:
-            for _ in range(N):
-                seq += 1
-                await events.append(c, 1, seq, b"x" * 300, 0)
-        bare = (time.process_time() - t) / N * 1e6
+                if savepoints:
+                    async with conn.begin_nested():
+                        await append(conn)
+                else:
+                    await append(conn)
+
+    for _round in range(3):
+        own = await _cpu_per_row(own_transactions())
+        with_savepoints = await _cpu_per_row(shared(savepoints=True))
+        bare = await _cpu_per_row(shared(savepoints=False))
         print(
-            f"CPU per row: own transaction {own:.0f} µs, shared + savepoint {shared:.0f} µs,"
-            f" shared without savepoint {bare:.0f} µs"
+            f"CPU per row: own transaction {own:.0f} µs, shared + savepoint"
+            f" {with_savepoints:.0f} µs, shared without savepoint {bare:.0f} µs"
         )
         await db.checkpoint()
     await db.close()

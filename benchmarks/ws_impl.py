@@ -18,12 +18,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import uvicorn
-
 from chatserver.app import create_app
-from chatserver.cli import GracefulServer
+from chatserver.cli import GracefulServer, server_config
 from chatserver.gateway.direct import DirectWriteProtocol
-from chatserver.gateway.websocket import WebSocketFastPath
 from chatserver.settings import Settings
 
 IMPLEMENTATIONS = ("direct", "websockets-sansio", "websockets", "wsproto")
@@ -37,19 +34,7 @@ def main() -> None:
     settings = Settings.from_env(port=args.port)
     app = create_app(settings)
     ws: Any = DirectWriteProtocol if args.ws == "direct" else args.ws
-    config = uvicorn.Config(
-        WebSocketFastPath(app),
-        host=settings.host,
-        port=settings.port,
-        ws=ws,
-        ws_max_size=settings.max_frame_bytes,
-        ws_ping_interval=settings.ping_interval,
-        ws_ping_timeout=settings.ping_interval,
-        ws_per_message_deflate=False,
-        server_header=False,
-        log_level=settings.log_level,
-    )
-    GracefulServer(config, app).run()
+    GracefulServer(server_config(settings, app, ws), app).run()
 
 
 if __name__ == "__main__":

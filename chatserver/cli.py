@@ -147,16 +147,25 @@ def _one_line(error: BaseException) -> str:
 def _serve(settings: Settings, migrate: bool) -> int:
     from chatserver.app import create_app
     from chatserver.gateway.direct import DirectWriteProtocol
-    from chatserver.gateway.websocket import WebSocketFastPath
 
     if migrate:
         asyncio.run(_migrate(settings))
     app = create_app(settings)
-    config = uvicorn.Config(
+    ws = DirectWriteProtocol if settings.ws_direct_writes else "websockets-sansio"
+    GracefulServer(server_config(settings, app, ws), app).run()
+    return 0
+
+
+def server_config(settings: Settings, app: Any, ws: Any) -> uvicorn.Config:
+    """uvicorn's configuration for the app, with `ws` as the WebSocket implementation
+    (also used by `benchmarks/ws_impl.py` to compare implementations)."""
+    from chatserver.gateway.websocket import WebSocketFastPath
+
+    return uvicorn.Config(
         WebSocketFastPath(app),
         host=settings.host,
         port=settings.port,
-        ws=DirectWriteProtocol if settings.ws_direct_writes else "websockets-sansio",
+        ws=ws,
         ws_max_size=settings.max_frame_bytes,
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_interval,
@@ -166,9 +175,6 @@ def _serve(settings: Settings, migrate: bool) -> int:
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
     )
-    server = GracefulServer(config, app)
-    server.run()
-    return 0
 
 
 class GracefulServer(uvicorn.Server):

@@ -47,6 +47,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         path = inloop_sqlite.database_path(url) if self.is_sqlite else ":memory:"
+        # PostgreSQL, and an in-memory SQLite database, have no WAL file to fold in.
         self._checkpointer = None if path == ":memory:" else inloop_sqlite.Checkpointer(path)
         self.group_commit = GroupCommit(self.write) if self.is_sqlite else None
         if self.is_sqlite:

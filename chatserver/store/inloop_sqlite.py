@@ -144,9 +144,7 @@ class Connection:
         self._conn.rollback()
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
         """Forced close, for a connection SQLAlchemy invalidates outside the loop."""
