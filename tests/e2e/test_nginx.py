@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import subprocess
@@ -23,8 +24,18 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 CONFIG = Path(__file__).resolve().parents[2] / "docs" / "deploy" / "nginx.conf"
 
 
+def nginx_binary() -> str:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        unavailable("nginx is not installed")
+    return binary
+
+
 class Proxy:
-    def __init__(self, workdir: Path, upstream_ports: list[int]) -> None:
+    """nginx with the documented site configuration, proxying to `upstream_ports`."""
+
+    def __init__(self, binary: str, workdir: Path, upstream_ports: list[int]) -> None:
+        self.binary = binary
         self.port = free_port()
         self.workdir = workdir
         site = CONFIG.read_text()
@@ -47,11 +58,8 @@ class Proxy:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        binary = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not Path(binary).exists():
-            unavailable("nginx is not installed")
         self.process = subprocess.Popen(
-            [binary, "-p", str(self.workdir), "-c", str(self.workdir / "nginx.conf")],
+            [self.binary, "-p", str(self.workdir), "-c", str(self.workdir / "nginx.conf")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -62,31 +70,46 @@ class Proxy:
                     return
             except httpx.HTTPError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError((self.workdir / "error.log").read_text())
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
             self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> Proxy:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[tuple[Proxy, list[ServerProcess]]]:
-    with redis_process(tmp_path) as redis, postgres_database() as database_url:
+    # Looked up before anything starts, so that a machine without nginx skips with
+    # nothing left running; the stack stops whatever did start, in reverse order.
+    binary = nginx_binary()
+    with contextlib.ExitStack() as started:
+        redis = started.enter_context(redis_process(tmp_path))
+        database_url = started.enter_context(postgres_database())
         nodes = [
-            ServerProcess(tmp_path, env={"CHAT_REDIS_URL": redis.url}, database_url=database_url)
+            started.enter_context(
+                ServerProcess(
+                    tmp_path, env={"CHAT_REDIS_URL": redis.url}, database_url=database_url
+                )
+            )
             for _ in range(2)
         ]
-        for node in nodes:
-            node.start()
-        proxy = Proxy(tmp_path, [n.port for n in nodes])
-        proxy.start()
-        try:
-            yield proxy, nodes
-        finally:
-            proxy.stop()
-            for node in nodes:
-                node.stop()
+        proxy = started.enter_context(Proxy(binary, tmp_path, [n.port for n in nodes]))
+        yield proxy, nodes
 
 
 async def test_chat_through_nginx_survives_losing_a_node(

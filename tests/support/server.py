@@ -57,8 +57,13 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self, timeout: float = 30.0) -> None:
+        """Spawn and wait until it answers; a process that never does is stopped, not leaked."""
         self.spawn()
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.kill()
+            raise
 
     def spawn(self) -> None:
         """Start the process without waiting (to start several nodes at once)."""
