@@ -6,20 +6,60 @@ thousands of sockets, so this protocol (uvicorn's sans-I/O WebSocket protocol, p
 one scope extension) hands the application a writer that puts a pre-framed message
 straight into the socket's transport. Everything else — handshake, reading, pings,
 closing — is uvicorn's own code path.
+
+The protocol relies on uvicorn internals that are not its documented API (listed below,
+checked against this code by `tests/unit/test_direct_uvicorn.py`, and pinned to the tested
+uvicorn release in `pyproject.toml`). Should they change anyway, the first connection
+notices, one warning is logged, and every socket takes the ASGI path instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import struct
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
+import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "chatserver.direct_write"
 _LINGER_OFF = struct.pack("ii", 1, 0)  # SO_LINGER on, timeout 0: close() sends a reset
+
+UVICORN_METHODS = ("handle_connect", "keepalive_timeout", "send")
+"""Methods of uvicorn's protocol that `DirectWriteProtocol` extends through `super()`."""
+
+UVICORN_STATE = (
+    "close_sent",
+    "close_timeout",
+    "close_timer",
+    "config",
+    "conn",
+    "disconnected",
+    "loop",
+    "ping_timeout",
+    "queue",
+    "read_paused",
+    "transport",
+    "writable",
+)
+"""Attributes of a uvicorn protocol instance that this module reads or sets."""
+
+CONN_METHODS = ("data_to_send", "send_close")
+"""Methods of the protocol's `conn` (the websockets sans-I/O connection) called here."""
+
+
+def missing_internals(protocol: WebSocketsSansIOProtocol) -> list[str]:
+    """The internals this module needs that `protocol` lacks: empty when compatible."""
+    missing = [name for name in UVICORN_METHODS if not hasattr(WebSocketsSansIOProtocol, name)]
+    missing += [name for name in UVICORN_STATE if not hasattr(protocol, name)]
+    conn = getattr(protocol, "conn", None)
+    missing += [f"conn.{name}" for name in CONN_METHODS if not hasattr(conn, name)]
+    return missing
 
 
 class DirectWriter:
@@ -61,11 +101,28 @@ class DirectWriteProtocol(WebSocketsSansIOProtocol):
     the server configures off.
     """
 
+    compatible: ClassVar[bool | None] = None
+    """Whether the installed uvicorn has every internal used here; learnt on the first
+    connection, and when False the protocol behaves exactly as uvicorn's own."""
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
-        if scope is not None and not self.config.ws_per_message_deflate:
+        if scope is not None and not self.config.ws_per_message_deflate and self._compatible():
             scope["extensions"][EXTENSION] = DirectWriter(self)
+
+    def _compatible(self) -> bool:
+        compatible = DirectWriteProtocol.compatible
+        if compatible is None:
+            missing = missing_internals(self)
+            compatible = DirectWriteProtocol.compatible = not missing
+            if missing:
+                log.warning(
+                    "uvicorn %s lacks %s: direct writes are off, WebSockets use ASGI send",
+                    uvicorn.__version__,
+                    ", ".join(missing),
+                )
+        return compatible
 
     def close_unread(self, code: int, reason: str) -> None:
         """Close a client that may not be reading.
@@ -94,7 +151,7 @@ class DirectWriteProtocol(WebSocketsSansIOProtocol):
         which waits to flush what is buffered; a client that stopped reading would keep
         those buffers forever, so it gets `close_timeout` to take them, then an abort."""
         super().keepalive_timeout()
-        if self.close_timer is None and not self.disconnected:
+        if self._compatible() and self.close_timer is None and not self.disconnected:
             self.close_timer = self.loop.call_later(self.close_timeout, self._abort_unless_gone)
 
     def _abort_unless_gone(self) -> None:
