@@ -33,6 +33,7 @@ from chatserver.services.presence import PresenceService
 from chatserver.services.publisher import Publisher
 from chatserver.services.ratelimit import Limits
 from chatserver.services.reactions import ReactionService
+from chatserver.services.room_events import RoomEvents
 from chatserver.services.rooms import RoomService
 from chatserver.services.session import SessionService
 from chatserver.services.social import SocialService
@@ -118,14 +119,15 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         on_first_connection=presence.connected,
         on_last_connection=presence.disconnected,
     )
-    rooms = RoomService(db, publisher, presence.online_among)
+    room_events = RoomEvents(db, publisher)
+    rooms = RoomService(db, room_events, presence.online_among)
     notifications = NotificationService(db, publisher)
     services = Services(
         accounts=AccountService(db, publisher, settings.token_ttl_days),
         rooms=rooms,
-        messages=MessageService(db, publisher, notifications),
-        reactions=ReactionService(db, publisher),
-        social=SocialService(db, publisher, rooms),
+        messages=MessageService(db, room_events, notifications),
+        reactions=ReactionService(db, room_events),
+        social=SocialService(db, room_events, publisher, rooms),
         notifications=notifications,
         sync=sync,
         session=session,

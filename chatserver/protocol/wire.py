@@ -102,20 +102,44 @@ def message_out(message: Message, *, for_broadcast: bool = False) -> MessageOut:
     )
 
 
-def room_out(room: Room, **extra: Any) -> dict[str, Any]:
-    """A Room; extensions (joined, unread, peers, ...) are appended after the core fields."""
-    out: dict[str, Any] = {
-        "id": room.id,
-        "slug": room.slug,
-        "name": room.name,
-        "kind": room.kind,
-        "visibility": room.visibility,
-        "topic": room.topic,
-        "member_count": room.member_count,
-        "last_seq": room.last_seq,
-    }
-    out.update(extra)
-    return out
+class RoomOut(msgspec.Struct, kw_only=True):
+    """A Room; the extensions after `last_seq` appear only where they apply (the caller's
+    own rooms carry their read marker and level, DMs their peers)."""
+
+    id: int
+    slug: str
+    name: str
+    kind: str
+    visibility: str
+    topic: str | None
+    member_count: int
+    last_seq: int
+    joined: bool | msgspec.UnsetType = msgspec.UNSET
+    unread: int | msgspec.UnsetType = msgspec.UNSET
+    last_read_seq: int | msgspec.UnsetType = msgspec.UNSET
+    notify_level: str | msgspec.UnsetType | None = msgspec.UNSET
+    mentions_unread: int | msgspec.UnsetType = msgspec.UNSET
+    peers: list[UserOut] | msgspec.UnsetType = msgspec.UNSET
+
+
+def broadcast_out(message: Message) -> MessageOut:
+    """The Message as broadcast: encoded once for everyone, so every `me` is false."""
+    return message_out(message, for_broadcast=True)
+
+
+def room_out(room: Room, **extra: Any) -> RoomOut:
+    """A Room with the given extensions (joined, unread, last_read_seq, peers, ...)."""
+    return RoomOut(
+        id=room.id,
+        slug=room.slug,
+        name=room.name,
+        kind=room.kind,
+        visibility=room.visibility,
+        topic=room.topic,
+        member_count=room.member_count,
+        last_seq=room.last_seq,
+        **extra,
+    )
 
 
 def notification_out(notification: Notification) -> NotificationOut:
@@ -127,65 +151,6 @@ def notification_out(notification: Notification) -> NotificationOut:
         created_at=iso_ms(notification.created_at_ms),
         read=notification.read,
     )
-
-
-# -- events ---------------------------------------------------------------------------
-
-
-class MessageEvent(msgspec.Struct):
-    type: str
-    room: int
-    seq: int
-    message: MessageOut
-    op: str = "event"
-
-
-class ReactionEvent(msgspec.Struct):
-    type: str
-    room: int
-    seq: int
-    message: int
-    emoji: str
-    user: int
-    count: int
-    op: str = "event"
-
-
-class MemberEvent(msgspec.Struct):
-    type: str
-    room: int
-    seq: int
-    user: UserOut
-    op: str = "event"
-
-
-def message_event(kind: str, message: Message, seq: int) -> bytes:
-    """`message.created` / `message.updated`, encoded once for every recipient."""
-    return encode(
-        MessageEvent(kind, message.room_id, seq, message_out(message, for_broadcast=True))
-    )
-
-
-def reaction_event(
-    kind: str, room_id: int, seq: int, message_id: int, emoji: str, user_id: int, count: int
-) -> bytes:
-    return encode(ReactionEvent(kind, room_id, seq, message_id, emoji, user_id, count))
-
-
-def member_event(kind: str, room_id: int, seq: int, user: User) -> bytes:
-    return encode(MemberEvent(kind, room_id, seq, user_out(user)))
-
-
-def event(kind: str, **fields: Any) -> bytes:
-    """An unsequenced event (typing, presence, room.added, ...)."""
-    return encode({"op": "event", "type": kind, **fields})
-
-
-def synced_event(room_id: int, seq: int, reset: bool = False) -> bytes:
-    frame: dict[str, Any] = {"op": "event", "type": "room.synced", "room": room_id, "seq": seq}
-    if reset:
-        frame["reset"] = True
-    return encode(frame)
 
 
 def users_out(users: Iterable[User]) -> list[UserOut]:

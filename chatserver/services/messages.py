@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chatserver.domain import rules, text
 from chatserver.domain.errors import BadRequest, Blocked, NotFound, TooLarge
 from chatserver.domain.models import Message, Nonce, Room, User, now_ms
-from chatserver.protocol import wire
+from chatserver.protocol.events import MessageCreated, MessageUpdated
+from chatserver.protocol.wire import broadcast_out
 from chatserver.services.notifications import NotificationService, Pending
-from chatserver.services.publisher import Publisher
+from chatserver.services.room_events import Outbox, RoomEvents
 from chatserver.services.rooms import member_room, visible_room
 from chatserver.store import accounts as account_store
-from chatserver.store import events as event_store
 from chatserver.store import messages as store
 from chatserver.store import notifications as notification_store
 from chatserver.store import reactions as reaction_store
@@ -92,7 +92,6 @@ class _Stored:
     """A new message, committed and waiting to be announced."""
 
     message: Message
-    frame: bytes
     pending: Pending
 
 
@@ -117,10 +116,10 @@ async def check_dm_open(conn: AsyncConnection, room: Room, user: User) -> None:
 
 class MessageService:
     def __init__(
-        self, db: Database, publisher: Publisher, notifications: NotificationService
+        self, db: Database, events: RoomEvents, notifications: NotificationService
     ) -> None:
         self._db = db
-        self._publisher = publisher
+        self._events = events
         self._notifications = notifications
 
     async def send(
@@ -147,8 +146,9 @@ class MessageService:
     async def _send(
         self, user: User, room_id: object, prepared: str, reply: int | None, checked_nonce: Nonce
     ) -> Message:
-        async def store_it(conn: AsyncConnection) -> Message | _Stored:
+        async def store_it(outbox: Outbox) -> Message | _Stored:
             """The whole write; it may run twice (see Database.write_shared)."""
+            conn = outbox.conn
             room, _ = await member_room(conn, user, room_id)
             if room.kind == "dm":
                 await check_dm_open(conn, room, user)
@@ -159,7 +159,7 @@ class MessageService:
             if reply is not None and not await store.existing_in_room(conn, room.id, reply):
                 raise NotFound("the message replied to does not exist in this room")
             mentions = await mentioned_members(conn, room.id, prepared)
-            seq = await room_store.next_seq(conn, room.id)
+            seq = await outbox.next_seq(room.id)
             try:
                 message = await store.insert_message(
                     conn,
@@ -176,48 +176,47 @@ class MessageService:
                 if checked_nonce is None:
                     raise
                 raise _AlreadySent(room.id) from None  # the rollback takes the seq back
-            frame = wire.message_event("message.created", message, seq)
-            await event_store.append(conn, room.id, seq, frame, message.created_at_ms)
+            await outbox.log(MessageCreated(room=room.id, seq=seq, message=broadcast_out(message)))
             # The author has read what they wrote.
             await room_store.move_read_marker(conn, room.id, user.id, seq)
             pending = await self._notifications.record(conn, room, message)
-            return _Stored(message, frame, pending)
+            return _Stored(message, pending)
 
-        stored = await self._db.write_shared(store_it)
+        stored = await self._events.write_shared(store_it)
         if isinstance(stored, Message):  # a resend of a message already stored
             return stored
-        message = stored.message
-        await self._publisher.room(message.room_id, message.seq, stored.frame)
-        await self._notifications.push(message, stored.pending)
-        return message
+        await self._notifications.push(stored.message, stored.pending)
+        return stored.message
 
     async def edit(self, user: User, message_id: object, body: object) -> Message:
         prepared = text.prepare_body(body)
-        async with self._db.write() as conn:
+        async with self._events.write() as outbox:
+            conn = outbox.conn
             message = await live_message(conn, user, message_id)
             rules.check_can_edit(user, message)
             mentions = await mentioned_members(conn, message.room_id, prepared)
-            seq = await room_store.next_seq(conn, message.room_id)
+            seq = await outbox.next_seq(message.room_id)
             await store.edit_message(conn, message.id, prepared, mentions, seq, now_ms())
             updated = await self._current(conn, message, user)
-            frame = wire.message_event("message.updated", updated, seq)
-            await event_store.append(conn, message.room_id, seq, frame, now_ms())
-        await self._publisher.room(message.room_id, seq, frame)
+            await outbox.log(
+                MessageUpdated(room=message.room_id, seq=seq, message=broadcast_out(updated))
+            )
         return updated
 
     async def delete(self, user: User, message_id: object) -> None:
         """Tombstone the message: its reactions and notifications go with its body."""
-        async with self._db.write() as conn:
+        async with self._events.write() as outbox:
+            conn = outbox.conn
             message = await live_message(conn, user, message_id)
             rules.check_can_delete(user, message)
-            seq = await room_store.next_seq(conn, message.room_id)
+            seq = await outbox.next_seq(message.room_id)
             await store.tombstone(conn, message.id, seq)
             await reaction_store.clear(conn, message.id)
             await notification_store.delete_for_message(conn, message.id)
             tombstone = await self._current(conn, message, user)
-            frame = wire.message_event("message.updated", tombstone, seq)
-            await event_store.append(conn, message.room_id, seq, frame, now_ms())
-        await self._publisher.room(message.room_id, seq, frame)
+            await outbox.log(
+                MessageUpdated(room=message.room_id, seq=seq, message=broadcast_out(tombstone))
+            )
 
     async def history(
         self, user: User, room_id: object, before: object, after: object, limit: object

@@ -10,6 +10,7 @@ from typing import Any
 from chatserver.coordination.base import PresenceRegistry, Throttle
 from chatserver.domain.models import User, iso_ms, now_ms
 from chatserver.protocol import wire
+from chatserver.protocol.events import PresenceEvent, PresenceStatus, TypingEvent
 from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as account_store
 from chatserver.store import rooms as room_store
@@ -78,7 +79,7 @@ class PresenceService:
             f"room:{room_id}", TYPING_INTERVAL
         ):
             return
-        frame = wire.event("typing", room=room_id, user=wire.user_out(user))
+        frame = wire.encode(TypingEvent(room=room_id, user=wire.user_out(user)))
         await self._publisher.room(room_id, 0, frame)
 
     async def _is_large(self, room_id: int) -> bool:
@@ -98,7 +99,7 @@ class PresenceService:
         if await self._registry.remove(user_id):
             await self._announce(user_id, "offline")
 
-    async def _announce(self, user_id: int, status: str) -> None:
+    async def _announce(self, user_id: int, status: PresenceStatus) -> None:
         try:
             async with self._db.read() as conn:
                 user = await account_store.get_user(conn, user_id)
@@ -111,7 +112,9 @@ class PresenceService:
             return
         # `at` also makes each announcement's bytes unique, which the hub relies on to
         # deliver it once per connection however many rooms carry it.
-        frame = wire.event("presence", user=wire.user_out(user), status=status, at=iso_ms(now_ms()))
+        frame = wire.encode(
+            PresenceEvent(user=wire.user_out(user), status=status, at=iso_ms(now_ms()))
+        )
         for room, _ in rooms:
             # Large rooms learn presence on demand (the member list's `online`): two
             # thousand people connecting must not cost two thousand squared frames.

@@ -5,14 +5,12 @@ from __future__ import annotations
 from chatserver.domain.emojis import normalize_reaction
 from chatserver.domain.errors import LimitReached
 from chatserver.domain.models import Reaction, User, now_ms
-from chatserver.protocol import wire
+from chatserver.protocol.events import ReactionAdded, ReactionRemoved
 from chatserver.services.messages import live_message
-from chatserver.services.publisher import Publisher
+from chatserver.services.room_events import RoomEvents
 from chatserver.services.rooms import member_room
-from chatserver.store import events as event_store
 from chatserver.store import messages as message_store
 from chatserver.store import reactions as store
-from chatserver.store import rooms as room_store
 from chatserver.store.engine import Database
 
 MAX_DISTINCT = 20
@@ -20,9 +18,9 @@ RECENT = 24
 
 
 class ReactionService:
-    def __init__(self, db: Database, publisher: Publisher) -> None:
+    def __init__(self, db: Database, events: RoomEvents) -> None:
         self._db = db
-        self._publisher = publisher
+        self._events = events
 
     async def react(self, user: User, message_id: object, emoji: object) -> tuple[Reaction, ...]:
         """Add the caller's reaction; adding it again changes nothing and announces nothing."""
@@ -38,8 +36,8 @@ class ReactionService:
     async def _change(
         self, user: User, message_id: object, emoji: str, *, add: bool
     ) -> tuple[Reaction, ...]:
-        frame = b""
-        async with self._db.write() as conn:
+        async with self._events.write() as outbox:
+            conn = outbox.conn
             message = await live_message(conn, user, message_id)
             room, _ = await member_room(conn, user, message.room_id)
             if add:
@@ -51,13 +49,19 @@ class ReactionService:
             else:
                 changed = await store.remove(conn, message.id, user.id, emoji)
             if changed:
-                seq = await room_store.next_seq(conn, room.id)
+                seq = await outbox.next_seq(room.id)
                 count = await store.bump(conn, message.id, emoji, 1 if add else -1, seq)
                 await message_store.touch(conn, message.id, seq)
-                kind = "reaction.added" if add else "reaction.removed"
-                frame = wire.reaction_event(kind, room.id, seq, message.id, emoji, user.id, count)
-                await event_store.append(conn, room.id, seq, frame, now_ms())
+                kind = ReactionAdded if add else ReactionRemoved
+                await outbox.log(
+                    kind(
+                        room=room.id,
+                        seq=seq,
+                        message=message.id,
+                        emoji=emoji,
+                        user=user.id,
+                        count=count,
+                    )
+                )
             reactions = (await store.reactions_for(conn, [message.id], user.id)).get(message.id, ())
-        if frame:
-            await self._publisher.room(room.id, seq, frame)
         return reactions

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import rules, text
@@ -21,9 +21,9 @@ from chatserver.domain.models import (
 )
 from chatserver.protocol import wire
 from chatserver.protocol.envelope import MembershipChanged
-from chatserver.services.publisher import Publisher
+from chatserver.protocol.events import MemberJoined, MemberLeft, RoomAdded, RoomRemoved
+from chatserver.services.room_events import Outbox, RoomEvents
 from chatserver.store import accounts as account_store
-from chatserver.store import events as event_store
 from chatserver.store import rooms as store
 from chatserver.store import social as social_store
 from chatserver.store.engine import Database
@@ -61,20 +61,10 @@ async def member_room(
 OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
 
 
-@dataclass(frozen=True, slots=True)
-class Joined:
-    """A committed join, waiting to be announced."""
-
-    room: Room
-    user: User
-    seq: int
-    frame: bytes
-
-
 class RoomService:
-    def __init__(self, db: Database, publisher: Publisher, online_among: OnlineAmong) -> None:
+    def __init__(self, db: Database, events: RoomEvents, online_among: OnlineAmong) -> None:
         self._db = db
-        self._publisher = publisher
+        self._events = events
         self._online_among = online_among
 
     async def create(self, user: User, body: dict[str, object]) -> Room:
@@ -90,9 +80,9 @@ class RoomService:
         name = text.validate_room_name(body.get("name"))
         topic = text.validate_topic(body.get("topic"))
         chosen: Visibility = rules.room_visibility(room_kind, visibility)
-        async with self._db.write() as conn:
+        async with self._events.write() as outbox:
             room_id = await store.create_room(
-                conn,
+                outbox.conn,
                 slug=slug,
                 name=name,
                 kind=room_kind,
@@ -101,9 +91,7 @@ class RoomService:
                 created_by=user.id,
                 now=now_ms(),
             )
-            joined = await self.add_in(conn, room_id, user)
-        await self.announce(joined)
-        return joined.room
+            return await self.admit(outbox, room_id, user)
 
     async def get(self, user: User, room_id: object) -> tuple[Room, Membership | None]:
         async with self._db.read() as conn:
@@ -125,39 +113,33 @@ class RoomService:
         return room
 
     async def join(self, user: User, room_id: object) -> Room:
-        async with self._db.write() as conn:
-            room, membership = await visible_room(conn, user, room_id)
+        async with self._events.write() as outbox:
+            room, membership = await visible_room(outbox.conn, user, room_id)
             if membership is not None:
                 return room
-            if room.is_private:
-                # Only reachable for members, who returned above; kept for clarity.
-                raise NotFound("no such room")
-            joined = await self.add_in(conn, room.id, user)
-        await self.announce(joined)
-        return joined.room
+            return await self.admit(outbox, room.id, user)
 
     async def leave(self, user: User, room_id: object) -> None:
-        async with self._db.write() as conn:
+        async with self._events.write() as outbox:
+            conn = outbox.conn
             room, membership = await visible_room(conn, user, room_id)
             if membership is None:
                 return
             await store.remove_member(conn, room.id, user.id)
-            seq = await store.next_seq(conn, room.id)
-            frame = wire.member_event("member.left", room.id, seq, user)
-            await event_store.append(conn, room.id, seq, frame, now_ms())
+            seq = await outbox.next_seq(room.id)
+            await outbox.log(MemberLeft(room=room.id, seq=seq, user=wire.user_out(user)))
             after = await store.get_room(conn, room.id)
-        await self._publisher.room(room.id, seq, frame)
-        await self._publisher.control(
-            MembershipChanged(user_id=user.id, room_id=room.id, joined=False, seq=seq)
-        )
-        # PROTOCOL: room.removed carries a Room, as room.added does.
-        removed = wire.room_out(after or room)
-        await self._publisher.user(user.id, wire.event("room.removed", room=removed))
+            outbox.control(
+                MembershipChanged(user_id=user.id, room_id=room.id, joined=False, seq=seq)
+            )
+            # PROTOCOL: room.removed carries a Room, as room.added does.
+            outbox.to_user(user.id, RoomRemoved(room=wire.room_out(after or room)))
 
     async def add_member(self, actor: User, room_id: object, user_id: object) -> Room:
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             raise BadRequest("user_id must be an integer")
-        async with self._db.write() as conn:
+        async with self._events.write() as outbox:
+            conn = outbox.conn
             if rules.is_staff(actor):
                 # Mentors and admins manage private rooms without having to be in them.
                 found = await store.get_room(conn, _room_id(room_id))
@@ -172,9 +154,7 @@ class RoomService:
                 raise NotFound("no such user")
             if await store.get_membership(conn, room.id, target.id) is not None:
                 return room
-            joined = await self.add_in(conn, room.id, target)
-        await self.announce(joined)
-        return joined.room
+            return await self.admit(outbox, room.id, target)
 
     async def members(
         self, user: User, room_id: object, query: str | None, limit: int
@@ -195,28 +175,33 @@ class RoomService:
         found.sort(key=lambda u: (u.id not in online, u.username))
         return [(u, u.id in online) for u in found[:limit]]
 
-    async def add_in(self, conn: AsyncConnection, room_id: int, user: User) -> Joined:
-        """Add a member and take the member.joined seq, in the caller's transaction."""
+    async def admit(self, outbox: Outbox, room_id: int, user: User) -> Room:
+        """Add a member and tell their connections (`room.added`), in the caller's transaction."""
+        room = await self.add_in(outbox, room_id, user)
+        await self.tell_added(outbox, room, user)
+        return room
+
+    async def add_in(self, outbox: Outbox, room_id: int, user: User) -> Room:
+        """Add a member and take the member.joined seq, in the caller's transaction.
+
+        After the commit every node attaches the user's open connections to the room
+        from that seq on.
+        """
+        conn = outbox.conn
         await store.add_member(conn, room_id, user.id, now_ms())
-        seq = await store.next_seq(conn, room_id)
-        frame = wire.member_event("member.joined", room_id, seq, user)
-        await event_store.append(conn, room_id, seq, frame, now_ms())
+        seq = await outbox.next_seq(room_id)
+        await outbox.log(MemberJoined(room=room_id, seq=seq, user=wire.user_out(user)))
         # A newcomer starts at the present: the room's past is history, not unread.
         await store.move_read_marker(conn, room_id, user.id, seq)
+        outbox.control(MembershipChanged(user_id=user.id, room_id=room_id, joined=True, seq=seq))
         room = await store.get_room(conn, room_id)
         assert room is not None
-        return Joined(room, user, seq, frame)
+        return room
 
-    async def announce(self, joined: Joined) -> None:
-        room, user, seq, frame = joined.room, joined.user, joined.seq, joined.frame
-        await self._publisher.room(room.id, seq, frame)
-        await self._publisher.control(
-            MembershipChanged(user_id=user.id, room_id=room.id, joined=True, seq=seq)
-        )
-        extra: dict[str, object] = {"joined": True}
+    async def tell_added(self, outbox: Outbox, room: Room, user: User) -> None:
+        """Queue `room.added` for the user; a DM's carries its peers."""
+        peers: list[wire.UserOut] | msgspec.UnsetType = msgspec.UNSET
         if room.kind == "dm":
-            async with self._db.read() as conn:
-                peers = await social_store.dm_peers(conn, [room.id], user.id)
-            extra["peers"] = wire.users_out(peers.get(room.id, []))
-        added = wire.room_out(room, **extra)
-        await self._publisher.user(user.id, wire.event("room.added", room=added))
+            found = await social_store.dm_peers(outbox.conn, [room.id], user.id)
+            peers = wire.users_out(found.get(room.id, []))
+        outbox.to_user(user.id, RoomAdded(room=wire.room_out(room, joined=True, peers=peers)))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from chatserver.domain.errors import BadRequest, Blocked, Conflict, Forbidden, NotFound
 from chatserver.domain.models import Room, User, now_ms
 from chatserver.domain.text import normalize_username
-from chatserver.protocol import wire
+from chatserver.protocol.events import FriendAccepted, FriendRequest
+from chatserver.protocol.wire import encode, user_out
 from chatserver.services.publisher import Publisher
-from chatserver.services.rooms import Joined, RoomService
+from chatserver.services.room_events import Outbox, RoomEvents
+from chatserver.services.rooms import RoomService
 from chatserver.store import accounts as account_store
 from chatserver.store import rooms as room_store
 from chatserver.store import social as store
@@ -19,8 +22,11 @@ MAX_GROUP_DM = 10
 
 
 class SocialService:
-    def __init__(self, db: Database, publisher: Publisher, rooms: RoomService) -> None:
+    def __init__(
+        self, db: Database, events: RoomEvents, publisher: Publisher, rooms: RoomService
+    ) -> None:
         self._db = db
+        self._events = events
         self._publisher = publisher
         self._rooms = rooms
 
@@ -54,17 +60,11 @@ class SocialService:
                 created = await store.add_request(conn, user.id, target.id, now_ms())
                 accepted = False
         if accepted:
-            await self._publisher.user(
-                target.id, wire.event("friend.accepted", user=wire.user_out(user))
-            )
-            await self._publisher.user(
-                user.id, wire.event("friend.accepted", user=wire.user_out(target))
-            )
+            await self._publisher.user(target.id, encode(FriendAccepted(user=user_out(user))))
+            await self._publisher.user(user.id, encode(FriendAccepted(user=user_out(target))))
             return "friends"
         if created:
-            await self._publisher.user(
-                target.id, wire.event("friend.request", user=wire.user_out(user))
-            )
+            await self._publisher.user(target.id, encode(FriendRequest(user=user_out(user))))
         return "requested"
 
     async def remove_friend(self, user: User, other_id: int) -> None:
@@ -103,19 +103,15 @@ class SocialService:
         targets = {t.id: t for t in [await self._target(user, name) for name in usernames]}
         key = ":".join(str(i) for i in sorted({user.id, *targets}))
         try:
-            joins, room = await self._open(user, targets, key)
+            return await self._open(user, targets, key)
         except Conflict:
             # Both sides opened it at the same moment; the other transaction created it.
-            joins, room = await self._open(user, targets, key)
-        for joined in joins:
-            await self._rooms.announce(joined)
-        return joins[-1].room if joins else room
+            return await self._open(user, targets, key)
 
-    async def _open(
-        self, user: User, targets: dict[int, User], key: str
-    ) -> tuple[list[Joined], Room]:
+    async def _open(self, user: User, targets: dict[int, User], key: str) -> Room:
         people = (user, *targets.values())
-        async with self._db.write() as conn:
+        async with self._events.write() as outbox:
+            conn = outbox.conn
             if await store.blocked_either_way_among(conn, user.id, targets):
                 raise Blocked("you cannot write to this user")
             existing = await store.dm_room_id(conn, key)
@@ -124,12 +120,7 @@ class SocialService:
                 assert room is not None
                 # Whoever left the conversation is back in it when it is opened again.
                 present = await room_store.members_among(conn, room.id, targets.keys() | {user.id})
-                joins = [
-                    await self._rooms.add_in(conn, room.id, p)
-                    for p in people
-                    if p.id not in present
-                ]
-                return joins, room
+                return await self._seat(outbox, room, [p for p in people if p.id not in present])
             friends = await store.friend_ids_among(conn, user.id, targets)
             for target in targets.values():
                 policy = await account_store.get_dm_policy(conn, target.id)
@@ -147,5 +138,14 @@ class SocialService:
                 now=now_ms(),
             )
             await store.add_dm(conn, key, room_id)
-            joins = [await self._rooms.add_in(conn, room_id, member) for member in people]
-        return joins, joins[-1].room
+            room = await room_store.get_room(conn, room_id)
+            assert room is not None
+            return await self._seat(outbox, room, people)
+
+    async def _seat(self, outbox: Outbox, room: Room, people: Sequence[User]) -> Room:
+        """Add people to a DM, then tell each of them, so every `room.added` has all peers."""
+        for person in people:
+            room = await self._rooms.add_in(outbox, room.id, person)
+        for person in people:
+            await self._rooms.tell_added(outbox, room, person)
+        return room

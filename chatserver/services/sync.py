@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatserver.domain.errors import BadRequest
-from chatserver.domain.models import User, now_ms
+from chatserver.domain.models import Message, User, now_ms
 from chatserver.protocol import wire
+from chatserver.protocol.events import MessageCreated, MessageUpdated, RoomSynced
 from chatserver.services.rooms import member_room
 from chatserver.store import events as event_store
 from chatserver.store import messages as message_store
@@ -45,26 +46,28 @@ class SyncService:
             room, _ = await member_room(conn, user, room_id)
             last = room.last_seq
             if last - since > MAX_REPLAY_EVENTS or since > last:
-                return Replay(room.id, last, [wire.synced_event(room.id, last, reset=True)])
+                return Replay(
+                    room.id, last, [wire.encode(RoomSynced(room=room.id, seq=last, reset=True))]
+                )
             changed = await message_store.changed_since(
                 conn, room.id, since, user.id, MAX_REPLAY_EVENTS + 1
             )
-        keyed = []
+        keyed: list[tuple[int, type[MessageCreated | MessageUpdated], Message]] = []
         for message in changed:
             if message.seq > last:
                 continue  # created after the snapshot: the live stream brings it
             if message.seq > since:
-                keyed.append((message.seq, "message.created", message))
+                keyed.append((message.seq, MessageCreated, message))
             else:
                 # Current state, stamped no later than the snapshot so that the
                 # live stream (which resumes after `last`) still applies on top.
-                keyed.append((min(message.updated_seq, last), "message.updated", message))
+                keyed.append((min(message.updated_seq, last), MessageUpdated, message))
         keyed.sort(key=lambda item: item[0])
         frames = [
-            wire.encode(wire.MessageEvent(kind, room.id, seq, wire.message_out(message)))
+            wire.encode(kind(room=room.id, seq=seq, message=wire.message_out(message)))
             for seq, kind, message in keyed
         ]
-        frames.append(wire.synced_event(room.id, last))
+        frames.append(wire.encode(RoomSynced(room=room.id, seq=last)))
         return Replay(room.id, last, frames)
 
     async def events_between(self, room_id: int, first: int, last: int) -> list[tuple[int, bytes]]:

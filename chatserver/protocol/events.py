@@ -1,0 +1,184 @@
+"""The event catalog: every frame the server pushes, one Struct each, and which are sequenced.
+
+Each event is a msgspec Struct whose `type` is a `Literal`, so the catalog is also the
+schema (`catalog.py` exports it as JSON Schema and as the web client's module). A frame
+is encoded once, whatever the number of recipients: per-viewer fields (`me`) are false
+in every broadcast, as PROTOCOL.md says.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from chatserver.protocol.wire import MessageOut, NotificationOut, RoomOut, UserOut
+
+PresenceStatus = Literal["online", "offline"]
+
+
+class Event(msgspec.Struct, kw_only=True):
+    """Base of every pushed event: `op` first, then `type`, then the event's own fields."""
+
+    op: Literal["event"] = "event"
+
+
+class SequencedEvent(Event, kw_only=True):
+    """An event that takes the next value of its room's counter and is kept in the log."""
+
+    room: int
+    seq: int
+
+
+# -- sequenced: each takes the room's next seq, stored in room_events as broadcast ----
+
+
+class MessageCreated(SequencedEvent, kw_only=True):
+    type: Literal["message.created"] = "message.created"
+    message: MessageOut
+
+
+class MessageUpdated(SequencedEvent, kw_only=True):
+    """An edit, a deletion (tombstone) or any other change: the message's full state."""
+
+    type: Literal["message.updated"] = "message.updated"
+    message: MessageOut
+
+
+class ReactionAdded(SequencedEvent, kw_only=True):
+    type: Literal["reaction.added"] = "reaction.added"
+    message: int
+    emoji: str
+    user: int
+    count: int
+
+
+class ReactionRemoved(SequencedEvent, kw_only=True):
+    type: Literal["reaction.removed"] = "reaction.removed"
+    message: int
+    emoji: str
+    user: int
+    count: int
+
+
+class MemberJoined(SequencedEvent, kw_only=True):
+    type: Literal["member.joined"] = "member.joined"
+    user: UserOut
+
+
+class MemberLeft(SequencedEvent, kw_only=True):
+    type: Literal["member.left"] = "member.left"
+    user: UserOut
+
+
+SEQUENCED_EVENTS: tuple[type[SequencedEvent], ...] = (
+    MessageCreated,
+    MessageUpdated,
+    ReactionAdded,
+    ReactionRemoved,
+    MemberJoined,
+    MemberLeft,
+)
+
+
+# -- unsequenced ----------------------------------------------------------------------
+
+
+class RoomSynced(Event, kw_only=True):
+    """The end of a replay; `reset` tells the client to reload history instead."""
+
+    type: Literal["room.synced"] = "room.synced"
+    room: int
+    seq: int
+    reset: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class RoomAdded(Event, kw_only=True):
+    type: Literal["room.added"] = "room.added"
+    room: RoomOut
+
+
+class RoomRemoved(Event, kw_only=True):
+    type: Literal["room.removed"] = "room.removed"
+    room: RoomOut
+
+
+class TypingEvent(Event, kw_only=True):
+    type: Literal["typing"] = "typing"
+    room: int
+    user: UserOut
+
+
+class PresenceEvent(Event, kw_only=True):
+    """`at` makes each announcement's bytes unique: the hub dedupes by them."""
+
+    type: Literal["presence"] = "presence"
+    user: UserOut
+    status: PresenceStatus
+    at: str
+
+
+class FriendRequest(Event, kw_only=True):
+    type: Literal["friend.request"] = "friend.request"
+    user: UserOut
+
+
+class FriendAccepted(Event, kw_only=True):
+    type: Literal["friend.accepted"] = "friend.accepted"
+    user: UserOut
+
+
+class NotificationEvent(Event, kw_only=True):
+    type: Literal["notification"] = "notification"
+    notification: NotificationOut
+
+
+UNSEQUENCED_EVENTS: tuple[type[Event], ...] = (
+    RoomSynced,
+    RoomAdded,
+    RoomRemoved,
+    TypingEvent,
+    PresenceEvent,
+    FriendRequest,
+    FriendAccepted,
+    NotificationEvent,
+)
+
+ALL_EVENTS: tuple[type[Event], ...] = SEQUENCED_EVENTS + UNSEQUENCED_EVENTS
+
+
+def event_type(cls: type[Event]) -> str:
+    """The `type` an event class carries (its Literal's one value)."""
+    value = cls.__struct_defaults__[cls.__struct_fields__.index("type")]
+    assert isinstance(value, str)
+    return value
+
+
+SEQUENCED_TYPES: frozenset[str] = frozenset(event_type(cls) for cls in SEQUENCED_EVENTS)
+"""Every event type that takes a room seq: the SDK and the web client derive from this."""
+
+
+# -- replies and the handshake --------------------------------------------------------
+
+
+class Ready(msgspec.Struct, kw_only=True):
+    op: Literal["ready"] = "ready"
+    user: UserOut
+    rooms: list[RoomOut]
+    notifications_unread: int
+
+
+class Pong(msgspec.Struct, kw_only=True):
+    op: Literal["pong"] = "pong"
+    ref: str | int | float | bool | None = None
+
+
+class ErrorFrame(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A refused request; `retry_after` and `until` only when the error carries them."""
+
+    op: Literal["error"] = "error"
+    ref: str | int | float | bool | None
+    code: str
+    message: str
+    retry_after: float | None = None
+    until: str | None = None
