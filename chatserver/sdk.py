@@ -16,20 +16,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
+from chatserver.protocol.events import SEQUENCED_TYPES
+
 Frame = dict[str, Any]
 
-# Events that take a room seq; the client tracks the latest seq it has seen per room.
-SEQUENCED = frozenset(
-    {
-        "message.created",
-        "message.updated",
-        "reaction.added",
-        "reaction.removed",
-        "member.joined",
-        "member.left",
-        "room.synced",
-    }
-)
+# Events that carry a room seq (the sequenced ones, and `room.synced` that ends a
+# replay); the client tracks the latest seq it has seen per room.
+SEQUENCED = SEQUENCED_TYPES | {"room.synced"}
 
 _STATUS_CODES = {
     400: "bad_request",

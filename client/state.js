@@ -10,6 +10,7 @@ import {
   normaliseRoom, roomAdded, roomRemoved,
 } from './model.js';
 import { applyLocal } from './state-local.js';
+import { SEQUENCED_TYPES } from './catalog.js';
 
 export function initialState() {
   return {
@@ -34,10 +35,7 @@ export function initialState() {
 
 export const TYPING_MS = 6000;
 
-const SEQUENCED = new Set([
-  'message.created', 'message.updated', 'reaction.added', 'reaction.removed',
-  'member.joined', 'member.left',
-]);
+const SEQUENCED = new Set(SEQUENCED_TYPES);
 
 export function isSequenced(frame) {
   return frame && frame.op === 'event' && SEQUENCED.has(frame.type);

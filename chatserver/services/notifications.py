@@ -10,6 +10,7 @@ from chatserver.domain import rules
 from chatserver.domain.errors import BadRequest
 from chatserver.domain.models import LEVELS, Level, Message, Notification, Reason, Room, User
 from chatserver.protocol import wire
+from chatserver.protocol.events import NotificationEvent
 from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as account_store
 from chatserver.store import messages as message_store
@@ -77,13 +78,7 @@ class NotificationService:
             notification = Notification(
                 notification_id, reason, message, message.created_at_ms, False
             )
-            frame = wire.encode(
-                {
-                    "op": "event",
-                    "type": "notification",
-                    "notification": wire.notification_out(notification),
-                }
-            )
+            frame = wire.encode(NotificationEvent(notification=wire.notification_out(notification)))
             await self._publisher.user(user_id, frame)
 
     async def inbox(self, user: User, unread_only: bool, limit: int = 100) -> list[Notification]:
