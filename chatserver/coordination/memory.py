@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from chatserver.coordination.base import Limit
+from chatserver.domain.clock import SYSTEM_CLOCK, Clock
 
 
 class MemoryRateLimiter:
     """Token buckets in a dict. Idle buckets are forgotten to bound memory."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 200_000):
+    def __init__(self, clock: Clock = SYSTEM_CLOCK, max_keys: int = 200_000) -> None:
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._max_keys = max_keys
 
     async def take(self, limit: Limit, key: str, cost: float = 1.0) -> float:
-        now = self._clock()
+        now = self._clock.monotonic()
         full_key = f"{limit.name}:{key}"
         tokens, stamp = self._buckets.get(full_key, (limit.burst, now))
         tokens = min(limit.burst, tokens + (now - stamp) * limit.rate)
@@ -65,12 +65,14 @@ class MemoryPresenceRegistry:
 
 
 class MemoryThrottle:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    """Last allowed time per key; forgotten in bulk once they are too many to keep."""
+
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self._clock = clock
         self._last: dict[str, float] = {}
 
     async def allow(self, key: str, seconds: float) -> bool:
-        now = self._clock()
+        now = self._clock.monotonic()
         if now - self._last.get(key, float("-inf")) < seconds:
             return False
         self._last[key] = now

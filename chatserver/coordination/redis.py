@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Iterable
 
 from redis.asyncio import Redis
 
 from chatserver.coordination.base import Limit
+from chatserver.domain.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +68,24 @@ class RedisPresenceRegistry:
     """One sorted set per user: members are node ids, scores their expiry time.
 
     Each node refreshes its users every `refresh` seconds; a node that dies without
-    cleaning up stops counting after `ttl` seconds because its score expires.
+    cleaning up stops counting after `ttl` seconds because its score expires. Scores are
+    wall-clock times from `clock`, so nodes' clocks must agree to well within `ttl`.
     """
 
     def __init__(
-        self, redis: Redis, *, ttl: float = 30.0, refresh: float = 10.0, prefix: str = "chat:p:"
+        self,
+        redis: Redis,
+        *,
+        ttl: float = 30.0,
+        refresh: float = 10.0,
+        prefix: str = "chat:p:",
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._redis = redis
         self._ttl = ttl
         self._refresh = refresh
         self._prefix = prefix
+        self._clock = clock
         self.node_id = uuid.uuid4().hex[:12]
         self._local: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
@@ -90,7 +98,7 @@ class RedisPresenceRegistry:
         if self._local[user_id] > 1:
             return False
         key = self._key(user_id)
-        now = time.time()
+        now = self._now()
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zremrangebyscore(key, "-inf", now)
@@ -113,7 +121,7 @@ class RedisPresenceRegistry:
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zrem(key, self.node_id)
-                pipe.zcount(key, time.time(), "+inf")
+                pipe.zcount(key, self._now(), "+inf")
                 _, remaining = await pipe.execute()
         except Exception as exc:
             log.warning("presence not shared (redis unavailable): %s", exc)
@@ -124,7 +132,7 @@ class RedisPresenceRegistry:
         ids = list(user_ids)
         if not ids:
             return set()
-        now = time.time()
+        now = self._now()
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in ids:
@@ -146,24 +154,33 @@ class RedisPresenceRegistry:
                 await pipe.execute()
         self._local.clear()
 
+    async def refresh(self) -> None:
+        """Push this node's users' expiry `ttl` ahead (run every `refresh` seconds)."""
+        expiry = self._now() + self._ttl
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id in list(self._local):
+                    pipe.zadd(self._key(user_id), {self.node_id: expiry})
+                    pipe.expire(self._key(user_id), int(self._ttl) + 1)
+                await pipe.execute()
+        except Exception as exc:
+            log.warning("presence refresh failed: %s", exc)
+
     def _key(self, user_id: int) -> str:
         return f"{self._prefix}{user_id}"
+
+    def _now(self) -> float:
+        return self._clock.now_ms() / 1000
 
     async def _refresh_loop(self) -> None:
         while True:
             await asyncio.sleep(self._refresh)
-            expiry = time.time() + self._ttl
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for user_id in list(self._local):
-                        pipe.zadd(self._key(user_id), {self.node_id: expiry})
-                        pipe.expire(self._key(user_id), int(self._ttl) + 1)
-                    await pipe.execute()
-            except Exception as exc:
-                log.warning("presence refresh failed: %s", exc)
+            await self.refresh()
 
 
 class RedisThrottle:
+    """A key per throttled thing that Redis expires (`SET NX PX`): time is Redis's own."""
+
     def __init__(self, redis: Redis, prefix: str = "chat:th:") -> None:
         self._redis = redis
         self._prefix = prefix
