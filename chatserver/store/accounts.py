@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.errors import Conflict
 from chatserver.domain.models import DmPolicy, Level, Role, User
-from chatserver.store.tables import tokens, users
+from chatserver.store.tables import AnyRow, tokens, users
+from chatserver.store.unique import insert_unique
 
 USER_COLUMNS = (
     users.c.id,
@@ -23,14 +22,31 @@ USER_COLUMNS = (
 )
 
 
-def user_from_row(row: Sequence[Any]) -> User:
+AUTHOR_COLUMNS = tuple(column.label(f"author_{column.name}") for column in USER_COLUMNS)
+"""The user columns under `author_` names, for rows that join users to messages."""
+
+
+def user_from_row(row: AnyRow) -> User:
+    """A User from a row that selected USER_COLUMNS (among others), by column name."""
     return User(
-        id=row[0],
-        username=row[1],
-        display_name=row[2],
-        role=row[3],
-        region=row[4],
-        dm_policy=row[5],
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=row.role,
+        region=row.region,
+        dm_policy=row.dm_policy,
+    )
+
+
+def author_from_row(row: AnyRow) -> User:
+    """A message's author from a row that selected AUTHOR_COLUMNS."""
+    return User(
+        id=row.author_id,
+        username=row.author_username,
+        display_name=row.author_display_name,
+        role=row.author_role,
+        region=row.author_region,
+        dm_policy=row.author_dm_policy,
     )
 
 
@@ -48,21 +64,20 @@ async def create_user(
     now: int,
 ) -> User:
     """Insert a user; a taken username (already folded to lower case) is a Conflict."""
-    try:
-        async with conn.begin_nested():
-            result = await conn.execute(
-                insert(users)
-                .values(
-                    username=username,
-                    display_name=display_name,
-                    password_hash=password_hash,
-                    role=role,
-                    created_at_ms=now,
-                )
-                .returning(users.c.id)
-            )
-    except IntegrityError:
-        raise Conflict(f"the username {username!r} is taken") from None
+    result = await insert_unique(
+        conn,
+        insert(users)
+        .values(
+            username=username,
+            display_name=display_name,
+            password_hash=password_hash,
+            role=role,
+            created_at_ms=now,
+        )
+        .returning(users.c.id),
+    )
+    if result is None:
+        raise Conflict(f"the username {username!r} is taken")
     return User(id=result.scalar_one(), username=username, display_name=display_name, role=role)
 
 
@@ -76,7 +91,7 @@ async def get_users(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[int,
     if not ids:
         return {}
     rows = await conn.execute(select(*USER_COLUMNS).where(users.c.id.in_(ids)))
-    return {row[0]: user_from_row(row) for row in rows}
+    return {row.id: user_from_row(row) for row in rows}
 
 
 async def get_user_by_name(conn: AsyncConnection, username: str) -> User | None:
@@ -92,7 +107,7 @@ async def get_credentials(conn: AsyncConnection, username: str) -> tuple[User, s
     ).first()
     if row is None:
         return None
-    return user_from_row(row[:6]), row[6]
+    return user_from_row(row), row.password_hash
 
 
 async def set_password_hash(conn: AsyncConnection, user_id: int, password_hash: str) -> None:
@@ -164,14 +179,14 @@ async def user_for_token(
     """The token's user and token id, unless the token is unknown or expired."""
     row = (
         await conn.execute(
-            select(*USER_COLUMNS, tokens.c.id)
+            select(*USER_COLUMNS, tokens.c.id.label("token_id"))
             .join(tokens, tokens.c.user_id == users.c.id)
             .where(tokens.c.token_hash == token_hash, tokens.c.expires_at_ms > now)
         )
     ).first()
     if row is None:
         return None
-    return user_from_row(row[:6]), int(row[6])
+    return user_from_row(row), int(row.token_id)
 
 
 async def delete_token(conn: AsyncConnection, token_id: int) -> None:
@@ -187,7 +202,7 @@ async def users_by_names(conn: AsyncConnection, usernames: Sequence[str]) -> dic
     if not usernames:
         return {}
     rows = await conn.execute(_BY_NAMES, {"names": list(usernames)})
-    return {row[1]: user_from_row(row) for row in rows}
+    return {row.username: user_from_row(row) for row in rows}
 
 
 def _escape_like(text: str) -> str:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, or_, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, column, insert, or_, select, update, values
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import Message, Nonce, User
-from chatserver.store.accounts import USER_COLUMNS, user_from_row
+from chatserver.store.accounts import AUTHOR_COLUMNS, author_from_row
 from chatserver.store.reactions import reactions_for
-from chatserver.store.tables import messages, users
+from chatserver.store.tables import AnyRow, messages, users
 
 MESSAGE_COLUMNS = (
     messages.c.id,
@@ -27,7 +26,7 @@ MESSAGE_COLUMNS = (
     messages.c.mentions,
     messages.c.nonce,
     messages.c.updated_seq,
-    *USER_COLUMNS,
+    *AUTHOR_COLUMNS,
 )
 
 
@@ -49,22 +48,22 @@ _LIVE_IN_ROOM = select(messages.c.id).where(
 )
 
 
-def _from_row(row: Sequence[Any]) -> Message:
-    mentions = str(row[8])
-    nonce = row[9]
+def _from_row(row: AnyRow) -> Message:
+    mentions = str(row.mentions)
+    nonce = row.nonce
     return Message(
-        id=row[0],
-        room_id=row[1],
-        seq=row[2],
-        body=row[3],
-        created_at_ms=row[4],
-        edited_at_ms=row[5],
-        deleted=bool(row[6]),
-        reply_to=row[7],
+        id=row.id,
+        room_id=row.room_id,
+        seq=row.seq,
+        body=row.body,
+        created_at_ms=row.created_at_ms,
+        edited_at_ms=row.edited_at_ms,
+        deleted=bool(row.deleted),
+        reply_to=row.reply_to,
         mentions=tuple(int(part) for part in mentions.split(",") if part),
         nonce=json.loads(nonce) if isinstance(nonce, str) else None,
-        updated_seq=row[10],
-        author=user_from_row(row[11:17]),
+        updated_seq=row.updated_seq,
+        author=author_from_row(row),
     )
 
 
@@ -202,6 +201,47 @@ async def changed_since(
     )
     page = [_from_row(row) for row in await conn.execute(stmt)]
     return await _with_reactions(conn, page, viewer_id)
+
+
+async def get_messages(
+    conn: AsyncConnection, message_ids: Sequence[int], viewer_id: int
+) -> dict[int, Message]:
+    """Messages by id with their reactions, in three queries however many (an inbox
+    shows up to 500: one query each would hold the loop for a fifth of a second)."""
+    if not message_ids:
+        return {}
+    rows = await conn.execute(_select().where(messages.c.id.in_(set(message_ids))))
+    found = await _with_reactions(conn, [_from_row(row) for row in rows], viewer_id)
+    return {message.id: message for message in found}
+
+
+REACTIONS_BATCH = 1000
+"""Messages whose reactions one query looks up: bounds a statement's parameters."""
+
+
+async def changed_since_in_rooms(
+    conn: AsyncConnection, since: Mapping[int, int], viewer_id: int
+) -> list[Message]:
+    """Each room's messages created or changed after `since[room]`, in one query however
+    many rooms: the replays of a `hello` that resumes all of a user's rooms.
+
+    A message's `updated_seq` is never below its `seq`, so `updated_seq > since` finds
+    new and changed messages alike, on the (room_id, updated_seq) index. The caller
+    bounds the rows by asking only for rooms a bounded number of events behind.
+    """
+    if not since:
+        return []
+    marks = values(column("room_id", Integer), column("since", Integer), name="marks").data(
+        list(since.items())
+    )
+    stmt = _select().join(
+        marks, and_(messages.c.room_id == marks.c.room_id, messages.c.updated_seq > marks.c.since)
+    )
+    page = [_from_row(row) for row in await conn.execute(stmt)]
+    out: list[Message] = []
+    for start in range(0, len(page), REACTIONS_BATCH):
+        out += await _with_reactions(conn, page[start : start + REACTIONS_BATCH], viewer_id)
+    return out
 
 
 async def existing_in_room(conn: AsyncConnection, room_id: int, message_id: int) -> bool:

@@ -6,11 +6,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import Reaction
 from chatserver.store.tables import reaction_counts, reactions
+from chatserver.store.unique import insert_unique
 
 
 async def reactions_for(
@@ -44,16 +44,10 @@ async def reactions_for(
 
 async def add(conn: AsyncConnection, message_id: int, user_id: int, emoji: str, now: int) -> bool:
     """Insert the user's reaction; False if it was already there (idempotent add)."""
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(reactions).values(
-                    message_id=message_id, user_id=user_id, emoji=emoji, created_at_ms=now
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    added = insert(reactions).values(
+        message_id=message_id, user_id=user_id, emoji=emoji, created_at_ms=now
+    )
+    return await insert_unique(conn, added) is not None
 
 
 async def remove(conn: AsyncConnection, message_id: int, user_id: int, emoji: str) -> bool:

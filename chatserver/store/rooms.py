@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.errors import Conflict
 from chatserver.domain.models import Level, Membership, Room, RoomKind, Visibility
-from chatserver.store.tables import messages, room_members, rooms
+from chatserver.store.tables import AnyRow, messages, room_members, rooms
+from chatserver.store.unique import insert_unique
 
 ROOM_COLUMNS = (
     rooms.c.id,
@@ -26,17 +25,18 @@ ROOM_COLUMNS = (
 )
 
 
-def room_from_row(row: Sequence[Any]) -> Room:
+def room_from_row(row: AnyRow) -> Room:
+    """A Room from a row that selected ROOM_COLUMNS (among others), by column name."""
     return Room(
-        id=row[0],
-        slug=row[1],
-        name=row[2],
-        kind=row[3],
-        visibility=row[4],
-        topic=row[5],
-        member_count=row[6],
-        last_seq=row[7],
-        created_by=row[8],
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        kind=row.kind,
+        visibility=row.visibility,
+        topic=row.topic,
+        member_count=row.member_count,
+        last_seq=row.last_seq,
+        created_by=row.created_by,
     )
 
 
@@ -51,23 +51,22 @@ async def create_room(
     created_by: int | None,
     now: int,
 ) -> int:
-    try:
-        async with conn.begin_nested():
-            result = await conn.execute(
-                insert(rooms)
-                .values(
-                    slug=slug,
-                    name=name,
-                    kind=kind,
-                    visibility=visibility,
-                    topic=topic,
-                    created_by=created_by,
-                    created_at_ms=now,
-                )
-                .returning(rooms.c.id)
-            )
-    except IntegrityError:
-        raise Conflict(f"the room slug {slug!r} is taken") from None
+    result = await insert_unique(
+        conn,
+        insert(rooms)
+        .values(
+            slug=slug,
+            name=name,
+            kind=kind,
+            visibility=visibility,
+            topic=topic,
+            created_by=created_by,
+            created_at_ms=now,
+        )
+        .returning(rooms.c.id),
+    )
+    if result is None:
+        raise Conflict(f"the room slug {slug!r} is taken")
     return int(result.scalar_one())
 
 
@@ -121,10 +120,10 @@ async def room_with_membership(
     row = (await conn.execute(_ROOM_WITH_SEAT, {"room_id": room_id, "user_id": user_id})).first()
     if row is None:
         return None
-    room = room_from_row(row[:9])
-    if row[9] is None:
+    room = room_from_row(row)
+    if row.last_read_seq is None:
         return room, None
-    return room, Membership(room_id, user_id, row[9], row[10])
+    return room, Membership(room_id, user_id, row.last_read_seq, row.notify_level)
 
 
 async def get_room_by_slug(conn: AsyncConnection, slug: str) -> Room | None:
@@ -139,7 +138,7 @@ async def list_rooms(
     joined = (
         select(room_members.c.room_id).where(room_members.c.user_id == user_id).scalar_subquery()
     )
-    stmt = select(*ROOM_COLUMNS, rooms.c.id.in_(joined)).where(
+    stmt = select(*ROOM_COLUMNS, rooms.c.id.in_(joined).label("joined")).where(
         or_(rooms.c.visibility == "public", rooms.c.id.in_(joined))
     )
     if kind:
@@ -156,7 +155,7 @@ async def list_rooms(
             )
         )
     stmt = stmt.order_by(rooms.c.member_count.desc(), rooms.c.id).limit(limit)
-    return [(room_from_row(row[:9]), bool(row[9])) for row in await conn.execute(stmt)]
+    return [(room_from_row(row), bool(row.joined)) for row in await conn.execute(stmt)]
 
 
 async def get_membership(conn: AsyncConnection, room_id: int, user_id: int) -> Membership | None:
@@ -174,14 +173,10 @@ async def get_membership(conn: AsyncConnection, room_id: int, user_id: int) -> M
 
 async def add_member(conn: AsyncConnection, room_id: int, user_id: int, now: int) -> bool:
     """Add a member; False when they already were one (nothing changes then)."""
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(room_members).values(
-                    room_id=room_id, user_id=user_id, joined_at_ms=now, last_read_seq=0
-                )
-            )
-    except IntegrityError:
+    seat = insert(room_members).values(
+        room_id=room_id, user_id=user_id, joined_at_ms=now, last_read_seq=0
+    )
+    if await insert_unique(conn, seat) is None:
         return False
     await conn.execute(
         update(rooms).where(rooms.c.id == room_id).values(member_count=rooms.c.member_count + 1)
@@ -230,8 +225,8 @@ async def user_rooms(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Me
     )
     out = []
     for row in rows:
-        room = room_from_row(row[:9])
-        out.append((room, Membership(room.id, user_id, row[9], row[10])))
+        room = room_from_row(row)
+        out.append((room, Membership(room.id, user_id, row.last_read_seq, row.notify_level)))
     return out
 
 

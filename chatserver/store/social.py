@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import and_, bindparam, delete, insert, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import User
@@ -18,6 +17,7 @@ from chatserver.store.tables import (
     room_members,
     users,
 )
+from chatserver.store.unique import insert_unique
 
 
 async def are_friends(conn: AsyncConnection, a: int, b: int) -> bool:
@@ -75,13 +75,9 @@ async def make_friends(conn: AsyncConnection, a: int, b: int, now: int) -> None:
         )
     )
     for x, y in ((a, b), (b, a)):
-        try:
-            async with conn.begin_nested():
-                await conn.execute(
-                    insert(friendships).values(user_id=x, friend_id=y, created_at_ms=now)
-                )
-        except IntegrityError:
-            pass
+        await insert_unique(
+            conn, insert(friendships).values(user_id=x, friend_id=y, created_at_ms=now)
+        )
 
 
 async def unfriend(conn: AsyncConnection, a: int, b: int) -> bool:
@@ -117,14 +113,8 @@ async def has_request(conn: AsyncConnection, from_id: int, to_id: int) -> bool:
 
 
 async def add_request(conn: AsyncConnection, from_id: int, to_id: int, now: int) -> bool:
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(friend_requests).values(from_id=from_id, to_id=to_id, created_at_ms=now)
-            )
-    except IntegrityError:
-        return False
-    return True
+    request = insert(friend_requests).values(from_id=from_id, to_id=to_id, created_at_ms=now)
+    return await insert_unique(conn, request) is not None
 
 
 async def friends_and_requests(
@@ -162,13 +152,9 @@ async def friends_and_requests(
 
 
 async def block(conn: AsyncConnection, blocker: int, blocked: int, now: int) -> None:
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(blocks).values(blocker_id=blocker, blocked_id=blocked, created_at_ms=now)
-            )
-    except IntegrityError:
-        pass
+    await insert_unique(
+        conn, insert(blocks).values(blocker_id=blocker, blocked_id=blocked, created_at_ms=now)
+    )
 
 
 async def unblock(conn: AsyncConnection, blocker: int, blocked: int) -> None:
@@ -237,5 +223,5 @@ async def dm_peers(
     )
     out: dict[int, list[User]] = {room_id: [] for room_id in ids}
     for row in rows:
-        out[row[0]].append(user_from_row(row[1:]))
+        out[row.room_id].append(user_from_row(row))
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Row
 
 metadata = MetaData(
     naming_convention={
@@ -189,3 +192,7 @@ notifications = Table(
     Index("ix_notifications_user", "user_id", "read", "id"),
     Index("ix_notifications_message", "message_id"),
 )
+
+
+AnyRow = Row[*tuple[Any, ...]]
+"""A result row of any width, read by column name (`row.username`), never by position."""
