@@ -67,7 +67,8 @@ async def _member_joined(s: Scene) -> object:
 async def _member_left(s: Scene) -> object:
     leaver = await s[0].user("leaver")
     await s[0].services.rooms.join(leaver, s[3])
-    return await s[0].services.rooms.leave(leaver, s[3])
+    await s[0].services.rooms.leave(leaver, s[3])
+    return leaver
 
 
 ACTIONS: dict[str, Action] = {
