@@ -40,7 +40,11 @@ def room_visibility(kind: RoomKind, requested: Visibility | None) -> Visibility:
 
 
 def check_can_add_member(actor: User, room: Room) -> None:
-    """The creator, mentors and admins add people to private rooms; DMs never grow."""
+    """The creator, mentors and admins add people to private rooms; DMs never grow.
+
+    Reaching a private room at all is the caller's business: only its members and
+    admins get this far (see RoomService.add_member).
+    """
     if room.kind == "dm":
         raise Forbidden("people cannot be added to a direct-message room")
     if not room.is_private:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Literal
 
 from chatserver.domain.errors import BadRequest, Blocked, Conflict, Forbidden, NotFound
 from chatserver.domain.models import Room, User, now_ms
@@ -30,7 +31,7 @@ class SocialService:
         self._publisher = publisher
         self._rooms = rooms
 
-    async def _target(self, user: User, username: object) -> User:
+    async def _target(self, user: User, username: str) -> User:
         name = normalize_username(username)
         async with self._db.read() as conn:
             target = await account_store.get_user_by_name(conn, name)
@@ -40,7 +41,7 @@ class SocialService:
             raise BadRequest("that is you")
         return target
 
-    async def request_friend(self, user: User, username: object) -> str:
+    async def request_friend(self, user: User, username: str) -> Literal["requested", "friends"]:
         """Ask to be friends; asking someone who already asked you makes you friends."""
         target = await self._target(user, username)
         async with self._db.write() as conn:
@@ -78,7 +79,7 @@ class SocialService:
         async with self._db.read() as conn:
             return await store.friends_and_requests(conn, user.id)
 
-    async def block(self, user: User, username: object) -> None:
+    async def block(self, user: User, username: str) -> None:
         target = await self._target(user, username)
         async with self._db.write() as conn:
             await store.block(conn, user.id, target.id, now_ms())
@@ -94,7 +95,7 @@ class SocialService:
         async with self._db.read() as conn:
             return await store.blocked_users(conn, user.id)
 
-    async def open_dm(self, user: User, usernames: list[object]) -> Room:
+    async def open_dm(self, user: User, usernames: list[str]) -> Room:
         """The one DM room of this set of people, created (and announced) on first use."""
         if not usernames:
             raise BadRequest("name who to write to: {username} or {usernames: [...]}")
@@ -118,9 +119,10 @@ class SocialService:
             if existing is not None:
                 room = await room_store.get_room(conn, existing)
                 assert room is not None
-                # Whoever left the conversation is back in it when it is opened again.
-                present = await room_store.members_among(conn, room.id, targets.keys() | {user.id})
-                return await self._seat(outbox, room, [p for p in people if p.id not in present])
+                # The one who opens it again is back in it; whoever else left stays out
+                # until they open it themselves: leaving a conversation sticks.
+                present = await room_store.members_among(conn, room.id, [user.id])
+                return await self._seat(outbox, room, [] if present else [user])
             friends = await store.friend_ids_among(conn, user.id, targets)
             for target in targets.values():
                 policy = await account_store.get_dm_policy(conn, target.id)
