@@ -48,8 +48,8 @@ class Cluster:
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     with redis_process(tmp_path) as redis, postgres_database() as database_url:
         nodes = Cluster(tmp_path, redis, database_url)
-        nodes.start()
         try:
+            nodes.start()  # inside: a node that fails to start must not leave the others
             yield nodes
         finally:
             nodes.stop()

@@ -201,9 +201,11 @@ async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
         unavailable("redis-server is not on PATH (needed to kill and restart Redis)")
     assert binary is not None
     server = RedisServer(binary, tmp_path)
-    await server.start()
-    yield server
-    server.kill()
+    try:
+        await server.start()  # inside: a server that never answers is still stopped
+        yield server
+    finally:
+        server.kill()
 
 
 @pytest.fixture(params=["redis", "redis-sharded"])
