@@ -12,13 +12,13 @@ from collections.abc import Awaitable, Callable
 from chatserver.domain.models import User
 from chatserver.gateway.direct import DirectWriter
 from chatserver.gateway.framing import Outgoing
+from chatserver.protocol.closecodes import CloseCode
 
 log = logging.getLogger(__name__)
 
 SendText = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 
-SLOW_CONSUMER = 4008
 _serials = itertools.count(1)
 _NO_QUEUE: deque[Outgoing] = deque(maxlen=0)
 """Shared by every directly written connection: they never queue, so they need no deque."""
@@ -95,12 +95,12 @@ class Connection:
         direct = self._direct
         if direct is not None:
             if direct.write(out.framed) and direct.congested() and direct.buffered() > self._limit:
-                self.close(SLOW_CONSUMER, "too slow: send buffer full")
+                self.close(CloseCode.POLICY, "too slow: send buffer full")
             return
         self._queue.append(out)
         self._queued_bytes += len(out.payload)
         if self._queued_bytes > self._limit:
-            self.close(SLOW_CONSUMER, "too slow: send queue full")
+            self.close(CloseCode.POLICY, "too slow: send queue full")
         elif self._idle and self._wake is not None:
             self._idle = False
             self._wake.set()
