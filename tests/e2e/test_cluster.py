@@ -9,6 +9,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,10 +73,10 @@ async def _room(cluster: Cluster) -> tuple[ChatClient, int]:
 
 async def _collect(
     client: ChatClient, room: int, count: int, timeout: float = 20, *, reconnects: int = 0
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The room's message.created events until `count` distinct messages were seen
     (and at least `reconnects` reconnections happened)."""
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     reconnected = 0
     async with asyncio.timeout(timeout):
         while len({e["message"]["id"] for e in seen}) < count or reconnected < reconnects:
@@ -87,7 +88,7 @@ async def _collect(
     return seen
 
 
-def _assert_once_in_order(events: list[dict], expected_ids: set[int]) -> None:
+def _assert_once_in_order(events: list[dict[str, Any]], expected_ids: set[int]) -> None:
     ids = [e["message"]["id"] for e in events]
     seqs = [e["seq"] for e in events]
     assert len(ids) == len(set(ids)), "a message was delivered twice"

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ async def _people(server: ServerProcess, count: int) -> list[ChatClient]:
     return people
 
 
-async def _events_of(client: ChatClient, kind: str, seconds: float) -> list[dict]:
+async def _events_of(client: ChatClient, kind: str, seconds: float) -> list[dict[str, Any]]:
     """Events of one kind about other people, received within `seconds`."""
     await asyncio.sleep(seconds)
     me = client.user["id"] if client.user else None

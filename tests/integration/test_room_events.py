@@ -14,6 +14,7 @@ import pytest
 
 from chatserver.domain.models import User
 from chatserver.protocol.events import SEQUENCED_TYPES
+from chatserver.protocol.requests import NewRoom
 from chatserver.services.room_events import UnloggedSeq
 from tests.support.inprocess import Node
 
@@ -32,7 +33,7 @@ async def _scene(node: Node) -> Scene:
     author = await node.user("author")
     reader = await node.user("reader")
     room = await node.services.rooms.create(
-        author, {"slug": "lossy", "name": "Lossy", "kind": "topic"}
+        author, NewRoom(slug="lossy", name="Lossy", kind="topic")
     )
     await node.services.rooms.join(reader, room.id)
     first = await node.services.messages.send(author, room.id, "first")

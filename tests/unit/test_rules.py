@@ -25,7 +25,7 @@ def test_students_create_topic_rooms_only() -> None:
     rules.check_can_create_room(STUDENT, "topic")
     for kind in ("cohort", "region"):
         with pytest.raises(Forbidden):
-            rules.check_can_create_room(STUDENT, kind)  # type: ignore[arg-type]
+            rules.check_can_create_room(STUDENT, kind)
     for user in (MENTOR, ADMIN):
         for kind in ("cohort", "region", "topic"):
             rules.check_can_create_room(user, kind)  # type: ignore[arg-type]
