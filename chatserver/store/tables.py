@@ -45,6 +45,10 @@ users = Table(
     Column("dm_policy", String(16), nullable=False, server_default="everyone"),
     Column("notify_default", String(16), nullable=False, server_default="mentions"),
     Column("created_at_ms", BigInteger, nullable=False),
+    # Set by an admin's deactivation or the account's deletion: tokens and logins refused.
+    Column("deactivated_at_ms", BigInteger, nullable=True),
+    # A deleted account's row stays, anonymised, as the author of its messages.
+    Column("deleted_at_ms", BigInteger, nullable=True),
     # Few users change their default level: the filter starts from those few.
     Index("ix_users_notify_default", "notify_default"),
 )
@@ -59,6 +63,18 @@ tokens = Table(
     Column("created_at_ms", BigInteger, nullable=False),
     Column("expires_at_ms", BigInteger, nullable=False),
     Index("ix_tokens_user_id", "user_id"),
+)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # SHA-256 of the link's token, as for login tokens; the row is deleted when used.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Index("ix_password_resets_user_id", "user_id"),
 )
 
 rooms = Table(
