@@ -84,10 +84,12 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     try:
         snapshot = await services.session.snapshot(user)
         conn.send(wire.encode(_ready(snapshot)))
+        resumed = {s.room.id: since[s.room.id] for s in snapshot.rooms if s.room.id in since}
+        replays = await services.sync.replay_rooms(user, resumed)
         for state in snapshot.rooms:
             floor = state.room.last_seq
-            if state.room.id in since:
-                replay = await services.sync.replay(user, state.room.id, since[state.room.id])
+            replay = replays.get(state.room.id)
+            if replay is not None:
                 for frame in replay.frames:
                     conn.send(frame)
                 floor = replay.seq

@@ -82,14 +82,16 @@ class NotificationService:
             await self._publisher.user(user_id, frame)
 
     async def inbox(self, user: User, unread_only: bool, limit: int = 100) -> list[Notification]:
+        """Newest first; four queries whatever `limit` (the messages and their reactions
+        are fetched for the whole page at once)."""
         async with self._db.read() as conn:
             rows = await store.list_for_user(conn, user.id, unread_only, limit)
-            out = []
-            for notification_id, message_id, reason, created, read in rows:
-                message = await message_store.get_message(conn, message_id, user.id)
-                if message is not None:
-                    out.append(Notification(notification_id, reason, message, created, read))
-        return out
+            found = await message_store.get_messages(conn, [row[1] for row in rows], user.id)
+        return [
+            Notification(notification_id, reason, found[message_id], created, read)
+            for notification_id, message_id, reason, created, read in rows
+            if message_id in found
+        ]
 
     async def mark_read(self, user: User, ids: object, all_: object) -> None:
         if all_ is True:
@@ -127,12 +129,11 @@ class NotificationService:
                     raise BadRequest(f"levels are one of {', '.join(LEVELS)} or null")
                 changes[int(key)] = level
         async with self._db.write() as conn:
-            for room_id, level in changes.items():
-                room = await room_store.get_room(conn, room_id)
-                membership = await room_store.get_membership(conn, room_id, user.id)
-                if room is None or membership is None:
+            joined = await store.joined_among(conn, user.id, changes)
+            for room_id in changes:
+                if room_id not in joined:
                     raise BadRequest(f"you are not a member of room {room_id}")
-                await room_store.set_notify_level(conn, room_id, user.id, level)
+            await store.set_levels(conn, user.id, changes)
             if default is not None:
                 await account_store.set_notify_default(conn, user.id, default)
         return await self.settings(user)

@@ -35,7 +35,7 @@ class SessionService:
         self._db = db
 
     async def snapshot(self, user: User) -> Snapshot:
-        """Five grouped queries whatever the number of rooms."""
+        """Seven grouped queries whatever the number of rooms."""
         async with self._db.read() as conn:
             fresh = await account_store.get_user(conn, user.id) or user
             memberships = await room_store.user_rooms(conn, user.id)

@@ -231,8 +231,11 @@ async def changed_since_in_rooms(
     """
     if not since:
         return []
-    marks = values(column("room_id", Integer), column("since", Integer), name="marks").data(
-        list(since.items())
+    # A CTE, since SQLite cannot name the columns of a VALUES in FROM.
+    marks = (
+        values(column("room_id", Integer), column("since", Integer), name="marks")
+        .data(list(since.items()))
+        .cte()
     )
     stmt = _select().join(
         marks, and_(messages.c.room_id == marks.c.room_id, messages.c.updated_seq > marks.c.since)

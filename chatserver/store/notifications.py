@@ -1,10 +1,22 @@
-"""Notification inbox rows, and the small member sets the filter decision reads."""
+"""Notification inbox rows, per-room levels, and the small member sets the filter reads."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import Level, Reason
@@ -89,18 +101,40 @@ def _room_visible(user_id: int) -> ColumnElement[bool]:
 async def list_for_user(
     conn: AsyncConnection, user_id: int, unread_only: bool, limit: int
 ) -> list[tuple[int, int, Reason, int, bool]]:
-    """(id, message id, reason, created_at_ms, read), newest first."""
-    stmt = select(
-        notifications.c.id,
-        notifications.c.message_id,
-        notifications.c.reason,
-        notifications.c.created_at_ms,
-        notifications.c.read,
-    ).where(notifications.c.user_id == user_id, _room_visible(user_id))
-    if unread_only:
-        stmt = stmt.where(notifications.c.read.is_(False))
-    rows = await conn.execute(stmt.order_by(notifications.c.id.desc()).limit(limit))
+    """(id, message id, reason, created_at_ms, read), newest first.
+
+    The index is (user_id, read, id): it yields the newest unread, or the newest read,
+    in order, but not both interleaved. Without `unread_only` the newest `limit` of
+    each are therefore taken and merged, rather than sorting every notification the
+    user ever had (a temporary B-tree of 100,000 rows takes ~50 ms, on the loop).
+    """
+    page = [_newest(user_id, read=False, limit=limit)]
+    if not unread_only:
+        page.append(_newest(user_id, read=True, limit=limit))
+    merged = union_all(*(select(part) for part in page)).subquery()
+    rows = await conn.execute(select(merged).order_by(merged.c.id.desc()).limit(limit))
     return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+
+def _newest(user_id: int, *, read: bool, limit: int) -> Subquery:
+    """The user's newest `limit` visible notifications that are read (or unread)."""
+    return (
+        select(
+            notifications.c.id,
+            notifications.c.message_id,
+            notifications.c.reason,
+            notifications.c.created_at_ms,
+            notifications.c.read,
+        )
+        .where(
+            notifications.c.user_id == user_id,
+            notifications.c.read.is_(read),
+            _room_visible(user_id),
+        )
+        .order_by(notifications.c.id.desc())
+        .limit(limit)
+        .subquery()
+    )
 
 
 async def unread_count(conn: AsyncConnection, user_id: int) -> int:
@@ -127,6 +161,35 @@ async def unread_mentions_by_room(conn: AsyncConnection, user_id: int) -> dict[i
         .group_by(notifications.c.room_id)
     )
     return {row[0]: int(row[1]) for row in rows}
+
+
+async def joined_among(conn: AsyncConnection, user_id: int, room_ids: Iterable[int]) -> set[int]:
+    """Those of `room_ids` the user is a member of, in one query."""
+    ids = list(set(room_ids))
+    if not ids:
+        return set()
+    rows = await conn.execute(
+        select(room_members.c.room_id).where(
+            room_members.c.user_id == user_id, room_members.c.room_id.in_(ids)
+        )
+    )
+    return {row[0] for row in rows}
+
+
+async def set_levels(
+    conn: AsyncConnection, user_id: int, levels: Mapping[int, Level | None]
+) -> None:
+    """Set the user's level in each room (None: back to their default), one statement per
+    distinct level rather than one per room: a settings page may change hundreds."""
+    by_level: dict[Level | None, list[int]] = defaultdict(list)
+    for room_id, level in levels.items():
+        by_level[level].append(room_id)
+    for level, room_ids in by_level.items():
+        await conn.execute(
+            update(room_members)
+            .where(room_members.c.user_id == user_id, room_members.c.room_id.in_(room_ids))
+            .values(notify_level=level)
+        )
 
 
 async def mark_read(conn: AsyncConnection, user_id: int, ids: Sequence[int] | None) -> None:
