@@ -14,6 +14,7 @@ import uvicorn
 
 from chatserver.domain.errors import ChatError
 from chatserver.domain.models import ROLES, ROOM_KINDS
+from chatserver.protocol.requests import NewRoom, ProfileChanges
 from chatserver.settings import OPTIONS, ConfigError, Settings
 
 
@@ -218,7 +219,7 @@ async def _user(settings: Settings, args: argparse.Namespace) -> int:
             user = await services.accounts.create_user(args.username, password, args.role)
             if args.display_name:
                 user = await services.accounts.update_profile(
-                    user, {"display_name": args.display_name}
+                    user, ProfileChanges(display_name=args.display_name)
                 )
             print(f"created {user.username} (id {user.id}, {user.role})")
         else:
@@ -238,14 +239,15 @@ async def _room(settings: Settings, args: argparse.Namespace) -> int:
             owner = await account_store.get_user_by_name(conn, args.owner.lower())
         if owner is None:
             raise ChatError(f"no user named {args.owner!r}")
-        body = {
-            "slug": args.slug,
-            "name": args.name,
-            "kind": args.kind,
-            "visibility": args.visibility,
-            "topic": args.topic,
-        }
-        room = await services.rooms.create(owner, body)
+        # argparse already restricted kind and visibility; the service checks the text.
+        request = NewRoom(
+            slug=args.slug,
+            name=args.name,
+            kind=args.kind,
+            visibility=args.visibility,
+            topic=args.topic,
+        )
+        room = await services.rooms.create(owner, request)
         print(f"created room {room.slug} (id {room.id}, {room.kind}, {room.visibility})")
     finally:
         await db.close()

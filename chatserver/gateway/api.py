@@ -1,10 +1,10 @@
-"""The HTTP side's plumbing: auth, body limits, rate limits and error mapping, once."""
+"""The HTTP side's plumbing: reading typed requests, auth, rate limits and error mapping, once."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -12,71 +12,140 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatserver.domain.errors import BadRequest, ChatError, Internal, TooLarge, Unauthorized
-from chatserver.domain.models import User
+from chatserver.gateway.usecases import Caller, UseCase
+from chatserver.protocol import requests as rq
+from chatserver.protocol.responses import ErrorDetail, ErrorReply
 from chatserver.protocol.wire import encode
 from chatserver.services.container import Services
 from chatserver.services.ratelimit import enforce
 
 log = logging.getLogger(__name__)
 
-_loose = msgspec.json.Decoder()
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_PATH_PARAM = re.compile(r"{(\w+)}")
+_JSON_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.ASCII | re.IGNORECASE)
 
 
-@dataclass(slots=True)
-class Call:
-    """One authenticated HTTP call, as a handler sees it."""
+_parts: dict[tuple[type[msgspec.Struct], str], type[msgspec.Struct]] = {}
 
-    request: Request
-    services: Services
-    user: User
-    token_id: int
-    body: Any
 
-    def path_int(self, name: str) -> int:
-        return int(self.request.path_params[name])
+def _part(request: type[msgspec.Struct], part: str, names: frozenset[str]) -> type[msgspec.Struct]:
+    """A Struct of some of `request`'s fields (its path, or its body), made once per request
+    type and part, so that use cases sharing a request type share these too."""
+    key = (request, part)
+    if key not in _parts:
+        spec = [
+            (f.name, f.type) if f.required else (f.name, f.type, f.default)
+            for f in msgspec.structs.fields(request)
+            if f.name in names
+        ]
+        _parts[key] = msgspec.defstruct(f"{request.__name__}{part}", spec, kw_only=True)
+    return _parts[key]
 
-    def query(self, name: str) -> str | None:
-        return self.request.query_params.get(name)
 
-    def query_int(self, name: str) -> int | None:
-        raw = self.request.query_params.get(name)
-        if raw is None or raw == "":
-            return None
+class HttpShape:
+    """Where each field of a use case's request comes from in an HTTP call.
+
+    Path parameters are the fields named in the path template. The other fields come
+    from a JSON body for POST, PUT and PATCH (when there are any), else from the query
+    string. The body and path get Struct types of their own, derived from the request
+    type, so a body is decoded in one typed pass, and the OpenAPI document shows them.
+    """
+
+    def __init__(self, case: UseCase[Any]) -> None:
+        assert case.http is not None
+        self.case = case
+        self.method = case.http.method
+        self.request = case.request
+        names = set(_PATH_PARAM.findall(case.http.path))
+        fields = [f for f in msgspec.structs.fields(case.request) if f.name != "ref"]
+        assert names <= {f.name for f in fields}, f"{case.http.path}: unknown path field"
+        self.path_fields = [f for f in fields if f.name in names]
+        self.path_type = _part(case.request, "Path", frozenset(names))
+        rest = [f for f in fields if f.name not in names]
+        self.body_type = (
+            _part(case.request, "Body", frozenset(f.name for f in rest))
+            if rest and self.method in BODY_METHODS
+            else None
+        )
+        self.query_fields = [] if self.body_type is not None else rest
+        self._query_names = frozenset(f.name for f in self.query_fields)
+        self._query_ints = rq.int_fields(case.request) & self._query_names
+        self._body_decoder = (
+            msgspec.json.Decoder(self.body_type) if self.body_type is not None else None
+        )
+        ints = rq.int_fields(self.path_type)
+        self.route_path = _PATH_PARAM.sub(
+            lambda m: f"{{{m[1]}:int}}" if m[1] in ints else m[0], case.http.path
+        )
+
+    async def read(self, request: Request, max_body: int) -> Any:
+        """The use case's request, or `bad_request` / `too_large` saying what is wrong."""
         try:
-            return int(raw)
-        except ValueError:
-            raise BadRequest(f"{name} must be an integer") from None
+            path = msgspec.convert(request.path_params, self.path_type)
+        except msgspec.ValidationError as error:
+            raise rq.refusal(error, lengths_too_large=False) from None
+        values = msgspec.structs.asdict(path)
+        if self._body_decoder is not None:
+            raw = await read_body(request, max_body)
+            if not raw.strip():
+                raise BadRequest("the request body must be a JSON object")
+            if not _JSON_TYPE.fullmatch(
+                request.headers.get("content-type", "").partition(";")[0].strip()
+            ):
+                raise BadRequest("send the body as application/json")
+            if not rq.nesting_ok(raw):
+                raise rq.too_deep()
+            try:
+                body = self._body_decoder.decode(raw)
+            except msgspec.ValidationError as error:
+                raise rq.refusal(error, lengths_too_large=True) from None
+            except msgspec.DecodeError:
+                raise BadRequest("the request body is not valid JSON") from None
+            values.update(msgspec.structs.asdict(body))
+            return self.request(**values)
+        return self._from_query(request, values)
 
-    def field(self, name: str) -> Any:
-        return self.body.get(name) if isinstance(self.body, dict) else None
+    def _from_query(self, request: Request, path: dict[str, Any]) -> Any:
+        """Query values are text: numbers are converted, but only from ASCII digits in the
+        int64 range (`١٢`, `1e3` or `12.0` are refused); empty values count as absent."""
+        data: dict[str, Any] = {}
+        for name, value in request.query_params.items():
+            if value == "" or name not in self._query_names:
+                continue
+            if name in self._query_ints and not rq.ASCII_INT.fullmatch(value):
+                raise BadRequest(f"{name} must be an integer in ASCII digits")
+            data[name] = value
+        data.update(path)
+        try:
+            return msgspec.convert(data, self.request, strict=False)
+        except msgspec.ValidationError as error:
+            raise rq.refusal(error, lengths_too_large=False) from None
 
 
-Handler = Callable[[Call], Awaitable[Any]]
-
-
-def json_response(payload: Any, status: int = 200) -> Response:
+def json_response(payload: msgspec.Struct | None, status: int = 200) -> Response:
     if payload is None:
         return Response(status_code=204 if status == 200 else status)
     return Response(encode(payload), status_code=status, media_type="application/json")
 
 
 def error_response(error: ChatError) -> Response:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    headers = {}
     retry_after = getattr(error, "retry_after", None)
+    detail = ErrorDetail(error.code, error.message)
+    headers = {}
     if retry_after is not None:
-        body["retry_after"] = retry_after
+        detail.retry_after = retry_after
         headers["Retry-After"] = str(max(1, round(retry_after)))
     return Response(
-        encode({"error": body}),
+        encode(ErrorReply(detail)),
         status_code=error.status,
         media_type="application/json",
         headers=headers,
     )
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The request's JSON body (None when empty), refusing more than `limit` bytes."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refusing more than `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the request body is over {limit} bytes")
@@ -87,13 +156,7 @@ async def read_json(request: Request, limit: int) -> Any:
         if size > limit:
             raise TooLarge(f"the request body is over {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return None
-    try:
-        return _loose.decode(raw)
-    except msgspec.DecodeError:
-        raise BadRequest("the request body is not valid JSON") from None
+    return b"".join(chunks)
 
 
 def bearer_token(request: Request) -> str:
@@ -114,23 +177,27 @@ def client_ip(request: Request, trust_proxy: bool) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def endpoint(
-    handler: Handler, *, status: int = 200, body: bool = False, message_cost: bool = False
-) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a handler: authenticate, rate-limit, parse the body, map errors to the protocol."""
+def endpoint(shape: HttpShape) -> Callable[[Request], Awaitable[Response]]:
+    """Serve a use case: authenticate (or limit by IP), rate-limit, read, run, answer."""
+    case = shape.case
+    status = case.http.status if case.http is not None else 200
 
     async def run(request: Request) -> Response:
         services: Services = request.app.state.services
-        max_body: int = request.app.state.settings.max_http_body_bytes
+        settings = request.app.state.settings
         try:
-            user, token_id = await services.accounts.authenticate(bearer_token(request))
-            await enforce(services.limiter, services.limits.requests, f"u{user.id}")
-            if message_cost:
-                await enforce(services.limiter, services.limits.messages, f"u{user.id}")
-            payload = await read_json(request, max_body) if body else None
-            if body and not isinstance(payload, dict):
-                raise BadRequest("the request body must be a JSON object")
-            result = await handler(Call(request, services, user, token_id, payload))
+            if case.anonymous:
+                ip = client_ip(request, settings.trust_proxy_headers)
+                await enforce(services.limiter, services.limits.auth_ip, ip)
+                caller = Caller(services, None)
+            else:
+                user, token_id = await services.accounts.authenticate(bearer_token(request))
+                await enforce(services.limiter, services.limits.requests, f"u{user.id}")
+                if case.costs_message:
+                    await enforce(services.limiter, services.limits.messages, f"u{user.id}")
+                caller = Caller(services, user, token_id)
+            command = await shape.read(request, settings.max_http_body_bytes)
+            result = await case.run(caller, command)
         except ChatError as error:
             return error_response(error)
         except Exception:

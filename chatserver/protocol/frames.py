@@ -7,79 +7,31 @@ from typing import Any
 import msgspec
 
 from chatserver.domain.errors import BadRequest, ChatError, UnknownOp
-
-Ref = str | int | float | bool | None
-Nonce = str | int | None
-
-
-class Command(msgspec.Struct, tag_field="op", kw_only=True):
-    """Base of every client request; `ref` is echoed in the reply."""
-
-    ref: Ref = None
-
-
-class Hello(Command, tag="hello"):
-    token: str
-    v: int = 1
-    since: dict[str, int] | None = None
-
-
-class Send(Command, tag="send"):
-    room: int
-    body: str
-    reply_to: int | None = None
-    nonce: Nonce = None
-
-
-class Edit(Command, tag="edit"):
-    message: int
-    body: str
-
-
-class Delete(Command, tag="delete"):
-    message: int
-
-
-class React(Command, tag="react"):
-    message: int
-    emoji: str
-
-
-class Unreact(Command, tag="unreact"):
-    message: int
-    emoji: str
-
-
-class Typing(Command, tag="typing"):
-    room: int
-
-
-class Read(Command, tag="read"):
-    room: int
-    seq: int
-
-
-class History(Command, tag="history"):
-    room: int
-    before: int | None = None
-    after: int | None = None
-    limit: int | None = None
-
-
-class Sync(Command, tag="sync"):
-    room: int
-    since: int
-
-
-class Ping(Command, tag="ping"):
-    pass
-
-
-AnyCommand = Hello | Send | Edit | Delete | React | Unreact | Typing | Read | History | Sync | Ping
-KNOWN_OPS = frozenset(
-    str(cls.__struct_config__.tag)
-    for cls in (Hello, Send, Edit, Delete, React, Unreact, Typing, Read, History, Sync, Ping)
+from chatserver.protocol.requests import (
+    COMMANDS,
+    AnyCommand,
+    Hello,
+    Ping,
+    Ref,
+    nesting_ok,
+    op_name,
+    refusal,
+    too_deep,
 )
+
+__all__ = [
+    "COMMANDS",
+    "KNOWN_OPS",
+    "AnyCommand",
+    "FrameError",
+    "Hello",
+    "Ping",
+    "Ref",
+    "decode_command",
+    "names_op",
+]
+
+KNOWN_OPS = frozenset(op_name(command) for command in COMMANDS)
 _decoder = msgspec.json.Decoder(AnyCommand)
 _loose = msgspec.json.Decoder()
 
@@ -104,9 +56,15 @@ def decode_command(data: bytes | str) -> AnyCommand:
         return command
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _explain(data, exc) from None
+    except RecursionError:
+        # Skipping a deeply nested unknown field recurses in the decoder; the stack is
+        # bounded by Python's recursion limit, so this is a clean refusal, not a crash.
+        raise FrameError(too_deep()) from None
 
 
 def _explain(data: bytes | str, exc: Exception) -> FrameError:
+    if not nesting_ok(data):
+        return FrameError(too_deep())
     try:
         raw: Any = _loose.decode(data)
     except msgspec.DecodeError:
@@ -123,11 +81,16 @@ def _explain(data: bytes | str, exc: Exception) -> FrameError:
         return FrameError(BadRequest("op must be a string"), ref)
     if op not in KNOWN_OPS:
         return FrameError(UnknownOp(f"unknown op: {op[:40]}"), ref)
+    if isinstance(exc, msgspec.ValidationError):
+        error = refusal(exc, lengths_too_large=True)
+        return FrameError(type(error)(f"invalid {op} frame: {error.message}"), ref)
     return FrameError(BadRequest(f"invalid {op} frame: {exc}"), ref)
 
 
 def names_op(data: bytes | str, op: str) -> bool:
     """Whether a frame that failed to decode at least says it is an `op` frame."""
+    if not nesting_ok(data):
+        return False
     try:
         raw: Any = _loose.decode(data)
     except msgspec.DecodeError:

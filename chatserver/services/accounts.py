@@ -8,12 +8,14 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import text
 from chatserver.domain.errors import BadRequest, NotFound, Unauthorized
-from chatserver.domain.models import DM_POLICIES, ROLES, Role, User, now_ms
+from chatserver.domain.models import ROLES, Role, User, now_ms
 from chatserver.protocol.envelope import RevokeToken
+from chatserver.protocol.requests import ProfileChanges
 from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as store
 from chatserver.store.engine import Database
@@ -36,7 +38,7 @@ class AccountService:
         self._token_ttl_ms = token_ttl_days * 86_400_000
 
     async def register(
-        self, username: object, password: object, display_name: object = None
+        self, username: str, password: str, display_name: str | None = None
     ) -> tuple[User, str]:
         """Create an account and log it in. The first account on a server is the admin."""
         name = text.normalize_username(username)
@@ -75,9 +77,7 @@ class AccountService:
             await store.set_role(conn, user.id, role)
         return User(user.id, user.username, user.display_name, role, user.region, user.dm_policy)
 
-    async def login(self, username: object, password: object) -> tuple[User, str]:
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise BadRequest("username and password are required strings")
+    async def login(self, username: str, password: str) -> tuple[User, str]:
         async with self._db.read() as conn:
             found = await store.get_credentials(conn, username.strip().lower())
         stored_hash = found[1] if found else _DUMMY_HASH
@@ -91,9 +91,9 @@ class AccountService:
             token = await self._issue_token(conn, user.id)
         return user, token
 
-    async def authenticate(self, token: object) -> tuple[User, int]:
+    async def authenticate(self, token: str) -> tuple[User, int]:
         """The user and token id behind a bearer token, or `unauthorized`."""
-        if not isinstance(token, str) or not token or len(token) > 256:
+        if not token or len(token) > 256:
             raise Unauthorized("a valid token is required")
         async with self._db.read() as conn:
             found = await store.user_for_token(conn, hash_token(token), now_ms())
@@ -107,19 +107,17 @@ class AccountService:
             await store.delete_token(conn, token_id)
         await self._publisher.control(RevokeToken(token_id=token_id))
 
-    async def update_profile(self, user: User, changes: dict[str, object]) -> User:
+    async def update_profile(self, user: User, changes: ProfileChanges) -> User:
+        """Apply the fields given; one left out (UNSET) keeps its value."""
         values: dict[str, str | None] = {}
-        if "display_name" in changes:
+        if changes.display_name is not UNSET:
             values["display_name"] = text.validate_display_name(
-                changes["display_name"], fallback=user.username
+                changes.display_name, fallback=user.username
             )
-        if "region" in changes:
-            values["region"] = text.validate_region(changes["region"])
-        if "dm_policy" in changes:
-            policy = changes["dm_policy"]
-            if policy not in DM_POLICIES:
-                raise BadRequest("dm_policy must be 'everyone' or 'friends'")
-            values["dm_policy"] = str(policy)
+        if changes.region is not UNSET:
+            values["region"] = text.validate_region(changes.region)
+        if changes.dm_policy is not UNSET:
+            values["dm_policy"] = changes.dm_policy
         async with self._db.write() as conn:
             await store.update_profile(conn, user.id, values)
             updated = await store.get_user(conn, user.id)
@@ -133,9 +131,7 @@ class AccountService:
             raise NotFound("no such user")
         return user
 
-    async def search(self, query: object, limit: int) -> list[User]:
-        if not isinstance(query, str):
-            raise BadRequest("q must be a string")
+    async def search(self, query: str, limit: int) -> list[User]:
         query = query.strip().lstrip("@")[:32]
         if not query:
             return []

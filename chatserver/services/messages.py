@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import rules, text
-from chatserver.domain.errors import BadRequest, Blocked, NotFound, TooLarge
+from chatserver.domain.errors import Blocked, NotFound
 from chatserver.domain.models import Message, Nonce, Room, User, now_ms
 from chatserver.protocol.events import MessageCreated, MessageUpdated
 from chatserver.protocol.wire import broadcast_out
@@ -25,41 +25,6 @@ from chatserver.store.engine import Database
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
-MAX_NONCE_CHARS = 128
-
-
-def check_nonce(nonce: object) -> Nonce:
-    if nonce is None:
-        return None
-    if isinstance(nonce, bool) or not isinstance(nonce, (str, int)):
-        raise BadRequest("nonce must be a string or an integer")
-    if isinstance(nonce, str) and len(nonce) > MAX_NONCE_CHARS:
-        raise TooLarge(f"nonce is at most {MAX_NONCE_CHARS} characters")
-    if isinstance(nonce, int) and abs(nonce) > 2**53:
-        raise BadRequest("nonce integers must fit in a double")
-    return nonce
-
-
-def check_id(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise BadRequest(f"{what} must be a positive integer")
-    return value
-
-
-def page_bounds(before: object, after: object, limit: object) -> tuple[int | None, int | None, int]:
-    """Validate history cursors: exclusive seqs, default page 50, at most 200."""
-    for name, value in (("before", before), ("after", after)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            raise BadRequest(f"{name} must be a non-negative integer")
-    if limit is None:
-        size = DEFAULT_PAGE
-    elif isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
-    else:
-        size = limit
-    return before, after, size  # type: ignore[return-value]
 
 
 async def mentioned_members(conn: AsyncConnection, room_id: int, body: str) -> list[int]:
@@ -73,10 +38,9 @@ async def mentioned_members(conn: AsyncConnection, room_id: int, body: str) -> l
     )
 
 
-async def live_message(conn: AsyncConnection, user: User, message_id: object) -> Message:
+async def live_message(conn: AsyncConnection, user: User, message_id: int) -> Message:
     """A message the caller can see and act on: visible room, not deleted."""
-    mid = check_id(message_id, "message")
-    message = await store.get_message(conn, mid, user.id)
+    message = await store.get_message(conn, message_id, user.id)
     if message is None or message.deleted:
         raise NotFound("no such message")
     try:
@@ -125,15 +89,15 @@ class MessageService:
     async def send(
         self,
         user: User,
-        room_id: object,
-        body: object,
-        reply_to: object = None,
-        nonce: object = None,
+        room_id: int,
+        body: str,
+        reply_to: int | None = None,
+        nonce: Nonce = None,
     ) -> Message:
         """Store a new message and announce it; a repeated nonce returns the first one."""
         prepared = text.prepare_body(body)
-        checked_nonce = check_nonce(nonce)
-        reply = None if reply_to is None else check_id(reply_to, "reply_to")
+        checked_nonce = nonce
+        reply = reply_to
         try:
             return await self._send(user, room_id, prepared, reply, checked_nonce)
         except _AlreadySent as resent:
@@ -144,7 +108,7 @@ class MessageService:
                 return await self._current(conn, earlier, user)
 
     async def _send(
-        self, user: User, room_id: object, prepared: str, reply: int | None, checked_nonce: Nonce
+        self, user: User, room_id: int, prepared: str, reply: int | None, checked_nonce: Nonce
     ) -> Message:
         async def store_it(outbox: Outbox) -> Message | _Stored:
             """The whole write; it may run twice (see Database.write_shared)."""
@@ -188,7 +152,7 @@ class MessageService:
         await self._notifications.push(stored.message, stored.pending)
         return stored.message
 
-    async def edit(self, user: User, message_id: object, body: object) -> Message:
+    async def edit(self, user: User, message_id: int, body: str) -> Message:
         prepared = text.prepare_body(body)
         async with self._events.write() as outbox:
             conn = outbox.conn
@@ -203,7 +167,7 @@ class MessageService:
             )
         return updated
 
-    async def delete(self, user: User, message_id: object) -> None:
+    async def delete(self, user: User, message_id: int) -> None:
         """Tombstone the message: its reactions and notifications go with its body."""
         async with self._events.write() as outbox:
             conn = outbox.conn
@@ -219,17 +183,18 @@ class MessageService:
             )
 
     async def history(
-        self, user: User, room_id: object, before: object, after: object, limit: object
+        self, user: User, room_id: int, before: int | None, after: int | None, limit: int | None
     ) -> list[Message]:
-        """A page of a room's messages; public rooms can be read without joining."""
-        first, last, size = page_bounds(before, after, limit)
+        """A page of a room's messages (exclusive seq cursors, 50 unless `limit` says);
+        public rooms can be read without joining."""
+        size = DEFAULT_PAGE if limit is None else limit
         async with self._db.read() as conn:
             room, _ = await visible_room(conn, user, room_id)
-            return await store.history(conn, room.id, user.id, before=first, after=last, limit=size)
+            return await store.history(
+                conn, room.id, user.id, before=before, after=after, limit=size
+            )
 
-    async def read(self, user: User, room_id: object, seq: object) -> Room:
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-            raise BadRequest("seq must be a non-negative integer")
+    async def read(self, user: User, room_id: int, seq: int) -> Room:
         async with self._db.write() as conn:
             room, _ = await member_room(conn, user, room_id)
             upto = min(seq, room.last_seq)

@@ -22,11 +22,11 @@ class ReactionService:
         self._db = db
         self._events = events
 
-    async def react(self, user: User, message_id: object, emoji: object) -> tuple[Reaction, ...]:
+    async def react(self, user: User, message_id: int, emoji: str) -> tuple[Reaction, ...]:
         """Add the caller's reaction; adding it again changes nothing and announces nothing."""
         return await self._change(user, message_id, normalize_reaction(emoji), add=True)
 
-    async def unreact(self, user: User, message_id: object, emoji: object) -> tuple[Reaction, ...]:
+    async def unreact(self, user: User, message_id: int, emoji: str) -> tuple[Reaction, ...]:
         return await self._change(user, message_id, normalize_reaction(emoji), add=False)
 
     async def recent(self, user: User) -> list[str]:
@@ -34,7 +34,7 @@ class ReactionService:
             return await store.recent_for_user(conn, user.id, RECENT)
 
     async def _change(
-        self, user: User, message_id: object, emoji: str, *, add: bool
+        self, user: User, message_id: int, emoji: str, *, add: bool
     ) -> tuple[Reaction, ...]:
         async with self._events.write() as outbox:
             conn = outbox.conn

@@ -8,10 +8,8 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import rules, text
-from chatserver.domain.errors import BadRequest, NotFound, NotMember
+from chatserver.domain.errors import NotFound, NotMember
 from chatserver.domain.models import (
-    ROOM_KINDS,
-    VISIBILITIES,
     Membership,
     Room,
     RoomKind,
@@ -22,6 +20,7 @@ from chatserver.domain.models import (
 from chatserver.protocol import wire
 from chatserver.protocol.envelope import MembershipChanged
 from chatserver.protocol.events import MemberJoined, MemberLeft, RoomAdded, RoomRemoved
+from chatserver.protocol.requests import NewRoom
 from chatserver.services.room_events import Outbox, RoomEvents
 from chatserver.store import accounts as account_store
 from chatserver.store import rooms as store
@@ -29,17 +28,11 @@ from chatserver.store import social as social_store
 from chatserver.store.engine import Database
 
 
-def _room_id(room_id: object) -> int:
-    if not isinstance(room_id, int) or isinstance(room_id, bool) or room_id <= 0:
-        raise NotFound("no such room")
-    return room_id
-
-
 async def visible_room(
-    conn: AsyncConnection, user: User, room_id: object
+    conn: AsyncConnection, user: User, room_id: int
 ) -> tuple[Room, Membership | None]:
     """The room and the caller's membership; a private room they are not in does not exist."""
-    found = await store.room_with_membership(conn, _room_id(room_id), user.id)
+    found = await store.room_with_membership(conn, room_id, user.id)
     if found is None:
         raise NotFound("no such room")
     room, membership = found
@@ -48,9 +41,7 @@ async def visible_room(
     return room, membership
 
 
-async def member_room(
-    conn: AsyncConnection, user: User, room_id: object
-) -> tuple[Room, Membership]:
+async def member_room(conn: AsyncConnection, user: User, room_id: int) -> tuple[Room, Membership]:
     """The room, for an action that needs membership (send, react, typing, live events)."""
     room, membership = await visible_room(conn, user, room_id)
     if membership is None:
@@ -67,19 +58,13 @@ class RoomService:
         self._events = events
         self._online_among = online_among
 
-    async def create(self, user: User, body: dict[str, object]) -> Room:
-        kind = body.get("kind")
-        if kind not in ROOM_KINDS:
-            raise BadRequest(f"kind must be one of {', '.join(ROOM_KINDS)}")
-        visibility = body.get("visibility")
-        if visibility is not None and visibility not in VISIBILITIES:
-            raise BadRequest("visibility must be 'public' or 'private'")
-        room_kind: RoomKind = kind
+    async def create(self, user: User, request: NewRoom) -> Room:
+        room_kind = request.kind
         rules.check_can_create_room(user, room_kind)
-        slug = text.validate_slug(body.get("slug"))
-        name = text.validate_room_name(body.get("name"))
-        topic = text.validate_topic(body.get("topic"))
-        chosen: Visibility = rules.room_visibility(room_kind, visibility)
+        slug = text.validate_slug(request.slug)
+        name = text.validate_room_name(request.name)
+        topic = text.validate_topic(request.topic)
+        chosen: Visibility = rules.room_visibility(room_kind, request.visibility)
         async with self._events.write() as outbox:
             room_id = await store.create_room(
                 outbox.conn,
@@ -93,33 +78,29 @@ class RoomService:
             )
             return await self.admit(outbox, room_id, user)
 
-    async def get(self, user: User, room_id: object) -> tuple[Room, Membership | None]:
+    async def get(self, user: User, room_id: int) -> tuple[Room, Membership | None]:
         async with self._db.read() as conn:
             return await visible_room(conn, user, room_id)
 
     async def directory(
-        self, user: User, kind: str | None, query: str | None, limit: int = 200
+        self, user: User, kind: RoomKind | None, query: str | None, limit: int = 200
     ) -> list[tuple[Room, bool]]:
-        if kind is not None and kind not in ROOM_KINDS:
-            raise BadRequest(f"kind must be one of {', '.join(ROOM_KINDS)}")
-        if query is not None and len(query) > 80:
-            raise BadRequest("q is at most 80 characters")
         async with self._db.read() as conn:
             return await store.list_rooms(conn, user.id, kind, query or None, limit)
 
-    async def require_member(self, user: User, room_id: object) -> Room:
+    async def require_member(self, user: User, room_id: int) -> Room:
         async with self._db.read() as conn:
             room, _ = await member_room(conn, user, room_id)
         return room
 
-    async def join(self, user: User, room_id: object) -> Room:
+    async def join(self, user: User, room_id: int) -> Room:
         async with self._events.write() as outbox:
             room, membership = await visible_room(outbox.conn, user, room_id)
             if membership is not None:
                 return room
             return await self.admit(outbox, room.id, user)
 
-    async def leave(self, user: User, room_id: object) -> None:
+    async def leave(self, user: User, room_id: int) -> None:
         async with self._events.write() as outbox:
             conn = outbox.conn
             room, membership = await visible_room(conn, user, room_id)
@@ -135,14 +116,12 @@ class RoomService:
             # PROTOCOL: room.removed carries a Room, as room.added does.
             outbox.to_user(user.id, RoomRemoved(room=wire.room_out(after or room)))
 
-    async def add_member(self, actor: User, room_id: object, user_id: object) -> Room:
-        if not isinstance(user_id, int) or isinstance(user_id, bool):
-            raise BadRequest("user_id must be an integer")
+    async def add_member(self, actor: User, room_id: int, user_id: int) -> Room:
         async with self._events.write() as outbox:
             conn = outbox.conn
             if rules.is_staff(actor):
                 # Mentors and admins manage private rooms without having to be in them.
-                found = await store.get_room(conn, _room_id(room_id))
+                found = await store.get_room(conn, room_id)
                 if found is None:
                     raise NotFound("no such room")
                 room = found
@@ -157,7 +136,7 @@ class RoomService:
             return await self.admit(outbox, room.id, target)
 
     async def members(
-        self, user: User, room_id: object, query: str | None, limit: int
+        self, user: User, room_id: int, query: str | None, limit: int
     ) -> list[tuple[User, bool]]:
         async with self._db.read() as conn:
             room, _ = await visible_room(conn, user, room_id)

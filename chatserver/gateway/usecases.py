@@ -1,0 +1,472 @@
+"""Every operation of the API, declared once: its request type, what it does and how it answers.
+
+The HTTP routes, the WebSocket op table and the OpenAPI document are all derived from
+`USE_CASES`, so an operation offered on both transports behaves the same on both and
+a new one is added in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import msgspec
+
+from chatserver.domain.emojis import search_emoji
+from chatserver.domain.errors import BadRequest, NotFound, NotMember, Unauthorized
+from chatserver.domain.models import Level, Room, User
+from chatserver.gateway.connection import Connection
+from chatserver.gateway.hub import Hub
+from chatserver.protocol import requests as rq
+from chatserver.protocol import responses as rs
+from chatserver.protocol import wire
+from chatserver.services.container import Services
+from chatserver.services.ratelimit import enforce
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+
+@dataclass(frozen=True, slots=True)
+class Http:
+    """Where a use case is served over HTTP; `path` is an OpenAPI template whose
+    `{names}` are fields of the request type."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    status: int = 200
+
+
+@dataclass(slots=True)
+class Caller:
+    """Who asks, and over what: what a use case needs besides its request."""
+
+    services: Services
+    account: User | None
+    token_id: int = 0
+    connection: Connection | None = None
+    hub: Hub | None = None
+
+    @property
+    def user(self) -> User:
+        if self.account is None:
+            raise Unauthorized("send Authorization: Bearer <token>")
+        return self.account
+
+
+@dataclass(frozen=True, slots=True)
+class UseCase(Generic[R]):
+    """One operation. Its summary in the OpenAPI document is `run`'s docstring.
+
+    `ws` makes it a WebSocket op named by its request's tag; `ws_reply` is the frame
+    that answers it there (`none` when the op queues its own). `costs_message` spends
+    the caller's `messages` budget on both transports. `anonymous` use cases need no
+    token and are limited per client IP; `free` ops are not counted against the
+    request rate.
+    """
+
+    request: type[R]
+    run: Callable[[Caller, R], Awaitable[rs.Reply | None]]
+    reply: type[msgspec.Struct] | None = None
+    http: Http | None = None
+    ws: bool = False
+    ws_reply: Literal["ok", "pong", "none"] = "ok"
+    costs_message: bool = False
+    anonymous: bool = False
+    free: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.run.__name__
+
+    @property
+    def summary(self) -> str:
+        return (self.run.__doc__ or self.name).strip().splitlines()[0]
+
+
+# -- accounts and users ----------------------------------------------------------------
+
+
+async def register(c: Caller, r: rq.Register) -> rs.SessionReply:
+    """Create an account and log it in (the first account is the admin)."""
+    user, token = await c.services.accounts.register(r.username, r.password, r.display_name)
+    return rs.SessionReply(wire.self_out(user), token)
+
+
+async def login(c: Caller, r: rq.Login) -> rs.SessionReply:
+    """Log in: a new bearer token."""
+    s = c.services
+    await enforce(s.limiter, s.limits.login_user, r.username[:40].lower())
+    user, token = await s.accounts.login(r.username, r.password)
+    return rs.SessionReply(wire.self_out(user), token)
+
+
+async def logout(c: Caller, r: rq.NoInput) -> None:
+    """Revoke this token and close the WebSockets opened with it (4001)."""
+    await c.services.accounts.logout(c.token_id)
+
+
+async def me(c: Caller, r: rq.NoInput) -> rs.SelfReply:
+    """The caller's own User."""
+    return rs.SelfReply(wire.self_out(c.user))
+
+
+async def update_me(c: Caller, r: rq.ProfileChanges) -> rs.SelfReply:
+    """Change the caller's display name, region or DM policy."""
+    return rs.SelfReply(wire.self_out(await c.services.accounts.update_profile(c.user, r)))
+
+
+async def search_users(c: Caller, r: rq.UserSearch) -> rs.UsersReply:
+    """Users whose username or display name starts with `q`."""
+    return rs.UsersReply(wire.users_out(await c.services.accounts.search(r.q, r.limit)))
+
+
+async def get_user(c: Caller, r: rq.UserRef) -> rs.UserReply:
+    """One user."""
+    return rs.UserReply(wire.user_out(await c.services.accounts.get_user(r.user)))
+
+
+# -- rooms -------------------------------------------------------------------------------
+
+
+async def _room_out(c: Caller, room: Room, **extra: Any) -> wire.RoomOut:
+    if room.kind == "dm":
+        peers = await c.services.session.dm_peers([room], c.user)
+        extra["peers"] = wire.users_out(peers.get(room.id, []))
+    return wire.room_out(room, **extra)
+
+
+def _marks(joined: bool, room: Room, marks: dict[int, tuple[int, int]]) -> dict[str, Any]:
+    """`joined`, and for the caller's own rooms their read marker and unread count."""
+    if not joined:
+        return {"joined": False}
+    last_read, unread = marks.get(room.id, (0, 0))
+    return {"joined": True, "unread": unread, "last_read_seq": last_read}
+
+
+async def list_rooms(c: Caller, r: rq.RoomSearch) -> rs.RoomsReply:
+    """Public rooms and the caller's own rooms, biggest first."""
+    s = c.services
+    found = await s.rooms.directory(c.user, r.kind, r.q, r.limit)
+    peers = await s.session.dm_peers([room for room, _ in found], c.user)
+    marks = await s.session.marks(c.user)
+    rooms = []
+    for room, joined in found:
+        extra = _marks(joined, room, marks)
+        if room.kind == "dm":
+            extra["peers"] = wire.users_out(peers.get(room.id, []))
+        rooms.append(wire.room_out(room, **extra))
+    return rs.RoomsReply(rooms)
+
+
+async def create_room(c: Caller, r: rq.NewRoom) -> rs.RoomReply:
+    """Create a room; the creator is its first member."""
+    room = await c.services.rooms.create(c.user, r)
+    return rs.RoomReply(await _room_out(c, room, joined=True))
+
+
+async def get_room(c: Caller, r: rq.RoomRef) -> rs.RoomReply:
+    """One room (a private room the caller is not in does not exist)."""
+    room, membership = await c.services.rooms.get(c.user, r.room)
+    marks = await c.services.session.marks(c.user) if membership else {}
+    return rs.RoomReply(await _room_out(c, room, **_marks(membership is not None, room, marks)))
+
+
+async def join_room(c: Caller, r: rq.RoomRef) -> rs.RoomReply:
+    """Join a public room."""
+    room = await c.services.rooms.join(c.user, r.room)
+    return rs.RoomReply(await _room_out(c, room, joined=True))
+
+
+async def leave_room(c: Caller, r: rq.RoomRef) -> None:
+    """Leave a room."""
+    await c.services.rooms.leave(c.user, r.room)
+
+
+async def add_member(c: Caller, r: rq.AddMember) -> rs.RoomReply:
+    """Add a user to a private room."""
+    room = await c.services.rooms.add_member(c.user, r.room, r.user_id)
+    return rs.RoomReply(await _room_out(c, room))
+
+
+async def room_members(c: Caller, r: rq.MemberSearch) -> rs.MembersReply:
+    """A room's members, connected ones first."""
+    members = await c.services.rooms.members(c.user, r.room, r.q, r.limit)
+    return rs.MembersReply([wire.member_out(user, online) for user, online in members])
+
+
+# -- messages and reactions ------------------------------------------------------------
+
+
+async def send(c: Caller, r: rq.Send) -> rs.MessageReply:
+    """Post a message; a repeated nonce returns the first one."""
+    message = await c.services.messages.send(c.user, r.room, r.body, r.reply_to, r.nonce)
+    return rs.MessageReply(wire.message_out(message))
+
+
+async def edit(c: Caller, r: rq.Edit) -> rs.MessageReply:
+    """Edit one's own message."""
+    message = await c.services.messages.edit(c.user, r.message, r.body)
+    return rs.MessageReply(wire.message_out(message))
+
+
+async def delete(c: Caller, r: rq.Delete) -> None:
+    """Delete a message (its author, mentors and admins)."""
+    await c.services.messages.delete(c.user, r.message)
+
+
+async def history(c: Caller, r: rq.History) -> rs.MessagesReply:
+    """A page of a room's messages, ascending by seq."""
+    messages = await c.services.messages.history(c.user, r.room, r.before, r.after, r.limit)
+    return rs.MessagesReply([wire.message_out(m) for m in messages])
+
+
+def _reactions(found: tuple[Any, ...]) -> rs.ReactionsReply:
+    return rs.ReactionsReply([wire.ReactionOut(x.emoji, x.count, x.me) for x in found])
+
+
+async def react(c: Caller, r: rq.React) -> rs.ReactionsReply:
+    """Add the caller's reaction (an emoji or a :shortcode:); idempotent."""
+    return _reactions(await c.services.reactions.react(c.user, r.message, r.emoji))
+
+
+async def unreact(c: Caller, r: rq.Unreact) -> rs.ReactionsReply:
+    """Remove the caller's reaction; idempotent."""
+    return _reactions(await c.services.reactions.unreact(c.user, r.message, r.emoji))
+
+
+async def emoji(c: Caller, r: rq.EmojiSearch) -> rs.EmojiReply:
+    """The emoji picker: search by name in English or French, and recent reactions."""
+    found = search_emoji(r.q[:40], r.lang, r.limit)
+    recent = await c.services.reactions.recent(c.user)
+    return rs.EmojiReply(
+        [rs.EmojiOut(e.emoji, e.name, list(e.aliases), list(e.skins)) for e in found], recent
+    )
+
+
+# -- WebSocket-only ops ----------------------------------------------------------------
+
+
+async def hello(c: Caller, r: rq.Hello) -> None:
+    """The handshake; the gateway answers it before any other op."""
+    raise BadRequest("already said hello")
+
+
+async def ping(c: Caller, r: rq.Ping) -> None:
+    """Answered at once with `pong`."""
+
+
+async def typing(c: Caller, r: rq.Typing) -> None:
+    """Tell the room the caller is typing."""
+    conn = c.connection
+    if conn is None or r.room not in conn.rooms:
+        # Not attached means not a member (or no such room): check properly.
+        await c.services.rooms.require_member(c.user, r.room)
+    await c.services.presence.typing(c.user, r.room)
+
+
+async def read(c: Caller, r: rq.Read) -> None:
+    """Move the caller's read marker (never backwards)."""
+    await c.services.messages.read(c.user, r.room, r.seq)
+
+
+async def sync(c: Caller, r: rq.Sync) -> None:
+    """Reply ok, replay the room since `since`, then resume its live events.
+
+    The connection is detached from the room BEFORE the replay is read, so no live
+    event committed after the replay's snapshot can reach it ahead of the replay (and
+    then again after it): those follow `room.synced`, once each.
+    """
+    conn, hub = c.connection, c.hub
+    assert conn is not None and hub is not None, "sync is a WebSocket op"
+    attached = r.room in conn.rooms
+    resume = hub.position(conn, r.room)
+    if attached:
+        await hub.detach(conn, r.room)
+    try:
+        replay = await c.services.sync.replay(c.user, r.room, r.since)
+    except (NotFound, NotMember):
+        raise  # not a member (any more): nothing to resume
+    except Exception:
+        # Still a member (a database hiccup): put the connection back where it was, or
+        # have it reconnect when that is not known.
+        if resume is not None:
+            await hub.attach(conn, r.room, resume)
+        elif attached:
+            conn.close(1011, "could not resume the room; reconnect with since")
+        raise
+    conn.send(ok_frame(r.ref, None))
+    for frame in replay.frames:
+        conn.send(frame)
+    await hub.attach(conn, replay.room_id, replay.seq)
+
+
+def ok_frame(ref: rq.Ref, result: msgspec.Struct | None) -> bytes:
+    """`{"op": "ok", "ref": ..., ...result}`: the result's encoding spliced in, no dict built."""
+    head = b'{"op":"ok","ref":' + wire.encode(ref)
+    if result is None:
+        return head + b"}"
+    fields = wire.encode(result)
+    return head + b"}" if len(fields) == 2 else head + b"," + fields[1:]
+
+
+# -- friends, blocks, DMs ----------------------------------------------------------------
+
+
+async def friends(c: Caller, r: rq.NoInput) -> rs.FriendsReply:
+    """The caller's friends and pending requests both ways."""
+    mutual, incoming, outgoing = await c.services.social.lists(c.user)
+    return rs.FriendsReply(
+        wire.users_out(mutual), wire.users_out(incoming), wire.users_out(outgoing)
+    )
+
+
+async def add_friend(c: Caller, r: rq.UsernameRef) -> rs.FriendStatusReply:
+    """Ask to be friends, or accept the other's request."""
+    return rs.FriendStatusReply(await c.services.social.request_friend(c.user, r.username))
+
+
+async def remove_friend(c: Caller, r: rq.UserRef) -> None:
+    """Unfriend, cancel or decline."""
+    await c.services.social.remove_friend(c.user, r.user)
+
+
+async def blocks(c: Caller, r: rq.NoInput) -> rs.BlockedReply:
+    """The users the caller blocked."""
+    return rs.BlockedReply(wire.users_out(await c.services.social.blocked(c.user)))
+
+
+async def block(c: Caller, r: rq.UsernameRef) -> None:
+    """Block a user."""
+    await c.services.social.block(c.user, r.username)
+
+
+async def unblock(c: Caller, r: rq.UserRef) -> None:
+    """Lift a block."""
+    await c.services.social.unblock(c.user, r.user)
+
+
+async def open_dm(c: Caller, r: rq.OpenDm) -> rs.RoomReply:
+    """The one DM room of the caller and the people named, created on first use."""
+    names = r.usernames if r.usernames is not None else [] if r.username is None else [r.username]
+    room = await c.services.social.open_dm(c.user, names)
+    return rs.RoomReply(await _room_out(c, room, joined=True))
+
+
+# -- notifications ---------------------------------------------------------------------
+
+
+def _settings(default: Level, rooms: dict[int, Level]) -> rs.NotificationSettingsReply:
+    return rs.NotificationSettingsReply(default, {str(k): v for k, v in rooms.items()})
+
+
+async def notification_settings(c: Caller, r: rq.NoInput) -> rs.NotificationSettingsReply:
+    """The caller's default notification level and per-room overrides."""
+    return _settings(*await c.services.notifications.settings(c.user))
+
+
+async def update_notification_settings(
+    c: Caller, r: rq.SettingsChanges
+) -> rs.NotificationSettingsReply:
+    """Change the default level and merge per-room overrides (`null` removes one)."""
+    return _settings(*await c.services.notifications.update_settings(c.user, r.default, r.rooms))
+
+
+async def notifications(c: Caller, r: rq.Inbox) -> rs.NotificationsReply:
+    """The caller's notifications, newest first."""
+    unread = r.unread.lower() in ("1", "true", "yes")
+    items = await c.services.notifications.inbox(c.user, unread, r.limit)
+    return rs.NotificationsReply([wire.notification_out(n) for n in items])
+
+
+async def mark_notifications_read(c: Caller, r: rq.MarkRead) -> None:
+    """Mark notifications read: `{ids}` or `{all: true}`."""
+    await c.services.notifications.mark_read(c.user, r.ids, r.all)
+
+
+# -- the table ---------------------------------------------------------------------------
+
+U = UseCase
+USE_CASES: tuple[UseCase[Any], ...] = (
+    U(
+        rq.Register,
+        register,
+        rs.SessionReply,
+        Http("POST", "/api/auth/register", 201),
+        anonymous=True,
+    ),
+    U(rq.Login, login, rs.SessionReply, Http("POST", "/api/auth/login"), anonymous=True),
+    U(rq.NoInput, logout, None, Http("POST", "/api/auth/logout")),
+    U(rq.NoInput, me, rs.SelfReply, Http("GET", "/api/me")),
+    U(rq.ProfileChanges, update_me, rs.SelfReply, Http("PATCH", "/api/me")),
+    U(rq.UserSearch, search_users, rs.UsersReply, Http("GET", "/api/users")),
+    U(rq.UserRef, get_user, rs.UserReply, Http("GET", "/api/users/{user}")),
+    U(rq.RoomSearch, list_rooms, rs.RoomsReply, Http("GET", "/api/rooms")),
+    U(rq.NewRoom, create_room, rs.RoomReply, Http("POST", "/api/rooms", 201)),
+    U(rq.RoomRef, get_room, rs.RoomReply, Http("GET", "/api/rooms/{room}")),
+    U(rq.RoomRef, join_room, rs.RoomReply, Http("POST", "/api/rooms/{room}/join")),
+    U(rq.RoomRef, leave_room, None, Http("POST", "/api/rooms/{room}/leave")),
+    U(rq.AddMember, add_member, rs.RoomReply, Http("POST", "/api/rooms/{room}/members")),
+    U(rq.MemberSearch, room_members, rs.MembersReply, Http("GET", "/api/rooms/{room}/members")),
+    U(rq.History, history, rs.MessagesReply, Http("GET", "/api/rooms/{room}/messages"), ws=True),
+    U(
+        rq.Send,
+        send,
+        rs.MessageReply,
+        Http("POST", "/api/rooms/{room}/messages", 201),
+        ws=True,
+        costs_message=True,
+    ),
+    U(
+        rq.Edit,
+        edit,
+        rs.MessageReply,
+        Http("PATCH", "/api/messages/{message}"),
+        ws=True,
+        costs_message=True,
+    ),
+    U(rq.Delete, delete, None, Http("DELETE", "/api/messages/{message}"), ws=True),
+    U(
+        rq.React,
+        react,
+        rs.ReactionsReply,
+        Http("PUT", "/api/messages/{message}/reactions/{emoji}"),
+        ws=True,
+        costs_message=True,
+    ),
+    U(
+        rq.Unreact,
+        unreact,
+        rs.ReactionsReply,
+        Http("DELETE", "/api/messages/{message}/reactions/{emoji}"),
+        ws=True,
+        costs_message=True,
+    ),
+    U(rq.EmojiSearch, emoji, rs.EmojiReply, Http("GET", "/api/emoji")),
+    U(rq.NoInput, friends, rs.FriendsReply, Http("GET", "/api/friends")),
+    U(rq.UsernameRef, add_friend, rs.FriendStatusReply, Http("POST", "/api/friends")),
+    U(rq.UserRef, remove_friend, None, Http("DELETE", "/api/friends/{user}")),
+    U(rq.NoInput, blocks, rs.BlockedReply, Http("GET", "/api/blocks")),
+    U(rq.UsernameRef, block, None, Http("POST", "/api/blocks")),
+    U(rq.UserRef, unblock, None, Http("DELETE", "/api/blocks/{user}")),
+    U(rq.OpenDm, open_dm, rs.RoomReply, Http("POST", "/api/dms")),
+    U(
+        rq.NoInput,
+        notification_settings,
+        rs.NotificationSettingsReply,
+        Http("GET", "/api/settings/notifications"),
+    ),
+    U(
+        rq.SettingsChanges,
+        update_notification_settings,
+        rs.NotificationSettingsReply,
+        Http("PUT", "/api/settings/notifications"),
+    ),
+    U(rq.Inbox, notifications, rs.NotificationsReply, Http("GET", "/api/notifications")),
+    U(rq.MarkRead, mark_notifications_read, None, Http("POST", "/api/notifications/read")),
+    U(rq.Hello, hello, ws=True, free=True),
+    U(rq.Ping, ping, ws=True, ws_reply="pong", free=True),
+    U(rq.Typing, typing, ws=True),
+    U(rq.Read, read, ws=True),
+    U(rq.Sync, sync, ws=True, ws_reply="none"),
+)

@@ -1,0 +1,296 @@
+"""What clients may send: every HTTP input and WebSocket op as a typed Struct, with its limits.
+
+The constraints here are the contract's shape rules (ids are positive int64, seqs are
+non-negative int64, enums are closed, some strings have a fixed form), so a request
+that decodes is well-formed and services receive plain ints, Literals and Structs.
+Rules that depend on meaning, such as trimming a message body before counting it,
+stay in `chatserver.domain.text`. Unknown fields are ignored everywhere, as the
+protocol promises; wrong types are never coerced.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import msgspec
+
+from chatserver.domain.errors import BadRequest, ChatError, TooLarge
+from chatserver.domain.models import DmPolicy, Level, RoomKind, Visibility
+
+INT64_MAX = 2**63 - 1
+MAX_JSON_DEPTH = 64
+"""Nesting allowed in a request body or frame; the protocol's own shapes need three."""
+
+Id = Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX, description="a positive id")]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX, description="a room sequence number")]
+Ref = str | int | float | bool | None
+Nonce = (
+    Annotated[str, msgspec.Meta(max_length=128)]
+    | Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
+    | None
+)
+Username = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-zA-Z0-9_.\-]{3,32}$",
+        description="3-32 characters of a-z A-Z 0-9 _ . -, folded to lower case",
+    ),
+]
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
+Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9\-]{2,32}$")]
+PageSize = Annotated[int, msgspec.Meta(ge=1, le=200)]
+UsersLimit = Annotated[int, msgspec.Meta(ge=1, le=50)]
+MembersLimit = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+InboxLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+
+
+# -- WebSocket ops (the ones shared with HTTP are the same types) ----------------------
+
+
+class Command(msgspec.Struct, tag_field="op", kw_only=True):
+    """Base of every WebSocket op; `ref` is echoed in the reply. Over HTTP it is unused."""
+
+    ref: Ref = None
+
+
+class Hello(Command, tag="hello"):
+    token: str
+    v: int = 1
+    since: Annotated[dict[Id, Seq], msgspec.Meta(max_length=10_000)] | None = None
+
+
+class Ping(Command, tag="ping"):
+    pass
+
+
+class Send(Command, tag="send"):
+    room: Id
+    body: str
+    reply_to: Id | None = None
+    nonce: Nonce = None
+
+
+class Edit(Command, tag="edit"):
+    message: Id
+    body: str
+
+
+class Delete(Command, tag="delete"):
+    message: Id
+
+
+class React(Command, tag="react"):
+    message: Id
+    emoji: str
+
+
+class Unreact(Command, tag="unreact"):
+    message: Id
+    emoji: str
+
+
+class Typing(Command, tag="typing"):
+    room: Id
+
+
+class Read(Command, tag="read"):
+    room: Id
+    seq: Seq
+
+
+class History(Command, tag="history"):
+    room: Id
+    before: Seq | None = None
+    after: Seq | None = None
+    limit: PageSize | None = None
+
+
+class Sync(Command, tag="sync"):
+    room: Id
+    since: Seq
+
+
+AnyCommand = Hello | Send | Edit | Delete | React | Unreact | Typing | Read | History | Sync | Ping
+COMMANDS: tuple[type[Command], ...] = (
+    Hello,
+    Send,
+    Edit,
+    Delete,
+    React,
+    Unreact,
+    Typing,
+    Read,
+    History,
+    Sync,
+    Ping,
+)
+
+
+def op_name(command: type[Command]) -> str:
+    return str(command.__struct_config__.tag)
+
+
+# -- HTTP-only inputs: path parameters, query strings and bodies in one Struct each ------
+
+
+class Request(msgspec.Struct, kw_only=True):
+    """Base of the HTTP-only inputs."""
+
+
+class NoInput(Request):
+    """An endpoint that takes nothing but the caller's token."""
+
+
+class Register(Request):
+    username: Username
+    password: Password
+    display_name: str | None = None
+
+
+class Login(Request):
+    username: str
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class ProfileChanges(Request):
+    """`PATCH /api/me`: a field left out is unchanged; `null` resets it."""
+
+    display_name: str | msgspec.UnsetType | None = msgspec.UNSET
+    region: str | msgspec.UnsetType | None = msgspec.UNSET
+    dm_policy: DmPolicy | msgspec.UnsetType = msgspec.UNSET
+
+
+class UserSearch(Request):
+    q: str = ""
+    limit: UsersLimit = 20
+
+
+class UserRef(Request):
+    user: Id
+
+
+class RoomSearch(Request):
+    kind: RoomKind | None = None
+    q: Annotated[str, msgspec.Meta(max_length=80)] | None = None
+    limit: PageSize = 200
+
+
+class NewRoom(Request):
+    slug: Slug
+    name: str
+    kind: RoomKind
+    visibility: Visibility | None = None
+    topic: str | None = None
+
+
+class RoomRef(Request):
+    room: Id
+
+
+class AddMember(Request):
+    room: Id
+    user_id: Id
+
+
+class MemberSearch(Request):
+    room: Id
+    q: str | None = None
+    limit: MembersLimit = 500
+
+
+class EmojiSearch(Request):
+    q: str = ""
+    lang: Literal["en", "fr"] = "en"
+    limit: PageSize = 50
+
+
+class UsernameRef(Request):
+    username: str
+
+
+class OpenDm(Request):
+    """`{username}` for a two-person DM or `{usernames}` for a group; `usernames` wins."""
+
+    username: str | None = None
+    usernames: list[str] | None = None
+
+
+class SettingsChanges(Request):
+    """Room ids are JSON object keys, so strings of ASCII digits; a `null` level removes one."""
+
+    default: Level | None = None
+    rooms: Annotated[dict[Id, Level | None], msgspec.Meta(max_length=1000)] | None = None
+
+
+class Inbox(Request):
+    unread: str = ""
+    limit: InboxLimit = 100
+
+
+class MarkRead(Request):
+    ids: Annotated[list[Id], msgspec.Meta(max_length=1000)] | None = None
+    all: bool | None = None
+
+
+# -- decoding helpers shared by both transports ----------------------------------------
+
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+ASCII_INT = re.compile(r"-?[0-9]{1,19}")
+"""How an integer is written in a query string: ASCII digits, in the int64 range's width."""
+
+
+def nesting_ok(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects at most `limit` deep.
+
+    Deep nesting makes a decoder recurse once per level, so it is refused before any
+    loose decoding. Counting brackets is a pass in C that settles nearly every input;
+    only text with more brackets than the limit is walked, skipping strings.
+    """
+    if isinstance(data, str):
+        if data.count("[") + data.count("{") <= limit:
+            return True
+        data = data.encode("utf-8", "surrogatepass")
+    elif data.count(b"[") + data.count(b"{") <= limit:
+        return True
+    depth = 0
+    for match in _TOKENS.finditer(data):
+        first = data[match.start()]
+        if first in b"[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif first in b"]}":
+            depth -= 1
+    return True
+
+
+def too_deep() -> BadRequest:
+    return BadRequest(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+
+
+def refusal(error: msgspec.ValidationError, *, lengths_too_large: bool) -> ChatError:
+    """The protocol's error for input that does not fit its type.
+
+    A string over its length limit in a body or frame is `too_large`, as the protocol
+    says of fields over their limit; every other mismatch is `bad_request`.
+    """
+    message = str(error)
+    if lengths_too_large and message.startswith("Expected `str` of length <="):
+        return TooLarge(message)
+    return BadRequest(message)
+
+
+def int_fields(kind: type[msgspec.Struct]) -> frozenset[str]:
+    """Fields of `kind` that may hold an integer (their query-string text must be digits)."""
+    info = msgspec.inspect.type_info(kind)
+    assert isinstance(info, msgspec.inspect.StructType)
+    found = set()
+    for field in info.fields:
+        kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else ()
+        for kind_ in (field.type, *kinds):
+            while isinstance(kind_, msgspec.inspect.Metadata):
+                kind_ = kind_.type
+            if isinstance(kind_, msgspec.inspect.IntType):
+                found.add(field.name)
+    return frozenset(found)

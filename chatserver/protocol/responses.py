@@ -1,0 +1,137 @@
+"""What a request is answered with: the reply envelopes of HTTP and `ok` frames, and errors.
+
+Each is a Struct so that replies are encoded without intermediate dicts and so that
+the OpenAPI document describes exactly what is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from chatserver.domain.models import Level
+from chatserver.protocol.wire import (
+    MemberOut,
+    MessageOut,
+    NotificationOut,
+    ReactionOut,
+    RoomOut,
+    SelfOut,
+    UserOut,
+)
+
+
+class SessionReply(msgspec.Struct):
+    """A new login: the caller's own User and their bearer token."""
+
+    user: SelfOut
+    token: str
+
+
+class SelfReply(msgspec.Struct):
+    user: SelfOut
+
+
+class UserReply(msgspec.Struct):
+    user: UserOut
+
+
+class UsersReply(msgspec.Struct):
+    users: list[UserOut]
+
+
+class RoomReply(msgspec.Struct):
+    room: RoomOut
+
+
+class RoomsReply(msgspec.Struct):
+    rooms: list[RoomOut]
+
+
+class MembersReply(msgspec.Struct):
+    members: list[MemberOut]
+
+
+class MessageReply(msgspec.Struct):
+    message: MessageOut
+
+
+class MessagesReply(msgspec.Struct):
+    messages: list[MessageOut]
+
+
+class ReactionsReply(msgspec.Struct):
+    reactions: list[ReactionOut]
+
+
+class EmojiOut(msgspec.Struct):
+    """One picker result: the emoji, its primary shortcode name, other names, skin tones."""
+
+    emoji: str
+    name: str
+    aliases: list[str]
+    skins: list[str]
+
+
+class EmojiReply(msgspec.Struct):
+    emoji: list[EmojiOut]
+    recent: list[str]
+
+
+class FriendsReply(msgspec.Struct):
+    friends: list[UserOut]
+    incoming: list[UserOut]
+    outgoing: list[UserOut]
+
+
+class FriendStatusReply(msgspec.Struct):
+    status: Literal["requested", "friends"]
+
+
+class BlockedReply(msgspec.Struct):
+    blocked: list[UserOut]
+
+
+class NotificationSettingsReply(msgspec.Struct):
+    """The default level and the per-room overrides, keyed by room id as a string."""
+
+    default: Level
+    rooms: dict[str, Level]
+
+
+class NotificationsReply(msgspec.Struct):
+    notifications: list[NotificationOut]
+
+
+class ErrorDetail(msgspec.Struct, omit_defaults=True):
+    """A refusal: a stable `code` (see PROTOCOL.md), a human `message`, and for
+    `rate_limited` the seconds to wait."""
+
+    code: str
+    message: str
+    retry_after: float | msgspec.UnsetType = msgspec.UNSET
+
+
+class ErrorReply(msgspec.Struct):
+    error: ErrorDetail
+
+
+Reply = (
+    SessionReply
+    | SelfReply
+    | UserReply
+    | UsersReply
+    | RoomReply
+    | RoomsReply
+    | MembersReply
+    | MessageReply
+    | MessagesReply
+    | ReactionsReply
+    | EmojiReply
+    | FriendsReply
+    | FriendStatusReply
+    | BlockedReply
+    | NotificationSettingsReply
+    | NotificationsReply
+)
