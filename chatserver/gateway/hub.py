@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import msgspec
 
@@ -14,6 +14,7 @@ from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_c
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.framing import Outgoing
 from chatserver.protocol.envelope import MembershipChanged, RevokeToken, decode_control, unpack
+from chatserver.protocol.roomfeed import Close, Fetch, Output, Push, RoomFeed, StartTimer
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ FetchEvents = Callable[[int, int, int], Awaitable[list[tuple[int, bytes]]]]
 """(room, first seq, last seq) -> committed frames, from the store's event log."""
 LastSeq = Callable[[int], Awaitable[int]]
 UserHook = Callable[[int], None]
+Feed = RoomFeed[Connection, Outgoing]
 PRESENCE_PREFIX = b'{"op":"event","type":"presence"'
 
 
@@ -38,32 +40,13 @@ class _PresenceEvent(msgspec.Struct):
     user: _UserRef
 
 
-class RoomFeed:
-    """One room's local subscribers and where its stream stands on this node."""
-
-    __slots__ = ("catching_up", "delivered", "filling", "members", "pending", "room_id", "waiting")
-
-    def __init__(self, room_id: int, delivered: int) -> None:
-        self.room_id = room_id
-        self.delivered = delivered
-        self.members: set[Connection] = set()
-        self.pending: dict[int, bytes] = {}
-        self.waiting: dict[Connection, int] = {}
-        self.catching_up: dict[Connection, list[tuple[int, Outgoing]]] = {}
-        self.filling = False
-
-    def everyone(self) -> list[Connection]:
-        return [*self.members, *self.waiting, *self.catching_up]
-
-
 class Hub:
     """Routes every broker message to the local connections that want it.
 
     Ordering: each room's sequenced events are delivered in seq order with no gaps
-    or repeats. An event that arrives early is held back for `gap_wait` seconds;
-    if the missing ones have not arrived by then they are read from the event log.
-    A connection that attaches behind the stream is backfilled from the log while
-    live events for it are buffered, so it too sees every seq exactly once.
+    or repeats. The rules live in one `RoomFeed` per room (`protocol/roomfeed.py`);
+    the hub feeds it broker messages, runs the log reads and the `gap_wait` timer it
+    asks for, feeds the answers back, and pushes what it returns to connections.
     """
 
     def __init__(
@@ -77,12 +60,12 @@ class Hub:
         on_last_connection: UserHook | None = None,
     ) -> None:
         self._broker = broker
-        self._fetch = fetch_events
+        self._fetch_events = fetch_events
         self._last_seq = last_seq
         self._gap_wait = gap_wait
         self._on_first = on_first_connection
         self._on_last = on_last_connection
-        self.feeds: dict[int, RoomFeed] = {}
+        self.feeds: dict[int, Feed] = {}
         self.users: dict[int, set[Connection]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._presence_seen: OrderedDict[bytes, tuple[int, set[int]]] = OrderedDict()
@@ -122,37 +105,27 @@ class Hub:
         conn.rooms.add(room_id)
         feed = self.feeds.get(room_id)
         if feed is None:
-            feed = self.feeds[room_id] = RoomFeed(room_id, floor)
+            feed = self.feeds[room_id] = RoomFeed(floor)
             await self._broker.subscribe(room_channel(room_id))
             # Anything committed between the caller's snapshot and the subscription
             # was published to nobody here: look for it once now.
-            self._spawn(self._catch_up(feed))
-        if floor == feed.delivered:
-            feed.members.add(conn)
-        elif floor > feed.delivered:
-            feed.waiting[conn] = floor
-        else:
-            feed.catching_up[conn] = []
-            self._spawn(self._backfill(feed, conn, floor, feed.delivered))
+            self._spawn(self._catch_up(room_id, feed))
+        self._apply(room_id, feed, feed.attach(conn, floor))
 
     def position(self, conn: Connection, room_id: int) -> int | None:
         """The room's last seq pushed to `conn`, when known exactly (not while backfilling)."""
         feed = self.feeds.get(room_id)
         if feed is None or room_id not in conn.rooms:
             return None
-        if conn in feed.members:
-            return feed.delivered
-        return feed.waiting.get(conn)
+        return feed.position(conn)
 
     async def detach(self, conn: Connection, room_id: int) -> None:
         conn.rooms.discard(room_id)
         feed = self.feeds.get(room_id)
         if feed is None:
             return
-        feed.members.discard(conn)
-        feed.waiting.pop(conn, None)
-        feed.catching_up.pop(conn, None)
-        if not (feed.members or feed.waiting or feed.catching_up):
+        feed.detach(conn)
+        if not feed.has_subscribers():
             del self.feeds[room_id]
             await self._broker.unsubscribe(room_channel(room_id))
 
@@ -176,8 +149,8 @@ class Hub:
 
     def on_reset(self) -> None:
         """The broker may have dropped messages: compare every feed with the store."""
-        for feed in list(self.feeds.values()):
-            self._spawn(self._catch_up(feed))
+        for room_id, feed in list(self.feeds.items()):
+            self._spawn(self._catch_up(room_id, feed))
 
     def _on_room(self, room_id: int, data: bytes) -> None:
         feed = self.feeds.get(room_id)
@@ -186,22 +159,13 @@ class Hub:
         seq, frame = unpack(data)
         if seq == 0:  # unsequenced: typing, presence
             if frame.startswith(PRESENCE_PREFIX):
-                self._deliver_once(frame, feed.everyone())
+                self._deliver_once(frame, feed.subscribers())
                 return
             out = Outgoing(frame)
-            for conn in feed.everyone():
+            for conn in feed.subscribers():
                 conn.push(out)
             return
-        if seq <= feed.delivered:
-            return
-        if seq == feed.delivered + 1:
-            self._deliver(feed, seq, frame)
-            self._drain_pending(feed)
-            return
-        feed.pending[seq] = frame
-        if not feed.filling:
-            feed.filling = True
-            self._spawn(self._fill_gap(feed))
+        self._apply(room_id, feed, feed.arrive(seq, Outgoing(frame)))
 
     def _deliver_once(self, frame: bytes, conns: Iterable[Connection]) -> None:
         """One presence change arrives once per shared room and once as a friend: each
@@ -219,32 +183,6 @@ class Hub:
             if conn.serial not in seen and conn.user.id != subject:
                 seen.add(conn.serial)
                 conn.push(out)
-
-    def _deliver(self, feed: RoomFeed, seq: int, frame: bytes) -> None:
-        feed.delivered = seq
-        out = Outgoing(frame)
-        for conn in feed.members:
-            conn.push(out)
-        if feed.catching_up:
-            for buffered in feed.catching_up.values():
-                buffered.append((seq, out))
-        if feed.waiting:
-            for conn, floor in list(feed.waiting.items()):
-                if seq > floor:
-                    conn.push(out)
-                    del feed.waiting[conn]
-                    feed.members.add(conn)
-
-    def _drain_pending(self, feed: RoomFeed) -> None:
-        pending = feed.pending
-        while pending:
-            frame = pending.pop(feed.delivered + 1, None)
-            if frame is None:
-                # Drop stale arrivals the store already filled in.
-                for seq in [s for s in pending if s <= feed.delivered]:
-                    del pending[seq]
-                return
-            self._deliver(feed, feed.delivered + 1, frame)
 
     def _on_control(self, data: bytes) -> None:
         try:
@@ -264,71 +202,59 @@ class Hub:
                 else:
                     self._spawn(self.detach(conn, command.room_id))
 
-    # -- repairs from the store -----------------------------------------------------
+    # -- carrying out what a feed asks for ------------------------------------------
 
-    async def _fill_gap(self, feed: RoomFeed) -> None:
-        try:
-            await asyncio.sleep(self._gap_wait)
-            while feed.pending and self.feeds.get(feed.room_id) is feed:
-                lowest = min(feed.pending)
-                if lowest > feed.delivered + 1:
-                    await self._load(feed, lowest - 1)
-                    if feed.delivered < lowest - 1:
-                        log.warning(
-                            "room %s: seqs %s..%s are missing from the log; skipping",
-                            feed.room_id,
-                            feed.delivered + 1,
-                            lowest - 1,
-                        )
-                        feed.delivered = lowest - 1
-                self._drain_pending(feed)
-        finally:
-            feed.filling = False
+    def _apply(
+        self, room_id: int, feed: Feed, outputs: Sequence[Output[Connection, Outgoing]]
+    ) -> None:
+        for output in outputs:
+            if isinstance(output, Push):
+                out = output.frame
+                for conn in output.to:
+                    conn.push(out)
+            elif isinstance(output, Fetch):
+                self._spawn(self._fetch(room_id, feed, output))
+            elif isinstance(output, StartTimer):
+                self._spawn(self._gap_timer(room_id, feed))
+            elif isinstance(output, Close):
+                output.subscriber.close(1011, "could not catch up; reconnect with since")
+            else:
+                log.warning(
+                    "room %s: seqs %s..%s are missing from the log; skipping",
+                    room_id,
+                    output.first,
+                    output.last,
+                )
 
-    async def _catch_up(self, feed: RoomFeed) -> None:
+    async def _gap_timer(self, room_id: int, feed: Feed) -> None:
+        await asyncio.sleep(self._gap_wait)
+        if self.feeds.get(room_id) is feed:
+            self._apply(room_id, feed, feed.gap_wait_over())
+
+    async def _catch_up(self, room_id: int, feed: Feed) -> None:
         try:
-            last = await self._last_seq(feed.room_id)
+            last = await self._last_seq(room_id)
         except Exception as exc:
-            log.warning("room %s: cannot read last seq: %s", feed.room_id, exc)
+            log.warning("room %s: cannot read last seq: %s", room_id, exc)
             return
-        if last > feed.delivered and self.feeds.get(feed.room_id) is feed:
-            await self._load(feed, last)
-            self._drain_pending(feed)
+        if self.feeds.get(room_id) is feed:
+            self._apply(room_id, feed, feed.last_seq_known(last))
 
-    async def _load(self, feed: RoomFeed, upto: int) -> None:
-        """Deliver committed events delivered+1..upto from the log, in order."""
+    async def _fetch(self, room_id: int, feed: Feed, request: Fetch[Connection]) -> None:
+        """Read the log for a feed; the answer is dropped if the room's feed was closed."""
+        events: list[tuple[int, bytes]] | None
         try:
-            events = await self._fetch(feed.room_id, feed.delivered + 1, upto)
+            events = await self._fetch_events(room_id, request.first, request.last)
         except Exception as exc:
-            log.warning("room %s: gap fill failed: %s", feed.room_id, exc)
+            log.warning("room %s: %s failed: %s", room_id, request.reason.value, exc)
+            events = None
+        if self.feeds.get(room_id) is not feed:
             return
-        for seq, frame in events:
-            if seq == feed.delivered + 1:
-                self._deliver(feed, seq, frame)
-
-    async def _backfill(self, feed: RoomFeed, conn: Connection, floor: int, upto: int) -> None:
-        mine = feed.catching_up.get(conn)
-        try:
-            events = await self._fetch(feed.room_id, floor + 1, upto)
-        except Exception as exc:
-            log.warning("room %s: backfill failed, closing: %s", feed.room_id, exc)
-            conn.close(1011, "could not catch up; reconnect with since")
-            return
-        if mine is None or feed.catching_up.get(conn) is not mine or conn.closed:
-            # Detached meanwhile, or detached and attached again (a `sync`): the
-            # newer attach has its own floor and backfill; this one must not run.
-            return
-        buffered = feed.catching_up.pop(conn)
-        last = floor
-        for seq, frame in events:
-            if seq > last:
-                conn.send(frame)
-                last = seq
-        for seq, out in buffered:
-            if seq > last:
-                conn.push(out)
-                last = seq
-        feed.members.add(conn)
+        if events is None:
+            self._apply(room_id, feed, feed.fetch_failed(request))
+        else:
+            frames = [(seq, Outgoing(frame)) for seq, frame in events]
+            self._apply(room_id, feed, feed.fetched(request, frames))
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -1,18 +1,31 @@
-"""The hub's ordering guarantees: each connection sees every room seq once, in order."""
+"""The hub over a real broker: each connection sees every room seq once, in order.
+
+Nothing here waits for time to pass: a test waits for what a client receives, holds the
+event log's answers back when it needs a read to be under way, and gives the gap timer
+either an hour (it must not fire) or a moment (the test waits for its outcome)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from collections.abc import AsyncIterator, Callable
 
-from chatserver.broker.base import room_channel
+import pytest
+
+from chatserver.broker.base import Broker, room_channel
 from chatserver.broker.memory import MemoryBroker
+from chatserver.broker.redis import RedisBroker
 from chatserver.domain.models import User
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.hub import Hub
 from chatserver.protocol.envelope import pack
+from tests.integration.conftest import REDIS_URL, require_redis
 
-ROOM = 7
+NEVER = 3600.0
+"""A gap wait the test outlives: an early event stays held until its gap is filled."""
+SOON = 0.01
+"""A gap wait the test does not notice: it waits for the fill, not for the clock."""
 
 
 class EventLog:
@@ -20,6 +33,10 @@ class EventLog:
 
     def __init__(self) -> None:
         self.frames: dict[int, bytes] = {}
+        self.asked_last_seq = asyncio.Event()
+        self.gate: asyncio.Event | None = None
+        """While set to an unset event, reads of the log wait for it."""
+        self.broken = False
 
     def commit(self, seq: int) -> bytes:
         frame = json.dumps({"op": "event", "type": "message.created", "seq": seq}).encode()
@@ -27,9 +44,14 @@ class EventLog:
         return frame
 
     async def between(self, room: int, first: int, last: int) -> list[tuple[int, bytes]]:
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.broken:
+            raise ConnectionError("event log unreachable")
         return [(s, self.frames[s]) for s in range(first, last + 1) if s in self.frames]
 
     async def last_seq(self, room: int) -> int:
+        self.asked_last_seq.set()
         return max(self.frames, default=0)
 
 
@@ -39,6 +61,7 @@ class Client:
         self.unsequenced: list[dict[str, object]] = []
         self.closed_with: int | None = None
         self._stalled = stalled
+        self._changed = asyncio.Event()
         user = User(user_id, f"u{user_id}", "U", "student")
         self.conn = Connection(user, 1, self._send, self._close, limit)
         self.conn.start()
@@ -51,169 +74,218 @@ class Client:
             self.received.append(event["seq"])
         else:
             self.unsequenced.append(event)
+        self._changed.set()
 
     async def _close(self, code: int, reason: str) -> None:
         self.closed_with = code
+        self._changed.set()
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def got(self, count: int) -> list[int]:
+        """The seqs received once there are at least `count`."""
+        await self.until(lambda: len(self.received) >= count)
+        return self.received
 
 
-async def _hub(log: EventLog, gap_wait: float = 0.05) -> tuple[Hub, MemoryBroker]:
-    broker = MemoryBroker()
-    hub = Hub(broker, log.between, log.last_seq, gap_wait=gap_wait)
-    await broker.start()
-    await hub.start()
-    return hub, broker
+class Rig:
+    """One hub on one broker, a room of its own, and the clients of one test."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.log = EventLog()
+        # Its own room, so tests sharing a Redis never see each other's events.
+        self.room = uuid.uuid4().int % 10**12
+        self.hub: Hub | None = None
+        self._clients: list[Client] = []
+
+    async def start(self, gap_wait: float = SOON) -> Hub:
+        self.hub = Hub(self.broker, self.log.between, self.log.last_seq, gap_wait=gap_wait)
+        await self.broker.start()
+        await self.hub.start()
+        return self.hub
+
+    def client(self, limit: int = 100_000, *, stalled: bool = False, user_id: int = 1) -> Client:
+        client = Client(limit, stalled=stalled, user_id=user_id)
+        self._clients.append(client)
+        return client
+
+    async def publish(self, *seqs: int, room: int | None = None) -> None:
+        for seq in seqs:
+            frame = self.log.frames.get(seq) or self.log.commit(seq)
+            await self.broker.publish(room_channel(room or self.room), pack(seq, frame))
+
+    async def publish_unsequenced(self, event: dict[str, object], room: int | None = None) -> None:
+        frame = json.dumps(event, separators=(",", ":")).encode()  # compact, as the server's
+        await self.broker.publish(room_channel(room or self.room), pack(0, frame))
+
+    async def close(self) -> None:
+        for client in self._clients:
+            client.conn.discard()
+        if self.hub is not None:
+            await self.hub.close()
+        await self.broker.close()
 
 
-async def _publish(broker: MemoryBroker, log: EventLog, *seqs: int) -> None:
-    for seq in seqs:
-        frame = log.frames.get(seq) or log.commit(seq)
-        await broker.publish(room_channel(ROOM), pack(seq, frame))
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    """Every test runs on the single-node broker and on Redis."""
+    broker: Broker
+    if request.param == "redis":
+        require_redis()
+        broker = RedisBroker(REDIS_URL)
+    else:
+        broker = MemoryBroker()
+    started = Rig(broker)
+    yield started
+    await started.close()
 
 
-async def _settle() -> None:
-    await asyncio.sleep(0.2)
+async def _attach_to_a_new_feed(rig: Rig, hub: Hub, client: Client, floor: int = 0) -> None:
+    """Attach, and let the new feed's first look at the store happen before the test goes on."""
+    await hub.attach(client.conn, rig.room, floor)
+    await rig.log.asked_last_seq.wait()
 
 
-async def test_in_order_events_reach_every_member_once() -> None:
-    log = EventLog()
-    hub, broker = await _hub(log)
-    a, b = Client(), Client()
+async def test_in_order_events_reach_every_member_once(rig: Rig) -> None:
+    hub = await rig.start()
+    a, b = rig.client(), rig.client()
     for client in (a, b):
-        await hub.attach(client.conn, ROOM, 0)
-    await _publish(broker, log, 1, 2, 3, 2)
-    await _settle()
-    assert a.received == b.received == [1, 2, 3]
-    await hub.close()
-    await broker.close()
+        await hub.attach(client.conn, rig.room, 0)
+    await rig.publish(1, 2, 3, 2, 4)
+    assert await a.got(4) == [1, 2, 3, 4]
+    assert await b.got(4) == [1, 2, 3, 4]
 
 
-async def test_an_early_event_is_held_until_the_missing_one_arrives() -> None:
-    log = EventLog()
-    hub, broker = await _hub(log, gap_wait=1.0)
-    client = Client()
-    await hub.attach(client.conn, ROOM, 0)
-    await asyncio.sleep(0.05)
-    log.commit(1)
-    log.commit(2)
-    await _publish(broker, log, 2)
-    await asyncio.sleep(0.05)
+async def test_an_early_event_is_held_until_the_missing_one_arrives(rig: Rig) -> None:
+    hub = await rig.start(gap_wait=NEVER)
+    client = rig.client()
+    await _attach_to_a_new_feed(rig, hub, client)
+    rig.log.commit(1)
+    rig.log.commit(2)
+    await rig.publish(2)
+    await rig.publish_unsequenced({"op": "event", "type": "typing", "user": {"id": 9}})
+    await client.until(lambda: bool(client.unsequenced))  # so 2 went through the hub
     assert client.received == []
-    await _publish(broker, log, 1)
-    await asyncio.sleep(0.05)
-    assert client.received == [1, 2]
-    await hub.close()
-    await broker.close()
+    await rig.publish(1)
+    assert await client.got(2) == [1, 2]
 
 
-async def test_a_lost_event_is_filled_from_the_log() -> None:
-    log = EventLog()
-    hub, broker = await _hub(log)
-    client = Client()
-    await hub.attach(client.conn, ROOM, 0)
-    log.commit(1)
-    log.commit(2)  # committed, but its publish is lost
-    await _publish(broker, log, 1, 3, 4)
-    await _settle()
-    assert client.received == [1, 2, 3, 4]
-    await hub.close()
-    await broker.close()
+async def test_a_lost_event_is_filled_from_the_log(rig: Rig) -> None:
+    hub = await rig.start(gap_wait=SOON)
+    client = rig.client()
+    await _attach_to_a_new_feed(rig, hub, client)
+    rig.log.commit(1)
+    rig.log.commit(2)  # committed, but its publish is lost
+    await rig.publish(1, 3, 4)
+    assert await client.got(4) == [1, 2, 3, 4]
 
 
-async def test_a_connection_attaching_behind_the_stream_is_backfilled_without_repeats() -> None:
-    log = EventLog()
-    hub, broker = await _hub(log)
-    early = Client()
-    await hub.attach(early.conn, ROOM, 0)
-    await _publish(broker, log, 1, 2, 3)
-    await _settle()
-    late = Client()
-    await hub.attach(late.conn, ROOM, 1)  # its snapshot said seq 1
-    await _publish(broker, log, 4, 5)
-    await _settle()
-    assert early.received == [1, 2, 3, 4, 5]
-    assert late.received == [2, 3, 4, 5]
-    await hub.close()
-    await broker.close()
+async def test_a_connection_attaching_behind_is_backfilled_while_live_events_wait(
+    rig: Rig,
+) -> None:
+    hub = await rig.start()
+    early = rig.client()
+    await _attach_to_a_new_feed(rig, hub, early)
+    await rig.publish(1, 2, 3)
+    await early.got(3)
+    rig.log.gate = asyncio.Event()  # the backfill's read is held
+    late = rig.client()
+    await hub.attach(late.conn, rig.room, 1)  # its snapshot said seq 1
+    assert hub.position(late.conn, rig.room) is None  # being caught up
+    await rig.publish(4, 5)
+    assert await early.got(5) == [1, 2, 3, 4, 5]
+    assert late.received == []
+    rig.log.gate.set()
+    assert await late.got(4) == [2, 3, 4, 5]
+    await rig.publish(6)
+    assert await late.got(5) == [2, 3, 4, 5, 6]
+    assert hub.position(late.conn, rig.room) == 6
 
 
-async def test_a_connection_attaching_ahead_skips_what_it_already_has() -> None:
-    log = EventLog()
-    hub, broker = await _hub(log, gap_wait=1.0)
-    first = Client()
-    await hub.attach(first.conn, ROOM, 0)
+async def test_a_connection_whose_backfill_fails_is_closed_and_others_go_on(rig: Rig) -> None:
+    hub = await rig.start()
+    early = rig.client()
+    await _attach_to_a_new_feed(rig, hub, early)
+    await rig.publish(1, 2)
+    await early.got(2)
+    rig.log.broken = True
+    late = rig.client()
+    await hub.attach(late.conn, rig.room, 0)
+    await late.until(lambda: late.closed_with is not None)
+    assert late.closed_with == 1011
+    await rig.publish(3)
+    assert await early.got(3) == [1, 2, 3]
+    assert late.received == []
+
+
+async def test_a_connection_attaching_ahead_skips_what_it_already_has(rig: Rig) -> None:
+    hub = await rig.start(gap_wait=NEVER)
+    first = rig.client()
+    await _attach_to_a_new_feed(rig, hub, first)
     for seq in (1, 2, 3):
-        log.commit(seq)
-    ahead = Client()
-    await hub.attach(ahead.conn, ROOM, 3)  # read seq 3 from the store before 1..3 arrived
-    await _publish(broker, log, 1, 2, 3, 4)
-    await _settle()
-    assert first.received == [1, 2, 3, 4]
-    assert ahead.received == [4]
-    await hub.close()
-    await broker.close()
+        rig.log.commit(seq)
+    ahead = rig.client()
+    await hub.attach(ahead.conn, rig.room, 3)  # read seq 3 from the store before 1..3 arrived
+    assert hub.position(ahead.conn, rig.room) == 3
+    await rig.publish(1, 2, 3, 4)
+    assert await first.got(4) == [1, 2, 3, 4]
+    assert await ahead.got(1) == [4]
 
 
-async def test_a_new_feed_catches_up_on_events_committed_before_it_subscribed() -> None:
-    log = EventLog()
-    hub, broker = await _hub(log)
-    log.commit(1)
-    log.commit(2)
-    client = Client()
-    await hub.attach(client.conn, ROOM, 1)  # snapshot said 1; 2 was published to nobody
-    await _settle()
-    assert client.received == [2]
-    await hub.close()
-    await broker.close()
+async def test_a_new_feed_catches_up_on_events_committed_before_it_subscribed(rig: Rig) -> None:
+    hub = await rig.start()
+    rig.log.commit(1)
+    rig.log.commit(2)
+    client = rig.client()
+    await hub.attach(client.conn, rig.room, 1)  # snapshot said 1; 2 was published to nobody
+    assert await client.got(1) == [2]
+    await rig.publish(3)
+    assert await client.got(2) == [2, 3]
 
 
-async def test_a_stalled_client_is_closed_and_others_keep_receiving() -> None:
-    log = EventLog()
-    hub, broker = await _hub(log)
-    stalled = Client(limit=200, stalled=True)
-    healthy = Client()
-    await hub.attach(stalled.conn, ROOM, 0)
-    await hub.attach(healthy.conn, ROOM, 0)
-    await _publish(broker, log, *range(1, 21))
-    await _settle()
+async def test_a_stalled_client_is_closed_and_others_keep_receiving(rig: Rig) -> None:
+    hub = await rig.start()
+    stalled = rig.client(limit=200, stalled=True)
+    healthy = rig.client()
+    await hub.attach(stalled.conn, rig.room, 0)
+    await hub.attach(healthy.conn, rig.room, 0)
+    await rig.publish(*range(1, 21))
+    assert await healthy.got(20) == list(range(1, 21))
+    await stalled.until(lambda: stalled.closed_with is not None)
     assert stalled.closed_with == 4008
-    assert healthy.received == list(range(1, 21))
-    await hub.close()
-    await broker.close()
 
 
-async def test_after_a_broker_reset_the_feed_is_compared_with_the_store() -> None:
-    log = EventLog()
-    hub, broker = await _hub(log)
-    client = Client()
-    await hub.attach(client.conn, ROOM, 0)
-    await _publish(broker, log, 1)
-    log.commit(2)
-    log.commit(3)  # both lost while the broker was away; nothing follows them
-    await asyncio.sleep(0.05)
+async def test_after_a_broker_reset_the_feed_is_compared_with_the_store(rig: Rig) -> None:
+    hub = await rig.start()
+    client = rig.client()
+    await _attach_to_a_new_feed(rig, hub, client)
+    await rig.publish(1)
+    await client.got(1)
+    rig.log.commit(2)
+    rig.log.commit(3)  # both lost while the broker was away; nothing follows them
     hub.on_reset()
-    await _settle()
-    assert client.received == [1, 2, 3]
-    await hub.close()
-    await broker.close()
+    assert await client.got(3) == [1, 2, 3]
 
 
-async def test_presence_reaches_each_room_mate_once_and_never_its_subject() -> None:
-    log = EventLog()
-    hub, broker = await _hub(log)
-    mate, subject = Client(user_id=1), Client(user_id=2)
+async def test_presence_reaches_each_room_mate_once_and_never_its_subject(rig: Rig) -> None:
+    hub = await rig.start()
+    mate, subject = rig.client(user_id=1), rig.client(user_id=2)
+    other_room = rig.room + 1
     for client in (mate, subject):
         await hub.add_connection(client.conn)
-        await hub.attach(client.conn, ROOM, 0)
-    other_room = ROOM + 1
+        await hub.attach(client.conn, rig.room, 0)
     await hub.attach(mate.conn, other_room, 0)
-    frame = json.dumps(
-        {"op": "event", "type": "presence", "user": {"id": 2}, "status": "online", "at": 1},
-        separators=(",", ":"),  # compact, as the server encodes it
-    ).encode()
-    for room in (ROOM, other_room):  # announced in every room the two share
-        await broker.publish(room_channel(room), pack(0, frame))
-    await _settle()
+    presence = {"op": "event", "type": "presence", "user": {"id": 2}, "status": "online", "at": 1}
+    for room in (rig.room, other_room):  # announced in every room the two share
+        await rig.publish_unsequenced(presence, room)
+    for room in (rig.room, other_room):  # then an event behind each announcement
+        await rig.publish(1, room=room)
+    await mate.got(2)
+    await subject.got(1)
     assert [e["status"] for e in mate.unsequenced] == ["online"]
     assert subject.unsequenced == []
-    await hub.close()
-    await broker.close()
