@@ -21,9 +21,12 @@ from chatserver.coordination.base import PresenceRegistry, RateLimiter, Throttle
 from chatserver.coordination.memory import MemoryRateLimiter
 from chatserver.domain.errors import BadRequest, NotFound
 from chatserver.gateway.api import error_response
-from chatserver.gateway.commands import Dispatcher
+from chatserver.gateway.http_log import ObservedRequests
 from chatserver.gateway.hub import Hub
+from chatserver.gateway.metered import MeteredBroker, MeteredDispatcher, metered_services
+from chatserver.gateway.metrics import Metrics
 from chatserver.gateway.routes import api_routes
+from chatserver.gateway.scrape import metrics_route
 from chatserver.gateway.websocket import websocket_endpoint
 from chatserver.services.accounts import AccountService
 from chatserver.services.container import Services
@@ -217,9 +220,12 @@ async def _checkpoint_periodically(db: Database, every: float = 1.0) -> None:
 
 
 def create_app(settings: Settings) -> Starlette:
-    db = Database(settings.database_url, settings.db_pool_size)
-    broker = make_broker(settings)
+    metrics = Metrics()
+    db = Database(settings.database_url, settings.db_pool_size, metrics.observe_transaction)
+    broker = MeteredBroker(make_broker(settings), metrics)
     services, hub = build_services(settings, db, broker)
+    services = metered_services(services, metrics)
+    metrics.watch_hub(hub)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -245,6 +251,7 @@ def create_app(settings: Settings) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        metrics_route(settings),
         *api_routes(),
         WebSocketRoute("/ws", websocket_endpoint),
     ]
@@ -261,8 +268,12 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.services = services
     app.state.hub = hub
-    app.state.dispatcher = Dispatcher(services, hub)  # stateless: one serves every socket
+    app.state.dispatcher = MeteredDispatcher(services, hub, metrics)  # one for every socket
+    app.state.metrics = metrics
     app.state.db = db
     app.state.broker = broker
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        ObservedRequests, metrics=metrics, trust_request_id=settings.trust_proxy_headers
+    )
     return app

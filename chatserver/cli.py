@@ -14,6 +14,7 @@ import uvicorn
 
 from chatserver.domain.errors import ChatError
 from chatserver.domain.models import ROLES, ROOM_KINDS
+from chatserver.logformat import configure_logging
 from chatserver.protocol.requests import NewRoom, ProfileChanges
 from chatserver.settings import OPTIONS, ConfigError, Settings
 
@@ -104,10 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"chatserver: configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if settings.log_level.lower() != "debug":
         # Alembic narrates every run at INFO; an operator needs only the outcome line.
         logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -173,6 +171,8 @@ def server_config(settings: Settings, app: Any, ws: Any) -> uvicorn.Config:
         ws_per_message_deflate=False,
         proxy_headers=settings.trust_proxy_headers,
         server_header=False,
+        log_config=None,  # uvicorn logs through the root logger: `logformat.py`
+        access_log=False,  # `gateway/http_log.py` writes access lines without paths
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
     )

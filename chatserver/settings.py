@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ class Settings:
     trust_proxy_headers: bool = False
     client_dir: str | None = None
     log_level: str = "info"
+    log_format: str = "text"
+    metrics: tuple[str, ...] = ("local",)
     token_ttl_days: int = 90
 
     @classmethod
@@ -107,6 +110,9 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_env_of(name)} must be greater than 0")
+        _check_metrics(self.metrics)
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"CHAT_LOG_FORMAT is text or json (got {self.log_format})")
         if self.presence_grace < 0 or self.presence_grace > 10:
             raise ConfigError("CHAT_PRESENCE_GRACE must be between 0 and 10 seconds")
         for origin in self.allowed_origins:
@@ -142,6 +148,27 @@ def _parse(option: Option, raw: str) -> Any:
         return option.kind(raw)
     except ValueError:
         raise ConfigError(f"{option.env}={raw!r} is not a valid {option.kind.__name__}") from None
+
+
+METRICS_WORDS = ("off", "open", "local", "admins")
+"""CHAT_METRICS values besides addresses and networks (see docs/configuration.md)."""
+
+
+def _check_metrics(entries: tuple[str, ...]) -> None:
+    for entry in entries:
+        if entry in METRICS_WORDS:
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                "CHAT_METRICS is off, open, or a list of local, admins, addresses and "
+                f"networks (got {entry})"
+            ) from None
+    if not entries:
+        raise ConfigError("CHAT_METRICS needs a value: off, open, local, admins or networks")
+    if len(entries) != 1 and {"off", "open"} & set(entries):
+        raise ConfigError("CHAT_METRICS=off and CHAT_METRICS=open stand alone")
 
 
 def _env_of(attr: str) -> str:
@@ -293,6 +320,20 @@ OPTIONS: tuple[Option, ...] = (
         "Serve the web client from this folder instead of the bundled one",
     ),
     Option("CHAT_LOG_LEVEL", "log_level", str, "debug, info, warning or error (default info)"),
+    Option(
+        "CHAT_LOG_FORMAT",
+        "log_format",
+        str,
+        "text, or json for one JSON object per line with request ids (default text)",
+    ),
+    Option(
+        "CHAT_METRICS",
+        "metrics",
+        tuple,
+        "Who may read /metrics besides admins' tokens: local (loopback, the default), a "
+        "comma-separated list of addresses and networks (with local if wanted), admins (no "
+        "address), open (anyone), or off (404 for everyone)",
+    ),
     Option(
         "CHAT_TOKEN_TTL_DAYS", "token_ttl_days", int, "Days a login token stays valid (default 90)"
     ),

@@ -40,6 +40,7 @@ class Connection:
         "_direct",
         "_idle",
         "_limit",
+        "_on_slow",
         "_queue",
         "_queued_bytes",
         "_send",
@@ -61,6 +62,7 @@ class Connection:
         close: Close,
         limit_bytes: int,
         direct: DirectWriter | None = None,
+        on_slow: Callable[[], object] | None = None,
     ) -> None:
         self.user = user
         self.token_id = token_id
@@ -72,6 +74,7 @@ class Connection:
         self._close = close
         self._limit = limit_bytes
         self._direct = direct
+        self._on_slow = on_slow
         self._queue: deque[Outgoing] = _NO_QUEUE
         self._queued_bytes = 0
         self._wake: asyncio.Event | None = None
@@ -95,15 +98,21 @@ class Connection:
         direct = self._direct
         if direct is not None:
             if direct.write(out.framed) and direct.congested() and direct.buffered() > self._limit:
-                self.close(CloseCode.POLICY, "too slow: send buffer full")
+                self._too_slow("too slow: send buffer full")
             return
         self._queue.append(out)
         self._queued_bytes += len(out.payload)
         if self._queued_bytes > self._limit:
-            self.close(CloseCode.POLICY, "too slow: send queue full")
+            self._too_slow("too slow: send queue full")
         elif self._idle and self._wake is not None:
             self._idle = False
             self._wake.set()
+
+    def _too_slow(self, reason: str) -> None:
+        """Close a client that does not read its events; `on_slow` is told (metrics)."""
+        self.close(CloseCode.POLICY, reason)
+        if self._on_slow is not None:
+            self._on_slow()
 
     def pending(self) -> int:
         """Bytes accepted for this client and not yet sent."""

@@ -69,6 +69,8 @@ class Hub:
         self.users: dict[int, set[Connection]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._presence_seen: OrderedDict[bytes, tuple[int, set[int]]] = OrderedDict()
+        self.deliveries = 0
+        """Frames handed to sockets, one per event and recipient (read by the metrics)."""
         broker.set_handlers(self.on_message, self.on_reset)
 
     async def start(self) -> None:
@@ -144,6 +146,7 @@ class Hub:
                 out = Outgoing(data)
                 for conn in conns:
                     conn.push(out)
+                self.deliveries += len(conns)
         elif channel == CONTROL_CHANNEL:
             self._on_control(data)
 
@@ -162,8 +165,10 @@ class Hub:
                 self._deliver_once(frame, feed.subscribers())
                 return
             out = Outgoing(frame)
-            for conn in feed.subscribers():
+            subscribers = feed.subscribers()
+            for conn in subscribers:
                 conn.push(out)
+            self.deliveries += len(subscribers)
             return
         self._apply(room_id, feed, feed.arrive(seq, Outgoing(frame)))
 
@@ -179,10 +184,12 @@ class Hub:
                 self._presence_seen.popitem(last=False)
         subject, seen = known
         out = Outgoing(frame)
+        already = len(seen)
         for conn in conns:
             if conn.serial not in seen and conn.user.id != subject:
                 seen.add(conn.serial)
                 conn.push(out)
+        self.deliveries += len(seen) - already
 
     def _on_control(self, data: bytes) -> None:
         try:
@@ -212,6 +219,7 @@ class Hub:
                 out = output.frame
                 for conn in output.to:
                     conn.push(out)
+                self.deliveries += len(output.to)
             elif isinstance(output, Fetch):
                 self._spawn(self._fetch(room_id, feed, output))
             elif isinstance(output, StartTimer):

@@ -15,7 +15,10 @@ from chatserver.gateway.commands import Dispatcher, error_frame
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.direct import direct_writer
 from chatserver.gateway.hub import Hub
+from chatserver.gateway.metered import SocketWatch
+from chatserver.gateway.metrics import Metrics
 from chatserver.gateway.origin import origin_allowed
+from chatserver.logformat import bind_socket
 from chatserver.protocol import frames, wire
 from chatserver.services.container import Services
 from chatserver.services.session import Snapshot
@@ -47,7 +50,8 @@ class WebSocketFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == "/ws":
             scope["app"] = self.app  # what Starlette sets: the endpoint reads app.state
-            await websocket_endpoint(WebSocket(scope, receive, send))
+            with SocketWatch(self.app.state.metrics, receive, send) as watch:
+                await websocket_endpoint(WebSocket(scope, watch.receive, watch.send))
         else:
             await self.app(scope, receive, send)
 
@@ -78,7 +82,9 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         _closer(ws),
         settings.send_buffer_bytes,
         direct_writer(ws.scope),
+        on_slow=ws.app.state.metrics.slow_consumers.inc,
     )
+    bind_socket(conn.serial, user.id)  # log lines of this socket's tasks name it
     conn.start()
     await hub.add_connection(conn)
     try:
@@ -147,6 +153,7 @@ async def _serve(
 ) -> None:
     """Read requests one at a time: a client's requests are answered in the order sent."""
     strikes = 0
+    metrics: Metrics = ws.app.state.metrics
     while not conn.closed:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -166,6 +173,7 @@ async def _serve(
             if not isinstance(command, frames.Ping):  # pings are free, not a pardon
                 strikes = 0
         except ChatError as error:
+            metrics.error("ws", error.code)
             if error.code == "rate_limited":
                 strikes += 1
                 if strikes >= strikes_allowed:
@@ -177,6 +185,7 @@ async def _serve(
             reply = error_frame(error, ref)
         except Exception:
             log.exception("unexpected error handling a frame from user %s", conn.user.id)
+            metrics.error("ws", "internal")
             reply = error_frame(Internal("internal error; it has been logged"), ref)
         if reply is not None:
             conn.send(reply)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -19,6 +20,8 @@ from chatserver.store import inloop_sqlite
 from chatserver.store.group_commit import GroupCommit
 
 T = TypeVar("T")
+TransactionObserver = Callable[[Literal["read", "write"], float], None]
+"""Told how long each transaction stayed open (the server's metrics)."""
 
 
 class Database:
@@ -30,8 +33,11 @@ class Database:
     row lock on `rooms.last_seq` serialises writers of one room.
     """
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, pool_size: int = 10, observe: TransactionObserver | None = None
+    ) -> None:
         self.url = url
+        self._observe = observe
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
@@ -56,6 +62,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits when the block exits without an exception."""
+        started = time.perf_counter()
         try:
             if self._write_lock is None:
                 async with self.engine.begin() as conn:
@@ -69,6 +76,9 @@ class Database:
             raise
         except (OSError, PoolTimeout) as exc:
             raise Unavailable("the database is unavailable, try again shortly") from exc
+        finally:
+            if self._observe is not None:
+                self._observe("write", time.perf_counter() - started)
 
     async def write_shared(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """`work` in a transaction that, on SQLite, concurrent callers may share (group
@@ -82,6 +92,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads; nothing it does is committed."""
+        started = time.perf_counter()
         try:
             async with self.engine.connect() as conn:
                 yield conn
@@ -91,6 +102,9 @@ class Database:
             raise
         except (OSError, PoolTimeout) as exc:
             raise Unavailable("the database is unavailable, try again shortly") from exc
+        finally:
+            if self._observe is not None:
+                self._observe("read", time.perf_counter() - started)
 
     async def ping(self) -> bool:
         try:
