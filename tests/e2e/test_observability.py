@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -276,6 +278,18 @@ async def test_a_trusted_proxy_may_name_the_request(restricted: ServerProcess) -
     assert reply.headers["x-request-id"] == "edge-42"
     junk = await get(restricted, "/healthz", X_Request_Id="a b;c")
     assert junk.headers["x-request-id"] != "a b;c"
+
+
+def test_the_documented_nginx_hides_metrics_and_names_requests(
+    restricted: ServerProcess, tmp_path: Path
+) -> None:
+    from tests.e2e.test_nginx import Proxy, nginx_binary
+
+    with Proxy(nginx_binary(), tmp_path, [restricted.port]) as proxy:
+        assert httpx.get(f"{proxy.base_url}/metrics").status_code == 404
+        reply = httpx.get(f"{proxy.base_url}/healthz")
+        # nginx's own $request_id, which the server trusts its proxy for and keeps.
+        assert re.fullmatch(r"[0-9a-f]{32}", reply.headers["x-request-id"])
 
 
 async def test_passwords_and_tokens_never_reach_the_log(server: ServerProcess) -> None:
