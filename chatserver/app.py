@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,9 +27,11 @@ from chatserver.gateway.metered import MeteredBroker, MeteredDispatcher, metered
 from chatserver.gateway.metrics import Metrics
 from chatserver.gateway.routes import api_routes
 from chatserver.gateway.scrape import metrics_route
+from chatserver.gateway.standing import recheck_periodically
 from chatserver.gateway.websocket import websocket_endpoint
 from chatserver.services.accounts import AccountService
 from chatserver.services.container import Services
+from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
 from chatserver.services.notifications import NotificationService
 from chatserver.services.presence import PresenceService
@@ -127,6 +129,7 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
     notifications = NotificationService(db, publisher)
     services = Services(
         accounts=AccountService(db, publisher, settings.token_ttl_days),
+        lifecycle=AccountLifecycle(db, room_events, publisher),
         rooms=rooms,
         messages=MessageService(db, room_events, notifications),
         reactions=ReactionService(db, room_events),
@@ -148,6 +151,16 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         ),
     )
     return services, hub
+
+
+def client_page(index: Path) -> Callable[[Request], Awaitable[Response]]:
+    """The web client's page for a link into it (`/reset/<token>`); the client reads
+    the path itself."""
+
+    async def page(request: Request) -> Response:
+        return FileResponse(index, headers={"Cache-Control": "no-store"})
+
+    return page
 
 
 async def healthz(request: Request) -> Response:
@@ -235,6 +248,9 @@ def create_app(settings: Settings) -> Starlette:
         background = [
             asyncio.create_task(_prune_periodically(services), name="event-log-pruner"),
             asyncio.create_task(_checkpoint_periodically(db), name="wal-checkpointer"),
+            asyncio.create_task(
+                recheck_periodically(hub, services.lifecycle), name="account-recheck"
+            ),
         ]
         try:
             yield
@@ -257,6 +273,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     static = client_dir(settings)
     if static is not None:
+        routes.append(Route("/reset/{token}", client_page(static / "index.html")))
         routes.append(Mount("/", StaticFiles(directory=static, html=True), name="client"))
     else:
         log.warning("no web client found; serving the API only")

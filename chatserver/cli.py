@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
 
+    from chatserver.gateway.standing import RECHECK_SECONDS
+
     user = sub.add_parser("user", help="manage accounts")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     create = user_sub.add_parser(
@@ -56,11 +58,30 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--role", choices=ROLES, default="student")
     create.add_argument("--display-name")
-    set_role = user_sub.add_parser("set-role", help="change an account's role")
+    set_role = user_sub.add_parser(
+        "set-role", aliases=["role"], help="change an account's role (open sockets too, see below)"
+    )
     set_role.add_argument("username")
     set_role.add_argument("role", choices=ROLES)
-    for p in (create, set_role):
+    reset_link = user_sub.add_parser(
+        "reset-link", help="print a one-time password-reset link, valid for 24 hours"
+    )
+    reset_link.add_argument("username")
+    deactivate = user_sub.add_parser(
+        "deactivate", help="refuse an account's logins and tokens, and close its sockets"
+    )
+    deactivate.add_argument("username")
+    reactivate = user_sub.add_parser("reactivate", help="let a deactivated account log in again")
+    reactivate.add_argument("username")
+    for p in (create, set_role, reset_link, deactivate, reactivate):
         p.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
+    for p in (set_role, deactivate, reactivate):
+        p.add_argument(
+            "--redis-url",
+            help="overrides CHAT_REDIS_URL: with Redis the change reaches the servers' open "
+            "sockets at once; without, servers pick it up within "
+            f"{RECHECK_SECONDS:g} seconds",
+        )
 
     room = sub.add_parser("room", help="manage rooms")
     room_sub = room.add_subparsers(dest="room_command", required=True, metavar="ACTION")
@@ -191,13 +212,15 @@ class GracefulServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-async def _services(settings: Settings) -> Any:
+async def _services(settings: Settings, broker: Any = None) -> Any:
+    """The services on the configured database; what they publish goes to `broker`, or
+    nowhere (an in-process broker no server listens to)."""
     from chatserver.app import build_services, make_broker
     from chatserver.store.engine import Database
 
     await _migrate(settings)
     db = Database(settings.database_url, 2)
-    broker = make_broker(settings.replace(redis_url=None))
+    broker = broker or make_broker(settings.replace(redis_url=None))
     services, _ = build_services(settings, db, broker)
     return db, services
 
@@ -212,7 +235,13 @@ def _read_password() -> str:
 
 
 async def _user(settings: Settings, args: argparse.Namespace) -> int:
-    db, services = await _services(settings)
+    # With Redis, role changes and deactivations are announced to every server at once.
+    broker = None
+    if settings.redis_url and args.user_command in ("set-role", "role", "deactivate"):
+        from chatserver.app import make_broker
+
+        broker = make_broker(settings)
+    db, services = await _services(settings, broker)
     try:
         if args.user_command == "create":
             password = _read_password()
@@ -222,11 +251,25 @@ async def _user(settings: Settings, args: argparse.Namespace) -> int:
                     user, ProfileChanges(display_name=args.display_name)
                 )
             print(f"created {user.username} (id {user.id}, {user.role})")
+        elif args.user_command == "reset-link":
+            token = await services.lifecycle.issue_reset(args.username)
+            base = settings.public_url or f"http://{settings.host}:{settings.port}"
+            print(f"{base.rstrip('/')}/reset/{token}")
+        elif args.user_command == "deactivate":
+            user = await services.lifecycle.find(args.username)
+            await services.lifecycle.deactivate(None, user.id)
+            print(f"{user.username} is deactivated")
+        elif args.user_command == "reactivate":
+            user = await services.lifecycle.find(args.username)
+            await services.lifecycle.reactivate(None, user.id)
+            print(f"{user.username} may log in again")
         else:
             user = await services.accounts.set_role(args.username, args.role)
             print(f"{user.username} is now {user.role}")
     finally:
         await db.close()
+        if broker is not None:
+            await broker.close()
     return 0
 
 

@@ -206,6 +206,45 @@ class ChatClient:
         self.user = await self._obj("GET", "/api/me", "user")
         return self.user
 
+    # ---- account lifecycle --------------------------------------------------------------
+
+    async def change_password(self, old_password: str, new_password: str) -> None:
+        """Every other session of the account ends (their sockets close with 4001)."""
+        payload = {"old_password": old_password, "new_password": new_password}
+        await self.http("POST", "/api/me/password", json=payload)
+
+    async def logout_all(self) -> None:
+        """Revoke every token of the account, this one included, and forget it."""
+        await self.http("POST", "/api/auth/logout-all")
+        self.token = None
+
+    async def delete_account(self, password: str) -> None:
+        """Delete the account for good; its messages stay under "deleted user"."""
+        await self.http("DELETE", "/api/me", json={"password": password})
+        self.token = None
+
+    async def export(self) -> Frame:
+        """Everything the server keeps about the account (profile, rooms, messages...)."""
+        result: Frame = await self.http("GET", "/api/me/export")
+        return result
+
+    async def reset_password(self, token: str, new_password: str) -> None:
+        """Use a one-time reset link's token (no login needed); then log in anew."""
+        await self.http(
+            "POST", "/api/auth/reset", json={"token": token, "new_password": new_password}
+        )
+
+    async def set_role(self, user_id: int, role: str) -> Frame:
+        """Admins: change a user's role, effective at once on their open connections."""
+        return await self._obj("PUT", f"/api/users/{user_id}/role", "user", json={"role": role})
+
+    async def deactivate_user(self, user_id: int) -> None:
+        """Admins: refuse the account's tokens and logins, close its sockets."""
+        await self.http("POST", f"/api/users/{user_id}/deactivate")
+
+    async def reactivate_user(self, user_id: int) -> None:
+        await self.http("POST", f"/api/users/{user_id}/reactivate")
+
     async def create_room(
         self,
         slug: str,

@@ -59,6 +59,7 @@ class Settings:
     log_format: str = "text"
     metrics: tuple[str, ...] = ("local",)
     token_ttl_days: int = 90
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -113,6 +114,10 @@ class Settings:
         _check_metrics(self.metrics)
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"CHAT_LOG_FORMAT is text or json (got {self.log_format})")
+        if self.public_url is not None and not self.public_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigError("CHAT_PUBLIC_URL must start with http:// or https://")
         if self.presence_grace < 0 or self.presence_grace > 10:
             raise ConfigError("CHAT_PRESENCE_GRACE must be between 0 and 10 seconds")
         for origin in self.allowed_origins:
@@ -336,5 +341,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "CHAT_TOKEN_TTL_DAYS", "token_ttl_days", int, "Days a login token stays valid (default 90)"
+    ),
+    Option(
+        "CHAT_PUBLIC_URL",
+        "public_url",
+        str,
+        "The address users open the server at, e.g. https://chat.example.org, for the links "
+        "`chatserver user reset-link` prints (default http://CHAT_HOST:CHAT_PORT)",
     ),
 )

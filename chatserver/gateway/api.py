@@ -21,7 +21,9 @@ from chatserver.services.ratelimit import enforce
 
 log = logging.getLogger(__name__)
 
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+"""Methods whose non-path fields come in a JSON body (a DELETE's, such as `DELETE /api/me
+{password}`, only when it has such fields), never in the query string."""
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _JSON_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.ASCII | re.IGNORECASE)
 

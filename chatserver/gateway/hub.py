@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -13,7 +14,14 @@ import msgspec
 from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_channel
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.framing import Outgoing
-from chatserver.protocol.envelope import MembershipChanged, RevokeToken, decode_control, unpack
+from chatserver.protocol.envelope import (
+    MembershipChanged,
+    RevokeToken,
+    RevokeUser,
+    RoleChanged,
+    decode_control,
+    unpack,
+)
 from chatserver.protocol.roomfeed import Close, Fetch, Output, Push, RoomFeed, StartTimer
 
 log = logging.getLogger(__name__)
@@ -208,6 +216,14 @@ class Hub:
                     self._spawn(self.attach(conn, command.room_id, command.seq))
                 else:
                     self._spawn(self.detach(conn, command.room_id))
+        elif isinstance(command, RevokeUser):
+            for conn in list(self.users.get(command.user_id, ())):
+                if conn.token_id != command.keep_token_id:
+                    conn.close(4001, "signed out")
+        elif isinstance(command, RoleChanged):
+            # Every op checks permissions with `conn.user`: the next one uses the new role.
+            for conn in self.users.get(command.user_id, ()):
+                conn.user = dataclasses.replace(conn.user, role=command.role)
 
     # -- carrying out what a feed asks for ------------------------------------------
 

@@ -15,7 +15,7 @@ import msgspec
 
 from chatserver.domain.emojis import search_emoji
 from chatserver.domain.errors import BadRequest, NotFound, NotMember, Unauthorized
-from chatserver.domain.models import Level, Room, User
+from chatserver.domain.models import Level, Room, User, iso_ms, now_ms
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.hub import Hub
 from chatserver.protocol import requests as rq
@@ -124,6 +124,84 @@ async def search_users(c: Caller, r: rq.UserSearch) -> rs.UsersReply:
 async def get_user(c: Caller, r: rq.UserRef) -> rs.UserReply:
     """One user."""
     return rs.UserReply(wire.user_out(await c.services.accounts.get_user(r.user)))
+
+
+# -- account lifecycle -------------------------------------------------------------------
+
+
+async def _password_attempt(c: Caller) -> None:
+    """Passwords checked with a token are limited like logins, so a stolen token cannot
+    be used to guess the password it lacks."""
+    s = c.services
+    await enforce(s.limiter, s.limits.login_user, c.user.username)
+
+
+async def change_password(c: Caller, r: rq.PasswordChange) -> None:
+    """Change the password; every other session of the caller ends (4001)."""
+    await _password_attempt(c)
+    await c.services.lifecycle.change_password(c.user, c.token_id, r.old_password, r.new_password)
+
+
+async def logout_all(c: Caller, r: rq.NoInput) -> None:
+    """Log out everywhere: revoke all the caller's tokens and close their WebSockets."""
+    await c.services.lifecycle.sign_out_everywhere(c.user)
+
+
+async def delete_me(c: Caller, r: rq.PasswordCheck) -> None:
+    """Delete the caller's account; their messages stay, shown as a deleted user."""
+    await _password_attempt(c)
+    await c.services.lifecycle.delete_account(c.user, r.password)
+
+
+async def export_me(c: Caller, r: rq.NoInput) -> rs.ExportReply:
+    """Everything the server keeps about the caller, as one JSON document."""
+    s, user = c.services, c.user
+    messages = [
+        rs.ExportedMessage(
+            m.id,
+            m.room_id,
+            m.seq,
+            m.body,
+            iso_ms(m.created_at_ms),
+            None if m.edited_at_ms is None else iso_ms(m.edited_at_ms),
+            m.deleted,
+            m.reply_to,
+        )
+        async for page in s.lifecycle.written_messages(user)
+        for m in page
+    ]
+    friends, incoming, outgoing = await s.social.lists(user)
+    return rs.ExportReply(
+        exported_at=iso_ms(now_ms()),
+        user=wire.self_out(user),
+        rooms=[wire.room_out(room) for room in await s.lifecycle.rooms_of(user)],
+        messages=messages,
+        friends=wire.users_out(friends),
+        incoming_requests=wire.users_out(incoming),
+        outgoing_requests=wire.users_out(outgoing),
+        blocked=wire.users_out(await s.social.blocked(user)),
+        notification_settings=_settings(*await s.notifications.settings(user)),
+    )
+
+
+async def reset_password(c: Caller, r: rq.PasswordReset) -> None:
+    """Use a one-time reset link; every session of the account ends."""
+    await c.services.lifecycle.reset_password(r.token, r.new_password)
+
+
+async def set_role(c: Caller, r: rq.RoleChange) -> rs.UserReply:
+    """Change a user's role (admins); their open connections use it at once."""
+    return rs.UserReply(wire.user_out(await c.services.lifecycle.set_role(c.user, r.user, r.role)))
+
+
+async def deactivate_user(c: Caller, r: rq.UserRef) -> None:
+    """Deactivate an account (admins): its tokens are refused, its sockets close (4001)."""
+    await c.services.lifecycle.deactivate(c.user, r.user)
+
+
+async def reactivate_user(c: Caller, r: rq.UserRef) -> None:
+    """Let a deactivated account log in again (admins)."""
+    await c.services.lifecycle.reactivate(c.user, r.user)
 
 
 # -- rooms -------------------------------------------------------------------------------
@@ -401,6 +479,14 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     U(rq.ProfileChanges, update_me, rs.SelfReply, Http("PATCH", "/api/me")),
     U(rq.UserSearch, search_users, rs.UsersReply, Http("GET", "/api/users")),
     U(rq.UserRef, get_user, rs.UserReply, Http("GET", "/api/users/{user}")),
+    U(rq.PasswordChange, change_password, None, Http("POST", "/api/me/password")),
+    U(rq.NoInput, logout_all, None, Http("POST", "/api/auth/logout-all")),
+    U(rq.PasswordCheck, delete_me, None, Http("DELETE", "/api/me")),
+    U(rq.NoInput, export_me, rs.ExportReply, Http("GET", "/api/me/export")),
+    U(rq.PasswordReset, reset_password, None, Http("POST", "/api/auth/reset"), anonymous=True),
+    U(rq.RoleChange, set_role, rs.UserReply, Http("PUT", "/api/users/{user}/role")),
+    U(rq.UserRef, deactivate_user, None, Http("POST", "/api/users/{user}/deactivate")),
+    U(rq.UserRef, reactivate_user, None, Http("POST", "/api/users/{user}/reactivate")),
     U(rq.RoomSearch, list_rooms, rs.RoomsReply, Http("GET", "/api/rooms")),
     U(rq.NewRoom, create_room, rs.RoomReply, Http("POST", "/api/rooms", 201)),
     U(rq.RoomRef, get_room, rs.RoomReply, Http("GET", "/api/rooms/{room}")),

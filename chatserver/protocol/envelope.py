@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import msgspec
 
+from chatserver.domain.models import Role
+
 
 def pack(seq: int, frame: bytes) -> bytes:
     return b"%d %s" % (seq, frame)
@@ -37,7 +39,24 @@ class MembershipChanged(Control, tag="membership"):
     seq: int = 0
 
 
-AnyControl = RevokeToken | MembershipChanged
+class RevokeUser(Control, tag="revoke_user"):
+    """Close every WebSocket of the user but those opened with `keep_token_id` (0: none).
+
+    Sent after a password change or reset, "log out everywhere", a deactivation or a
+    deletion, once the tokens are gone from the store."""
+
+    user_id: int
+    keep_token_id: int = 0
+
+
+class RoleChanged(Control, tag="role"):
+    """The user's role changed: their open connections act with the new one at once."""
+
+    user_id: int
+    role: Role
+
+
+AnyControl = RevokeToken | MembershipChanged | RevokeUser | RoleChanged
 _control_decoder = msgspec.json.Decoder(AnyControl)
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from chatserver.domain.errors import BadRequest, ChatError, TooLarge
-from chatserver.domain.models import DmPolicy, Level, RoomKind, Visibility
+from chatserver.domain.models import DmPolicy, Level, Role, RoomKind, Visibility
 
 INT64_MAX = 2**63 - 1
 MAX_JSON_DEPTH = 64
@@ -231,6 +231,29 @@ class Inbox(Request):
 class MarkRead(Request):
     ids: Annotated[list[Id], msgspec.Meta(max_length=1000)] | None = None
     all: bool | None = None
+
+
+class PasswordChange(Request):
+    old_password: Annotated[str, msgspec.Meta(max_length=1024)]
+    new_password: Password
+
+
+class PasswordCheck(Request):
+    """`DELETE /api/me`: the password again, so a stolen token alone deletes nothing."""
+
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class PasswordReset(Request):
+    """`POST /api/auth/reset`: the token of a reset link and the new password."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    new_password: Password
+
+
+class RoleChange(Request):
+    user: Id
+    role: Role
 
 
 # -- decoding helpers shared by both transports ----------------------------------------

@@ -104,6 +104,33 @@ class NotificationsReply(msgspec.Struct):
     notifications: list[NotificationOut]
 
 
+class ExportedMessage(msgspec.Struct):
+    """A message in its author's export; a deleted one's text is already gone."""
+
+    id: int
+    room: int
+    seq: int
+    body: str
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+    reply_to: int | None
+
+
+class ExportReply(msgspec.Struct):
+    """`GET /api/me/export`: what the server keeps about the caller."""
+
+    exported_at: str
+    user: SelfOut
+    rooms: list[RoomOut]
+    messages: list[ExportedMessage]
+    friends: list[UserOut]
+    incoming_requests: list[UserOut]
+    outgoing_requests: list[UserOut]
+    blocked: list[UserOut]
+    notification_settings: NotificationSettingsReply
+
+
 class ErrorDetail(msgspec.Struct, omit_defaults=True):
     """A refusal: a stable `code` (see PROTOCOL.md), a human `message`, and for
     `rate_limited` the seconds to wait."""
@@ -134,4 +161,5 @@ Reply = (
     | BlockedReply
     | NotificationSettingsReply
     | NotificationsReply
+    | ExportReply
 )

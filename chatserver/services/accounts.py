@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chatserver.domain import text
 from chatserver.domain.errors import BadRequest, NotFound, Unauthorized
 from chatserver.domain.models import ROLES, Role, User, now_ms
-from chatserver.protocol.envelope import RevokeToken
+from chatserver.protocol.envelope import RevokeToken, RoleChanged
 from chatserver.protocol.requests import ProfileChanges
 from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as store
@@ -42,6 +42,8 @@ class AccountService:
     ) -> tuple[User, str]:
         """Create an account and log it in. The first account on a server is the admin."""
         name = text.normalize_username(username)
+        if name.startswith(store.DELETED_PREFIX):
+            raise BadRequest(f"usernames starting with {store.DELETED_PREFIX!r} are reserved")
         secret = text.validate_password(password)
         shown = text.validate_display_name(display_name, fallback=name)
         password_hash = await asyncio.to_thread(self._hasher.hash, secret)
@@ -75,6 +77,7 @@ class AccountService:
             if user is None:
                 raise NotFound(f"no user named {username!r}")
             await store.set_role(conn, user.id, role)
+        await self._publisher.control(RoleChanged(user_id=user.id, role=role))
         return User(user.id, user.username, user.display_name, role, user.region, user.dm_policy)
 
     async def login(self, username: str, password: str) -> tuple[User, str]:
@@ -85,6 +88,8 @@ class AccountService:
             raise Unauthorized("wrong username or password")
         user = found[0]
         async with self._db.write() as conn:
+            if await store.is_deactivated(conn, user.id):
+                raise Unauthorized("this account is deactivated")
             if self._hasher.check_needs_rehash(stored_hash):
                 new_hash = await asyncio.to_thread(self._hasher.hash, password)
                 await store.set_password_hash(conn, user.id, new_hash)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from chatserver.coordination.base import RateLimiter
 from chatserver.services.accounts import AccountService
+from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
 from chatserver.services.notifications import NotificationService
 from chatserver.services.presence import PresenceService
@@ -20,6 +21,7 @@ from chatserver.services.sync import SyncService
 @dataclass(frozen=True, slots=True)
 class Services:
     accounts: AccountService
+    lifecycle: AccountLifecycle
     rooms: RoomService
     messages: MessageService
     reactions: ReactionService

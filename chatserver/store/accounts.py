@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.errors import Conflict
 from chatserver.domain.models import DmPolicy, Level, Role, User
-from chatserver.store.tables import AnyRow, tokens, users
+from chatserver.store.tables import AnyRow, password_resets, tokens, users
 from chatserver.store.unique import insert_unique
 
 USER_COLUMNS = (
@@ -125,7 +125,8 @@ async def search_users(conn: AsyncConnection, query: str, limit: int) -> list[Us
             or_(
                 users.c.username.like(pattern, escape="\\"),
                 func.lower(users.c.display_name).like(pattern, escape="\\"),
-            )
+            ),
+            users.c.deleted_at_ms.is_(None),
         )
         .order_by(users.c.username)
         .limit(limit)
@@ -181,7 +182,11 @@ async def user_for_token(
         await conn.execute(
             select(*USER_COLUMNS, tokens.c.id.label("token_id"))
             .join(tokens, tokens.c.user_id == users.c.id)
-            .where(tokens.c.token_hash == token_hash, tokens.c.expires_at_ms > now)
+            .where(
+                tokens.c.token_hash == token_hash,
+                tokens.c.expires_at_ms > now,
+                users.c.deactivated_at_ms.is_(None),
+            )
         )
     ).first()
     if row is None:
@@ -207,3 +212,137 @@ async def users_by_names(conn: AsyncConnection, usernames: Sequence[str]) -> dic
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# -- account lifecycle: deactivation, deletion, password changes and reset links ---------
+
+DELETED_PREFIX = "deleted-"
+"""A deleted account's username is this prefix and its id; registration refuses it."""
+
+UNUSABLE_HASH = "!"
+"""A password hash no password verifies against (it is not an argon2 hash at all)."""
+
+
+async def password_hash_of(conn: AsyncConnection, user_id: int) -> str | None:
+    """The stored hash of an account that may log in (not deactivated or deleted)."""
+    found: str | None = (
+        await conn.execute(
+            select(users.c.password_hash).where(
+                users.c.id == user_id, users.c.deactivated_at_ms.is_(None)
+            )
+        )
+    ).scalar_one_or_none()
+    return found
+
+
+async def is_deactivated(conn: AsyncConnection, user_id: int) -> bool:
+    at = (
+        await conn.execute(select(users.c.deactivated_at_ms).where(users.c.id == user_id))
+    ).scalar_one_or_none()
+    return at is not None
+
+
+async def live_user_by_name(conn: AsyncConnection, username: str) -> User | None:
+    """A user by name, unless the account was deleted."""
+    row = (
+        await conn.execute(
+            select(*USER_COLUMNS).where(
+                users.c.username == username, users.c.deleted_at_ms.is_(None)
+            )
+        )
+    ).first()
+    return user_from_row(row) if row else None
+
+
+async def live_user(conn: AsyncConnection, user_id: int) -> User | None:
+    """A user by id, unless the account was deleted."""
+    row = (
+        await conn.execute(
+            select(*USER_COLUMNS).where(users.c.id == user_id, users.c.deleted_at_ms.is_(None))
+        )
+    ).first()
+    return user_from_row(row) if row else None
+
+
+async def set_deactivated(conn: AsyncConnection, user_id: int, at: int | None) -> None:
+    await conn.execute(update(users).where(users.c.id == user_id).values(deactivated_at_ms=at))
+
+
+async def delete_tokens(conn: AsyncConnection, user_id: int, keep: int = 0) -> None:
+    """Every token of the user but `keep` (0 keeps none)."""
+    await conn.execute(delete(tokens).where(tokens.c.user_id == user_id, tokens.c.id != keep))
+
+
+async def anonymise(conn: AsyncConnection, user_id: int, now: int) -> User:
+    """Turn the row into a deleted account's: the author its messages keep, nothing more."""
+    values = {
+        "username": f"{DELETED_PREFIX}{user_id}",
+        "display_name": "Deleted user",
+        "password_hash": UNUSABLE_HASH,
+        "region": None,
+        "dm_policy": "friends",
+        "notify_default": "none",
+        "deactivated_at_ms": now,
+        "deleted_at_ms": now,
+    }
+    await conn.execute(update(users).where(users.c.id == user_id).values(**values))
+    user = await get_user(conn, user_id)
+    assert user is not None
+    return user
+
+
+async def standing(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[int, Role]:
+    """The role of each of these users whose account is still active."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        select(users.c.id, users.c.role).where(
+            users.c.id.in_(ids), users.c.deactivated_at_ms.is_(None)
+        )
+    )
+    return {row.id: row.role for row in rows}
+
+
+async def existing_tokens(conn: AsyncConnection, token_ids: Iterable[int]) -> set[int]:
+    """Those of `token_ids` that were not revoked."""
+    ids = list(set(token_ids))
+    if not ids:
+        return set()
+    rows = await conn.execute(select(tokens.c.id).where(tokens.c.id.in_(ids)))
+    return {row.id for row in rows}
+
+
+async def add_password_reset(
+    conn: AsyncConnection, user_id: int, token_hash: str, now: int, expires: int
+) -> None:
+    await conn.execute(
+        insert(password_resets).values(
+            user_id=user_id, token_hash=token_hash, created_at_ms=now, expires_at_ms=expires
+        )
+    )
+
+
+async def take_password_reset(conn: AsyncConnection, token_hash: str, now: int) -> int | None:
+    """The user a valid reset link is for, consuming the link (and their others)."""
+    row = (
+        await conn.execute(
+            select(password_resets.c.user_id).where(
+                password_resets.c.token_hash == token_hash,
+                password_resets.c.expires_at_ms > now,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    done = await conn.execute(
+        delete(password_resets).where(password_resets.c.token_hash == token_hash)
+    )
+    if done.rowcount != 1:  # a concurrent use consumed it first
+        return None
+    await delete_password_resets(conn, row.user_id)
+    return int(row.user_id)
+
+
+async def delete_password_resets(conn: AsyncConnection, user_id: int) -> None:
+    await conn.execute(delete(password_resets).where(password_resets.c.user_id == user_id))

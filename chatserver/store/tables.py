@@ -128,6 +128,8 @@ messages = Table(
     Index("ix_messages_room_updated", "room_id", "updated_seq"),
     # A resent nonce must never make a second message, even from two racing retries.
     Index("ix_messages_nonce", "room_id", "author_id", "nonce", unique=True),
+    # An author's messages in order: their data export pages through it.
+    Index("ix_messages_author", "author_id", "id"),
 )
 
 room_events = Table(

@@ -23,6 +23,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("deactivated_at_ms", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("deleted_at_ms", sa.BigInteger(), nullable=True))
 
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("ix_messages_author", ["author_id", "id"], unique=False)
+
     op.create_table(
         "password_resets",
         sa.Column(
@@ -52,6 +55,8 @@ def downgrade() -> None:
     with op.batch_alter_table("password_resets", schema=None) as batch_op:
         batch_op.drop_index("ix_password_resets_user_id")
     op.drop_table("password_resets")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_author")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("deleted_at_ms")
         batch_op.drop_column("deactivated_at_ms")
