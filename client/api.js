@@ -48,6 +48,11 @@ export function createApi({ getToken, onUnauthorized = () => {}, base = '' }) {
     logout: () => request('POST', '/api/auth/logout'),
     me: () => request('GET', '/api/me'),
     updateMe: (patch) => request('PATCH', '/api/me', patch),
+    changePassword: (old_password, new_password) => request('POST', '/api/me/password', { old_password, new_password }),
+    logoutAll: () => request('POST', '/api/auth/logout-all'),
+    deleteMe: (password) => request('DELETE', '/api/me', { password }),
+    exportMe: () => request('GET', '/api/me/export'),
+    resetPassword: (token, new_password) => request('POST', '/api/auth/reset', { token, new_password }),
 
     rooms: ({ kind, q: text } = {}) => request('GET', `/api/rooms${q({ kind, q: text })}`),
     room: (id) => request('GET', `/api/rooms/${id}`),

@@ -1,10 +1,12 @@
-// Entry point: theme and language first, then either the welcome screen or a
-// signed-in session. A language switch rebuilds the screen from the same state.
+// Entry point: theme and language first, then the welcome screen, a signed-in
+// session, or the page of a password-reset link. A language switch rebuilds the
+// screen from the same state.
 
 import { onLangChange, lang, t } from './i18n.js';
 import { applyTheme } from './theme.js';
 import { anonymousApi, createSession, savedToken, saveToken } from './session.js';
 import { renderAuth } from './views/auth.js';
+import { renderReset, resetToken } from './views/reset.js';
 import { mountShell } from './views/shell.js';
 import { notificationParts } from './views/inbox.js';
 import { displayName, roomTitle } from './selectors.js';
@@ -13,10 +15,27 @@ const root = document.getElementById('app');
 root.classList.remove('boot'); // the splash layout only lasts until the first screen
 let session = null;
 let shell = null;
+let resetting = null; // the token of the reset link on screen, if any
 
 applyTheme();
 document.documentElement.lang = lang();
 window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => applyTheme());
+
+function showReset(token) {
+  resetting = token;
+  document.title = t('reset.title');
+  renderReset(root, {
+    api: anonymousApi(),
+    token,
+    onDone: () => {
+      resetting = null;
+      history.replaceState(null, '', '/');
+      const saved = savedToken();
+      if (saved) startSession(saved); // refused at once if the reset revoked it
+      else showAuth();
+    },
+  });
+}
 
 function showAuth() {
   if (shell) { shell.destroy(); shell = null; }
@@ -60,11 +79,14 @@ function startSession(token) {
 }
 
 onLangChange(() => {
+  if (resetting) { showReset(resetting); return; }
   if (!session) { showAuth(); return; }
   if (shell) shell.destroy();
   shell = mountShell(root, session);
 });
 
 const token = savedToken();
-if (token) startSession(token);
+const linkToken = resetToken(window.location.pathname);
+if (linkToken) showReset(linkToken);
+else if (token) startSession(token);
 else showAuth();

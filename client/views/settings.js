@@ -1,5 +1,6 @@
 // Settings: profile (display name, region), language, theme, who may DM me,
-// notification levels (default and per room) and browser notifications.
+// notification levels (default and per room), browser notifications, and the
+// account itself: password, logging out everywhere, data export and deletion.
 
 import { h } from '../dom.js';
 import { t, errorText, lang, setLang } from '../i18n.js';
@@ -31,7 +32,116 @@ function browserNotificationsBlock() {
   return h('div', { class: 'field' }, h('span', { class: 'label' }, t('settings.browserTitle')), status, button);
 }
 
-export function openSettings({ store, api, actions }) {
+/** A password field with its label; `id` ties them together for screen readers. */
+function passwordField(id, label, autocomplete) {
+  const input = h('input', { class: 'input', attrs: { id, type: 'password', autocomplete, required: true, minlength: 8, maxlength: 1024 } });
+  return [input, h('div', { class: 'field' }, h('label', { attrs: { for: id } }, label), input)];
+}
+
+/** The submit handler of a form whose button is disabled while `work` runs. */
+function busyWhile(button, work) {
+  return async (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    try { await work(); } finally { button.disabled = false; }
+  };
+}
+
+/** Shown when a password check fails: a wrong password, or another refusal. */
+const passwordError = (err) => (err.code === 'forbidden' ? t('settings.wrongPassword') : errorText(err));
+
+function accountBlocks({ api, signOut }) {
+  // --- password change: this session stays, the others end
+  const [current, currentField] = passwordField('set-current-password', t('settings.currentPassword'), 'current-password');
+  const [next, nextField] = passwordField('set-new-password', t('settings.newPassword'), 'new-password');
+  const changeError = h('p', { class: 'form-error', attrs: { role: 'alert' } });
+  const change = h('button', { class: 'btn btn-soft', attrs: { type: 'submit' } }, t('settings.changePassword'));
+  const changeForm = h('form', {
+    class: 'stack', attrs: { 'aria-label': t('settings.changePassword') },
+    on: {
+      submit: busyWhile(change, async () => {
+        changeError.textContent = '';
+        try {
+          await api.changePassword(current.value, next.value);
+          current.value = '';
+          next.value = '';
+          toast(t('settings.passwordChanged'));
+        } catch (err) {
+          changeError.textContent = passwordError(err);
+        }
+      }),
+    },
+  }, h('h4', {}, t('settings.changePassword')), currentField, nextField, changeError, h('div', { class: 'row-end' }, change));
+
+  // --- log out everywhere
+  const everywhere = h('button', { class: 'btn btn-soft', attrs: { type: 'button', 'aria-describedby': 'set-logout-all-lead' } }, t('settings.logoutAll'));
+  everywhere.addEventListener('click', async () => {
+    everywhere.disabled = true;
+    try {
+      await api.logoutAll();
+      signOut();
+    } catch (err) {
+      toast(errorText(err), 'error');
+      everywhere.disabled = false;
+    }
+  });
+
+  // --- export: the JSON the server returns, saved as a file
+  const exportBtn = h('button', { class: 'btn btn-soft', attrs: { type: 'button', 'aria-describedby': 'set-export-lead' } }, t('settings.export'));
+  exportBtn.addEventListener('click', async () => {
+    exportBtn.disabled = true;
+    try {
+      const data = await api.exportMe();
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+      const link = h('a', { attrs: { href: url, download: `${data.user.username}-export.json`, hidden: true } });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      toast(t('settings.exportReady'));
+    } catch (err) {
+      toast(errorText(err), 'error');
+    } finally {
+      exportBtn.disabled = false;
+    }
+  });
+
+  // --- deletion: the password again, then an explicit confirmation
+  const [confirmPw, confirmField] = passwordField('set-delete-password', t('settings.deletePassword'), 'current-password');
+  const deleteError = h('p', { class: 'form-error', attrs: { role: 'alert' } });
+  const remove = h('button', { class: 'btn btn-ghost danger', attrs: { type: 'submit' } }, t('settings.deleteAccount'));
+  const deleteForm = h('form', {
+    class: 'stack', attrs: { 'aria-label': t('settings.deleteAccount') },
+    on: {
+      submit: busyWhile(remove, async () => {
+        deleteError.textContent = '';
+        if (!window.confirm(t('settings.deleteConfirm'))) return;
+        try {
+          await api.deleteMe(confirmPw.value);
+          signOut();
+        } catch (err) {
+          deleteError.textContent = passwordError(err);
+        }
+      }),
+    },
+  },
+  h('h4', {}, t('settings.deleteAccount')),
+  h('p', { class: 'muted' }, t('settings.deleteLead')),
+  confirmField, deleteError, h('div', { class: 'row-end' }, remove));
+
+  return [
+    changeForm,
+    h('h4', {}, t('settings.logoutAll')),
+    h('p', { class: 'muted', attrs: { id: 'set-logout-all-lead' } }, t('settings.logoutAllLead')),
+    h('div', { class: 'row-end' }, everywhere),
+    h('h4', {}, t('settings.export')),
+    h('p', { class: 'muted', attrs: { id: 'set-export-lead' } }, t('settings.exportLead')),
+    h('div', { class: 'row-end' }, exportBtn),
+    deleteForm,
+  ];
+}
+
+export function openSettings({ store, api, actions, signOut }) {
   const s = store.get();
   const me = s.users[s.me.id] || s.me;
 
@@ -105,6 +215,8 @@ export function openSettings({ store, api, actions }) {
         h('h4', {}, t('settings.perRoom')),
         perRoom,
         browserNotificationsBlock()),
+      // The dialog lives outside the shell: close it before the welcome screen comes back.
+      section(t('settings.account'), ...accountBlocks({ api, signOut: () => { dlg.close(); signOut(); } })),
     ],
   });
   name.focus();

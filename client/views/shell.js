@@ -53,7 +53,7 @@ export function mountShell(root, session) {
     onCreateRoom: fromDrawer(() => openCreateRoom({ actions, onOpen: openRoom })),
     onNewDm: fromDrawer(() => openNewDm({ actions, store })),
     onFriends: fromDrawer(() => openFriends({ store, api, actions, onOpenRoom: () => {} })),
-    onSettings: fromDrawer(() => openSettings({ store, api, actions })),
+    onSettings: fromDrawer(() => openSettings({ store, api, actions, signOut: session.signOut })),
     onLogout: () => session.logout(),
     onClose: () => setDrawer(false),
   });
