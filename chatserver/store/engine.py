@@ -8,7 +8,8 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal, TypeVar
+from functools import partial
+from typing import Any, Literal, TypeVar, get_args
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -22,6 +23,8 @@ from chatserver.store.group_commit import GroupCommit
 T = TypeVar("T")
 TransactionObserver = Callable[[Literal["read", "write"], float], None]
 """Told how long each transaction stayed open (the server's metrics)."""
+Synchronous = Literal["full", "normal"]
+SYNCHRONOUS_LEVELS: tuple[Synchronous, ...] = get_args(Synchronous)
 
 
 class Database:
@@ -31,17 +34,30 @@ class Database:
     the file lock (and time out under load), writes queue on an in-process lock
     and reads run concurrently thanks to WAL. PostgreSQL needs no such lock: the
     row lock on `rooms.last_seq` serialises writers of one room.
+
+    `synchronous` is SQLite's: with `full` (the default) a commit returns once it is on
+    the disk, so nothing acknowledged is lost to a power cut or a kernel crash; with
+    `normal`, in WAL mode, the last commits before such a crash may be lost (a crash of
+    the server process alone loses nothing either way). Group commit makes `full`
+    cheap: one sync per batch of sends (docs/benchmarks.md, "Durability").
     """
 
     def __init__(
-        self, url: str, pool_size: int = 10, observe: TransactionObserver | None = None
+        self,
+        url: str,
+        pool_size: int = 10,
+        observe: TransactionObserver | None = None,
+        synchronous: Synchronous = "full",
     ) -> None:
+        if synchronous not in SYNCHRONOUS_LEVELS:
+            raise ValueError(f"synchronous is one of {SYNCHRONOUS_LEVELS}, not {synchronous!r}")
         self.url = url
         self._observe = observe
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
-            kwargs["async_creator"] = inloop_sqlite.creator(url)
+            # A synced commit waits for the disk: not on the loop.
+            kwargs["async_creator"] = inloop_sqlite.creator(url, synchronous == "full")
         else:
             kwargs.update(
                 pool_size=pool_size,
@@ -57,7 +73,8 @@ class Database:
         self._checkpointer = None if path == ":memory:" else inloop_sqlite.Checkpointer(path)
         self.group_commit = GroupCommit(self.write) if self.is_sqlite else None
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            pragmas = partial(_sqlite_pragmas, synchronous.upper())
+            event.listen(self.engine.sync_engine, "connect", pragmas)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -132,11 +149,11 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
     return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(synchronous: str, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")  # FULL or NORMAL: checked above
     cursor.execute(f"PRAGMA busy_timeout={inloop_sqlite.BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database.checkpoint does it off the loop
     cursor.close()

@@ -14,6 +14,12 @@ be slow must stay bounded: queries are indexed and paged, and the busy timeout i
 short (`BUSY_TIMEOUT_MS`) because within one process writes already queue on the
 database's lock; only another process (a CLI command writing while the server runs)
 can make SQLite wait, and that wait is retried off the loop (`execute` below).
+
+The other wait is the disk's: with `synchronous=FULL` a commit returns only once the
+write-ahead log is synced, which takes from a tenth of a millisecond to tens on a busy
+disk. Such commits run on a helper thread (`commit_off_loop`), so that the loop serves
+everyone else meanwhile; the writer's transaction, and the write lock, are held until
+the sync is done, as they must be.
 """
 
 from __future__ import annotations
@@ -32,21 +38,35 @@ BUSY_RETRY_SECONDS = 10.0
 """How long a locked statement is retried on a helper thread before it fails."""
 
 
-async def _run(call: Callable[..., Any], *args: Any) -> Any:
-    """Run a sqlite3 call now; only if another process holds the lock, wait for it
-    on a helper thread so that the loop keeps serving everyone else."""
-    try:
-        return call(*args)
-    except sqlite3.OperationalError as exc:
-        if not _worth_waiting(exc):
-            raise
+async def _run(call: Callable[..., Any], *args: Any, off_loop: bool = False) -> Any:
+    """Run a sqlite3 call now (or, `off_loop`, on a helper thread); if another process
+    holds the lock, wait for it on a helper thread so that the loop keeps serving
+    everyone else."""
+    if not off_loop:
+        try:
+            return call(*args)
+        except sqlite3.OperationalError as exc:
+            if not _worth_waiting(exc):
+                raise
     deadline = asyncio.get_running_loop().time() + BUSY_RETRY_SECONDS
     while True:
         try:
-            return await asyncio.to_thread(call, *args)
+            return await _in_thread(call, *args)
         except sqlite3.OperationalError as exc:
             if not _worth_waiting(exc) or asyncio.get_running_loop().time() > deadline:
                 raise
+
+
+async def _in_thread(call: Callable[..., Any], *args: Any) -> Any:
+    """`call` on a helper thread. A caller cancelled meanwhile still waits for the call
+    to end before it unwinds: its connection must not be used (rolled back, closed)
+    while the thread is still inside it."""
+    done = asyncio.ensure_future(asyncio.to_thread(call, *args))
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        await asyncio.wait([done])
+        raise
 
 
 def _worth_waiting(exc: sqlite3.OperationalError) -> bool:
@@ -128,17 +148,18 @@ class _ImmediateQueue:
 class Connection:
     """aiosqlite's connection interface over a `sqlite3.Connection`, without a thread."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, commit_off_loop: bool = False) -> None:
         self._conn = conn
         self._connection: sqlite3.Connection | None = conn  # SQLAlchemy checks it is open
         self._tx = _ImmediateQueue()
+        self._commit_off_loop = commit_off_loop
 
     def cursor(self) -> Cursor:
         """A cursor, used by the adapter as `async with`."""
         return Cursor(self._conn.cursor())
 
     async def commit(self) -> None:
-        await _run(self._conn.commit)
+        await _run(self._conn.commit, off_loop=self._commit_off_loop)
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -155,6 +176,10 @@ class Connection:
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
 
+    async def set_trace_callback(self, handler: Callable[[str], object] | None) -> None:
+        """Every statement's SQL to `handler`, on the thread that runs it (as aiosqlite)."""
+        self._conn.set_trace_callback(handler)
+
     @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
@@ -164,15 +189,16 @@ def database_path(url: str) -> str:
     return make_url(url).database or ":memory:"
 
 
-def creator(url: str) -> Callable[[], Awaitable[Connection]]:
-    """The `async_creator` for `create_async_engine`: connections to the URL's file."""
+def creator(url: str, commit_off_loop: bool = False) -> Callable[[], Awaitable[Connection]]:
+    """The `async_creator` for `create_async_engine`: connections to the URL's file,
+    committing on a helper thread when a commit waits for the disk (`synchronous=FULL`)."""
     database = database_path(url)
 
     async def connect() -> Connection:
-        # check_same_thread off: a write that waits for another process's lock
-        # finishes on a helper thread (see `_run`).
+        # check_same_thread off: a write that waits for another process's lock, and a
+        # commit that waits for the disk, finish on a helper thread (see `_run`).
         conn = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        return Connection(conn)
+        return Connection(conn, commit_off_loop)
 
     return connect
 
