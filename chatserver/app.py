@@ -20,15 +20,18 @@ from chatserver.broker.base import Broker
 from chatserver.coordination.base import PresenceRegistry, RateLimiter, Throttle
 from chatserver.coordination.memory import MemoryRateLimiter
 from chatserver.domain.errors import BadRequest, NotFound
+from chatserver.gateway.admission import Admission
 from chatserver.gateway.api import error_response
 from chatserver.gateway.http_log import ObservedRequests
 from chatserver.gateway.hub import Hub
 from chatserver.gateway.metered import MeteredBroker, MeteredDispatcher, metered_services
 from chatserver.gateway.metrics import Metrics
+from chatserver.gateway.origin import HostCheck
 from chatserver.gateway.routes import api_routes
 from chatserver.gateway.scrape import metrics_route
 from chatserver.gateway.standing import recheck_periodically
 from chatserver.gateway.websocket import websocket_endpoint
+from chatserver.services import hashing
 from chatserver.services.accounts import AccountService
 from chatserver.services.container import Services
 from chatserver.services.lifecycle import AccountLifecycle
@@ -105,6 +108,7 @@ def make_coordination(settings: Settings) -> Coordination:
 
 
 def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Services, Hub]:
+    hashing.configure(settings.hash_concurrency)
     publisher = Publisher(broker)
     coordination = make_coordination(settings)
     presence = PresenceService(
@@ -234,7 +238,12 @@ async def _checkpoint_periodically(db: Database, every: float = 1.0) -> None:
 
 def create_app(settings: Settings) -> Starlette:
     metrics = Metrics()
-    db = Database(settings.database_url, settings.db_pool_size, metrics.observe_transaction)
+    db = Database(
+        settings.database_url,
+        settings.db_pool_size,
+        metrics.observe_transaction,
+        synchronous=settings.sqlite_synchronous,
+    )
     broker = MeteredBroker(make_broker(settings), metrics)
     services, hub = build_services(settings, db, broker)
     services = metered_services(services, metrics)
@@ -289,6 +298,8 @@ def create_app(settings: Settings) -> Starlette:
     app.state.metrics = metrics
     app.state.db = db
     app.state.broker = broker
+    app.state.admission = Admission(settings)  # socket caps: `gateway/guard.py` and /ws
+    app.add_middleware(HostCheck, settings=settings)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         ObservedRequests, metrics=metrics, trust_request_id=settings.trust_proxy_headers

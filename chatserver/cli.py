@@ -166,31 +166,54 @@ def _one_line(error: BaseException) -> str:
 
 def _serve(settings: Settings, migrate: bool) -> int:
     from chatserver.app import create_app
+    from chatserver.gateway.admission import raise_open_file_limit
     from chatserver.gateway.direct import DirectWriteProtocol
 
+    open_files = raise_open_file_limit()
     if migrate:
         asyncio.run(_migrate(settings))
     app = create_app(settings)
+    logging.getLogger(__name__).info(
+        "open-file limit %d; accepting up to %d sockets, %d per address",
+        open_files,
+        app.state.admission.max_total,
+        app.state.admission.max_per_ip,
+    )
     ws = DirectWriteProtocol if settings.ws_direct_writes else "websockets-sansio"
     GracefulServer(server_config(settings, app, ws), app).run()
     return 0
 
 
+KEEP_ALIVE_SECONDS = 5
+"""An idle HTTP keep-alive connection is closed after this long (uvicorn's default)."""
+
+
 def server_config(settings: Settings, app: Any, ws: Any) -> uvicorn.Config:
     """uvicorn's configuration for the app, with `ws` as the WebSocket implementation
-    (also used by `benchmarks/ws_impl.py` to compare implementations)."""
+    (also used by `benchmarks/ws_impl.py` to compare implementations).
+
+    The protocols come from `gateway/guard.py`: every socket is admitted against the
+    caps in `app.state.admission` and must send its request within CHAT_HEADER_TIMEOUT.
+    """
+    from chatserver.gateway.guard import guarded_protocols
     from chatserver.gateway.websocket import WebSocketFastPath
 
+    http, websocket = guarded_protocols(
+        app.state.admission, settings.header_timeout, settings.send_buffer_bytes, ws
+    )
     return uvicorn.Config(
         WebSocketFastPath(app),
         host=settings.host,
         port=settings.port,
-        ws=ws,
+        http=http,
+        ws=websocket,
         ws_max_size=settings.max_frame_bytes,
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_interval,
         ws_per_message_deflate=False,
         proxy_headers=settings.trust_proxy_headers,
+        forwarded_allow_ips=list(settings.trusted_proxies),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
         log_config=None,  # uvicorn logs through the root logger: `logformat.py`
         access_log=False,  # `gateway/http_log.py` writes access lines without paths
@@ -200,14 +223,18 @@ def server_config(settings: Settings, app: Any, ws: Any) -> uvicorn.Config:
 
 
 class GracefulServer(uvicorn.Server):
-    """Closes every WebSocket with 1001 (going away) before uvicorn's own shutdown,
-    which would otherwise use 1012."""
+    """On SIGTERM: stop accepting, let what is queued for each WebSocket go out and
+    close it with 1001 (going away; uvicorn's own shutdown would use 1012), then
+    uvicorn's shutdown, which waits for HTTP requests in progress for at most
+    `timeout_graceful_shutdown` seconds."""
 
     def __init__(self, config: uvicorn.Config, app: Any) -> None:
         super().__init__(config)
         self._chat_app = app
 
     async def shutdown(self, sockets: Any = None) -> None:
+        for server in self.servers:  # no newcomer joins a node that is leaving
+            server.close()
         await self._chat_app.state.hub.shutdown()
         await super().shutdown(sockets)
 
@@ -219,7 +246,7 @@ async def _services(settings: Settings, broker: Any = None) -> Any:
     from chatserver.store.engine import Database
 
     await _migrate(settings)
-    db = Database(settings.database_url, 2)
+    db = Database(settings.database_url, 2, synchronous=settings.sqlite_synchronous)
     broker = broker or make_broker(settings.replace(redis_url=None))
     services, _ = build_services(settings, db, broker)
     return db, services

@@ -7,7 +7,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./chatserver.db"
 
@@ -37,6 +37,7 @@ class Settings:
     port: int = 8000
     allowed_origins: tuple[str, ...] = ()
     db_pool_size: int = 10
+    sqlite_synchronous: Literal["full", "normal"] = "full"
     rate_limit_scale: float = 1.0
     message_rate: float = 5.0
     message_burst: int = 30
@@ -45,7 +46,14 @@ class Settings:
     auth_rate_per_ip: float = 1.0
     auth_burst_per_ip: int = 60
     flood_strikes: int = 50
+    header_timeout: float = 10.0
     hello_timeout: float = 10.0
+    max_connections: int = 0
+    max_connections_per_ip: int = 1000
+    max_connections_per_user: int = 20
+    connect_rate_per_ip: float = 20.0
+    connect_burst_per_ip: int = 500
+    hash_concurrency: int = 2
     ping_interval: float = 20.0
     presence_grace: float = 5.0
     presence_room_limit: int = 200
@@ -54,6 +62,7 @@ class Settings:
     max_frame_bytes: int = 65536
     max_http_body_bytes: int = 65536
     trust_proxy_headers: bool = False
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     client_dir: str | None = None
     log_level: str = "info"
     log_format: str = "text"
@@ -101,7 +110,13 @@ class Settings:
             "auth_rate_per_ip",
             "auth_burst_per_ip",
             "flood_strikes",
+            "header_timeout",
             "hello_timeout",
+            "max_connections_per_ip",
+            "max_connections_per_user",
+            "connect_rate_per_ip",
+            "connect_burst_per_ip",
+            "hash_concurrency",
             "ping_interval",
             "send_buffer_bytes",
             "max_frame_bytes",
@@ -111,6 +126,15 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_env_of(name)} must be greater than 0")
+        if self.max_connections < 0:
+            raise ConfigError("CHAT_MAX_CONNECTIONS must be 0 (automatic) or more")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"CHAT_TRUSTED_PROXIES entries are addresses or networks (got {proxy})"
+                ) from None
         _check_metrics(self.metrics)
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"CHAT_LOG_FORMAT is text or json (got {self.log_format})")
@@ -118,6 +142,10 @@ class Settings:
             ("http://", "https://")
         ):
             raise ConfigError("CHAT_PUBLIC_URL must start with http:// or https://")
+        if self.sqlite_synchronous not in ("full", "normal"):
+            raise ConfigError(
+                f"CHAT_SQLITE_SYNCHRONOUS is full or normal (got {self.sqlite_synchronous})"
+            )
         if self.presence_grace < 0 or self.presence_grace > 10:
             raise ConfigError("CHAT_PRESENCE_GRACE must be between 0 and 10 seconds")
         for origin in self.allowed_origins:
@@ -215,6 +243,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("CHAT_DB_POOL_SIZE", "db_pool_size", int, "Database connections per node (default 10)"),
     Option(
+        "CHAT_SQLITE_SYNCHRONOUS",
+        "sqlite_synchronous",
+        str,
+        "SQLite only: full (default) syncs every commit to disk before it is acknowledged; "
+        "normal may lose the last acknowledged messages to a power cut or an OS crash",
+    ),
+    Option(
         "CHAT_RATE_LIMIT_SCALE",
         "rate_limit_scale",
         float,
@@ -260,10 +295,58 @@ OPTIONS: tuple[Option, ...] = (
         "Rate-limited requests in a row before a WebSocket is closed with 4008 (default 50)",
     ),
     Option(
+        "CHAT_HEADER_TIMEOUT",
+        "header_timeout",
+        float,
+        "Seconds a connection has to send a complete HTTP request (headers and body; the "
+        "WebSocket upgrade is one) after connecting or after its previous response; then it "
+        "is closed (default 10)",
+    ),
+    Option(
         "CHAT_HELLO_TIMEOUT",
         "hello_timeout",
         float,
         "Seconds a new WebSocket has to send hello (default 10)",
+    ),
+    Option(
+        "CHAT_MAX_CONNECTIONS",
+        "max_connections",
+        int,
+        "Open sockets per node, HTTP and WebSocket together; more are closed at once "
+        "(default 0: the open-file limit, raised to its hard limit at start, minus a reserve)",
+    ),
+    Option(
+        "CHAT_MAX_CONNECTIONS_PER_IP",
+        "max_connections_per_ip",
+        int,
+        "Open sockets per client address (IPv6: per /64) per node, counted on accept; your "
+        "own proxies are exempt (default 1000, times CHAT_RATE_LIMIT_SCALE)",
+    ),
+    Option(
+        "CHAT_MAX_CONNECTIONS_PER_USER",
+        "max_connections_per_user",
+        int,
+        "WebSockets per account per node; more are closed with 4008 "
+        "(default 20, times CHAT_RATE_LIMIT_SCALE)",
+    ),
+    Option(
+        "CHAT_CONNECT_RATE_PER_IP",
+        "connect_rate_per_ip",
+        float,
+        "WebSocket handshakes per second per client address, sustained; more get 429 (default 20)",
+    ),
+    Option(
+        "CHAT_CONNECT_BURST_PER_IP",
+        "connect_burst_per_ip",
+        int,
+        "WebSocket handshakes per client address in a burst (default 500)",
+    ),
+    Option(
+        "CHAT_HASH_CONCURRENCY",
+        "hash_concurrency",
+        int,
+        "Password hashes computed at once per node, 64 MiB each; more wait, and past 32 "
+        "waiting per slot logins get 503 (default 2)",
     ),
     Option(
         "CHAT_PING_INTERVAL",
@@ -290,8 +373,8 @@ OPTIONS: tuple[Option, ...] = (
         "CHAT_SEND_BUFFER_BYTES",
         "send_buffer_bytes",
         int,
-        "Bytes that may wait for one slow connection before it is closed with 4008 "
-        "(default 1048576)",
+        "Bytes that may wait for one slow connection, in the server and in the kernel's "
+        "socket buffer together, before it is closed with 4008 (default 1048576)",
     ),
     Option(
         "CHAT_WS_DIRECT_WRITES",
@@ -316,7 +399,16 @@ OPTIONS: tuple[Option, ...] = (
         "CHAT_TRUST_PROXY_HEADERS",
         "trust_proxy_headers",
         bool,
-        "Take the client IP from X-Forwarded-For (only behind your own proxy; default off)",
+        "Take the client IP from X-Forwarded-For: the rightmost address not in "
+        "CHAT_TRUSTED_PROXIES, and only when the request came from one of them (default off)",
+    ),
+    Option(
+        "CHAT_TRUSTED_PROXIES",
+        "trusted_proxies",
+        tuple,
+        "Comma-separated addresses or networks of your own proxies, believed in "
+        "X-Forwarded-For and exempt from the per-IP socket cap when "
+        "CHAT_TRUST_PROXY_HEADERS is on (default 127.0.0.1,::1)",
     ),
     Option(
         "CHAT_CLIENT_DIR",

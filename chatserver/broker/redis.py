@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -243,17 +244,25 @@ class RedisBroker:
                 log.warning("redis pub/sub connection lost: %s", exc)
             except Exception:
                 log.exception("redis pub/sub reader failed; reconnecting")
+            lost_at = time.monotonic()
             await self._drop()
             delay = FIRST_DELAY
+            attempts = 0
             while True:
                 await asyncio.sleep(random.uniform(delay / 2, delay))
+                attempts += 1
                 try:
                     await self._connect(reset=True)
                     break
                 except Exception as exc:  # whatever it was, the next attempt starts afresh
-                    log.info("redis pub/sub reconnect failed (next in <= %.1fs): %r", delay, exc)
+                    log.debug("redis pub/sub reconnect failed (next in <= %.1fs): %r", delay, exc)
                     delay = min(delay * 2, self._max_delay)
-            log.warning("redis pub/sub reconnected; %d channels resubscribed", len(self._refs))
+            log.warning(
+                "redis pub/sub reconnected after %.1f s (%d attempts); %d channels resubscribed",
+                time.monotonic() - lost_at,
+                attempts,
+                len(self._refs),
+            )
 
     async def _serve(self) -> None:
         """Run the reader; ping when the connection is idle; raise once it is lost.

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from chatserver.coordination.base import Limit
 from chatserver.domain.clock import SYSTEM_CLOCK, Clock
+from chatserver.logs import Outage
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class RedisRateLimiter:
         self._redis = redis
         self._prefix = prefix
         self._script = redis.register_script(_TAKE)
+        self._outage = Outage("Redis (rate limits not checked)", log)
 
     async def take(self, limit: Limit, key: str, cost: float = 1.0) -> float:
         try:
@@ -59,8 +61,9 @@ class RedisRateLimiter:
                 args=[limit.rate, limit.burst, cost],
             )
         except Exception as exc:
-            log.warning("rate limit not checked (redis unavailable): %s", exc)
+            self._outage.failed(exc)
             return 0.0
+        self._outage.succeeded()
         return float(wait)
 
 
@@ -89,6 +92,7 @@ class RedisPresenceRegistry:
         self.node_id = uuid.uuid4().hex[:12]
         self._local: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._outage = Outage("Redis (presence not shared)", log)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._refresh_loop(), name="presence-refresh")
@@ -107,8 +111,9 @@ class RedisPresenceRegistry:
                 pipe.expire(key, int(self._ttl) + 1)
                 _, before, _, _ = await pipe.execute()
         except Exception as exc:
-            log.warning("presence not shared (redis unavailable): %s", exc)
+            self._outage.failed(exc)
             return True
+        self._outage.succeeded()
         return int(before) == 0
 
     async def remove(self, user_id: int) -> bool:
@@ -124,8 +129,9 @@ class RedisPresenceRegistry:
                 pipe.zcount(key, self._now(), "+inf")
                 _, remaining = await pipe.execute()
         except Exception as exc:
-            log.warning("presence not shared (redis unavailable): %s", exc)
+            self._outage.failed(exc)
             return True
+        self._outage.succeeded()
         return int(remaining) == 0
 
     async def online_among(self, user_ids: Iterable[int]) -> set[int]:
@@ -164,7 +170,9 @@ class RedisPresenceRegistry:
                     pipe.expire(self._key(user_id), int(self._ttl) + 1)
                 await pipe.execute()
         except Exception as exc:
-            log.warning("presence refresh failed: %s", exc)
+            self._outage.failed(exc)
+        else:
+            self._outage.succeeded()
 
     def _key(self, user_id: int) -> str:
         return f"{self._prefix}{user_id}"

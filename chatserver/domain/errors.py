@@ -94,7 +94,9 @@ class Internal(ChatError):
 
 
 class Unavailable(ChatError):
-    """A dependency (database, broker) is down; the request may be retried."""
+    """A dependency (database, broker) is down; the request may be retried, after
+    `retry_after` seconds as the protocol suggests for every refusal that passes."""
 
     code = "unavailable"
     status = 503
+    retry_after: float = 2.0

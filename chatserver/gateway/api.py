@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,15 +10,14 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chatserver.domain.errors import BadRequest, ChatError, Internal, TooLarge, Unauthorized
+from chatserver.domain.errors import BadRequest, ChatError, TooLarge, Unauthorized
+from chatserver.gateway import faults
 from chatserver.gateway.usecases import Caller, UseCase
 from chatserver.protocol import requests as rq
 from chatserver.protocol.responses import ErrorDetail, ErrorReply
 from chatserver.protocol.wire import encode
 from chatserver.services.container import Services
 from chatserver.services.ratelimit import enforce
-
-log = logging.getLogger(__name__)
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """Methods whose non-path fields come in a JSON body (a DELETE's, such as `DELETE /api/me
@@ -169,13 +167,10 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def client_ip(request: Request, trust_proxy: bool) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            # The last address is the one our own proxy saw; earlier ones are the
-            # client's word and could be anything.
-            return forwarded.split(",")[-1].strip()
+def client_ip(request: Request) -> str:
+    """The client's address. With CHAT_TRUST_PROXY_HEADERS, uvicorn has already replaced
+    the peer by the rightmost X-Forwarded-For address that is not one of
+    CHAT_TRUSTED_PROXIES, and only for requests that came from one of them."""
     return request.client.host if request.client else "unknown"
 
 
@@ -189,9 +184,9 @@ def endpoint(shape: HttpShape) -> Callable[[Request], Awaitable[Response]]:
         settings = request.app.state.settings
         try:
             if case.anonymous:
-                ip = client_ip(request, settings.trust_proxy_headers)
+                ip = client_ip(request)
                 await enforce(services.limiter, services.limits.auth_ip, ip)
-                caller = Caller(services, None)
+                caller = Caller(services, None, address=ip)
             else:
                 user, token_id = await services.accounts.authenticate(bearer_token(request))
                 await enforce(services.limiter, services.limits.requests, f"u{user.id}")
@@ -202,9 +197,8 @@ def endpoint(shape: HttpShape) -> Callable[[Request], Awaitable[Response]]:
             result = await case.run(caller, command)
         except ChatError as error:
             return error_response(error)
-        except Exception:
-            log.exception("unexpected error in %s %s", request.method, request.url.path)
-            return error_response(Internal("internal error; it has been logged"))
+        except Exception as exc:
+            return error_response(faults.error_for(exc, f"{request.method} {request.url.path}"))
         return json_response(result, status)
 
     return run

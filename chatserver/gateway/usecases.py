@@ -21,8 +21,8 @@ from chatserver.gateway.hub import Hub
 from chatserver.protocol import requests as rq
 from chatserver.protocol import responses as rs
 from chatserver.protocol import wire
+from chatserver.services import login_limits
 from chatserver.services.container import Services
-from chatserver.services.ratelimit import enforce
 
 R = TypeVar("R", bound=msgspec.Struct)
 
@@ -46,6 +46,7 @@ class Caller:
     token_id: int = 0
     connection: Connection | None = None
     hub: Hub | None = None
+    address: str = ""
 
     @property
     def user(self) -> User:
@@ -96,7 +97,7 @@ async def register(c: Caller, r: rq.Register) -> rs.SessionReply:
 async def login(c: Caller, r: rq.Login) -> rs.SessionReply:
     """Log in: a new bearer token."""
     s = c.services
-    await enforce(s.limiter, s.limits.login_user, r.username[:40].lower())
+    await login_limits.check(s.limiter, s.limits.login_pair, c.address, r.username)
     user, token = await s.accounts.login(r.username, r.password)
     return rs.SessionReply(wire.self_out(user), token)
 
@@ -133,7 +134,7 @@ async def _password_attempt(c: Caller) -> None:
     """Passwords checked with a token are limited like logins, so a stolen token cannot
     be used to guess the password it lacks."""
     s = c.services
-    await enforce(s.limiter, s.limits.login_user, c.user.username)
+    await login_limits.check(s.limiter, s.limits.login_pair, "token", c.user.username)
 
 
 async def change_password(c: Caller, r: rq.PasswordChange) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -10,17 +11,24 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from chatserver.domain.errors import BadRequest, ChatError, Internal
+from chatserver.coordination.base import Limit
+from chatserver.domain.errors import BadRequest, ChatError, RateLimited, Unavailable
+from chatserver.domain.models import User
+from chatserver.gateway import faults
+from chatserver.gateway.admission import Admission
+from chatserver.gateway.api import error_response
 from chatserver.gateway.commands import Dispatcher, error_frame
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.direct import direct_writer
+from chatserver.gateway.guard import server_send_limit
 from chatserver.gateway.hub import Hub
 from chatserver.gateway.metered import SocketWatch
 from chatserver.gateway.metrics import Metrics
-from chatserver.gateway.origin import origin_allowed
+from chatserver.gateway.origin import host_allowed, origin_allowed, public_origins
 from chatserver.logformat import bind_socket
 from chatserver.protocol import frames, wire
 from chatserver.services.container import Services
+from chatserver.services.ratelimit import enforce
 from chatserver.services.session import Snapshot
 from chatserver.settings import Settings
 
@@ -29,7 +37,11 @@ log = logging.getLogger(__name__)
 PROTOCOL_VIOLATION = 4000
 UNAUTHORIZED = 4001
 FLOODING = 4008
+TRY_AGAIN_LATER = 1013
+INTERNAL_ERROR = 1011
 PROTOCOL_VERSION = 1
+PING_RATE, PING_BURST = 1.0, 20
+"""`ping` ops per connection: clients ping every few seconds at most."""
 
 
 class WebSocketFastPath:
@@ -60,9 +72,17 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     settings: Settings = ws.app.state.settings
     services: Services = ws.app.state.services
     hub: Hub = ws.app.state.hub
+    admission: Admission = ws.app.state.admission
     origin, host = _take_origin_and_host(ws.scope)
-    if not origin_allowed(origin, host, settings.allowed_origins):
+    allowed = settings.allowed_origins
+    if not (host_allowed(host, public_origins(settings)) and origin_allowed(origin, host, allowed)):
         await ws.close(code=1008)  # before accept: the handshake is refused with 403
+        return
+    client = ws.scope.get("client")
+    wait = await admission.connect_wait(client[0] if client else None)
+    if wait > 0:
+        refusal = RateLimited("too many connections from this address", round(wait + 0.001, 3))
+        await ws.send_denial_response(error_response(refusal))  # HTTP 429, no socket
         return
     await ws.accept()
     hello = await _receive_hello(ws, settings.hello_timeout)
@@ -71,16 +91,51 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     try:
         user, token_id = await services.accounts.authenticate(hello.token)
         since = hello.since or {}
-    except ChatError as error:
-        # A hello that is not valid (bad token, bad `since`) is refused like a bad token.
-        await ws.close(UNAUTHORIZED, error.message[:120])
+    except Exception as exc:
+        await _refuse_hello(ws, exc)
         return
+    wait = await admission.hello_wait(user.id)
+    if wait > 0:
+        await ws.close(FLOODING, f"too many connection attempts; retry in {wait:.0f} s")
+        return
+    if not admission.add_user(user.id):
+        await ws.close(FLOODING, "too many connections for this account")
+        return
+    try:
+        await _session(ws, settings, services, hub, user, token_id, since)
+    finally:
+        admission.remove_user(user.id)
+
+
+async def _refuse_hello(ws: WebSocket, exc: Exception) -> None:
+    """Close a socket whose hello could not be accepted, with a code that tells the client
+    whether to come back: an invalid hello (bad token, bad `since`) is final (4001); an
+    outage (1013) or a bug (1011) is not."""
+    error = faults.error_for(exc, "hello")
+    if isinstance(error, Unavailable):
+        await ws.close(TRY_AGAIN_LATER, error.message[:120])
+    elif error.code == "internal":
+        await ws.close(INTERNAL_ERROR, error.message[:120])
+    else:
+        await ws.close(UNAUTHORIZED, error.message[:120])
+
+
+async def _session(
+    ws: WebSocket,
+    settings: Settings,
+    services: Services,
+    hub: Hub,
+    user: User,
+    token_id: int,
+    since: dict[int, int],
+) -> None:
+    """An authenticated socket's life: ready, replays, then requests until it closes."""
     conn = Connection(
         user,
         token_id,
         ws.send_text,
         _closer(ws),
-        settings.send_buffer_bytes,
+        server_send_limit(settings.send_buffer_bytes),
         direct_writer(ws.scope),
         on_slow=ws.app.state.metrics.slow_consumers.inc,
     )
@@ -100,11 +155,13 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                     conn.send(frame)
                 floor = replay.seq
             await hub.attach(conn, state.room.id, floor)
-        await _serve(ws, conn, ws.app.state.dispatcher, settings.flood_strikes)
+        await _serve(ws, conn, ws.app.state.dispatcher, settings)
     except WebSocketDisconnect:
         pass
-    except ChatError as error:  # e.g. the database went away during the handshake
-        conn.close(1011, error.message[:120])
+    except Exception as exc:  # e.g. the database went away during the handshake
+        error = faults.error_for(exc, "the WebSocket handshake")
+        code = TRY_AGAIN_LATER if isinstance(error, Unavailable) else INTERNAL_ERROR
+        conn.close(code, error.message[:120])
     finally:
         await hub.remove_connection(conn)
         conn.discard()
@@ -148,11 +205,19 @@ async def _receive_hello(ws: WebSocket, timeout: float) -> frames.Hello | None:
     return command
 
 
+@functools.lru_cache(maxsize=4)
+def _ping_limit(scale: float) -> Limit:
+    return Limit("ping", PING_RATE * scale, PING_BURST * scale)
+
+
 async def _serve(
-    ws: WebSocket, conn: Connection, dispatcher: Dispatcher, strikes_allowed: int
+    ws: WebSocket, conn: Connection, dispatcher: Dispatcher, settings: Settings
 ) -> None:
     """Read requests one at a time: a client's requests are answered in the order sent."""
     strikes = 0
+    strikes_allowed = settings.flood_strikes
+    ping_limit = _ping_limit(settings.rate_limit_scale)
+    limiter = ws.app.state.services.local_limiter
     metrics: Metrics = ws.app.state.metrics
     while not conn.closed:
         message = await ws.receive()
@@ -169,6 +234,8 @@ async def _serve(
                 ref = bad.ref
                 raise bad.error from None
             ref = command.ref
+            if isinstance(command, frames.Ping):
+                await enforce(limiter, ping_limit, f"c{conn.serial}")
             reply = await dispatcher.run(conn, command)
             if not isinstance(command, frames.Ping):  # pings are free, not a pardon
                 strikes = 0
@@ -183,10 +250,10 @@ async def _serve(
                     await conn.flush_and_close(FLOODING, "flooding")
                     return
             reply = error_frame(error, ref)
-        except Exception:
-            log.exception("unexpected error handling a frame from user %s", conn.user.id)
-            metrics.error("ws", "internal")
-            reply = error_frame(Internal("internal error; it has been logged"), ref)
+        except Exception as exc:
+            failure = faults.error_for(exc, f"a frame from user {conn.user.id}")
+            metrics.error("ws", failure.code)
+            reply = error_frame(failure, ref)
         if reply is not None:
             conn.send(reply)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 
@@ -16,6 +15,7 @@ from chatserver.domain.errors import BadRequest, NotFound, Unauthorized
 from chatserver.domain.models import ROLES, Role, User, now_ms
 from chatserver.protocol.envelope import RevokeToken, RoleChanged
 from chatserver.protocol.requests import ProfileChanges
+from chatserver.services import hashing
 from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as store
 from chatserver.store.engine import Database
@@ -46,7 +46,7 @@ class AccountService:
             raise BadRequest(f"usernames starting with {store.DELETED_PREFIX!r} are reserved")
         secret = text.validate_password(password)
         shown = text.validate_display_name(display_name, fallback=name)
-        password_hash = await asyncio.to_thread(self._hasher.hash, secret)
+        password_hash = await hashing.run(self._hasher.hash, secret)
         async with self._db.write() as conn:
             role: Role = "admin" if await store.count_users(conn) == 0 else "student"
             user = await store.create_user(
@@ -84,14 +84,14 @@ class AccountService:
         async with self._db.read() as conn:
             found = await store.get_credentials(conn, username.strip().lower())
         stored_hash = found[1] if found else _DUMMY_HASH
-        if not await asyncio.to_thread(self._verify, stored_hash, password) or found is None:
+        if not await hashing.run(self._verify, stored_hash, password) or found is None:
             raise Unauthorized("wrong username or password")
         user = found[0]
         async with self._db.write() as conn:
             if await store.is_deactivated(conn, user.id):
                 raise Unauthorized("this account is deactivated")
             if self._hasher.check_needs_rehash(stored_hash):
-                new_hash = await asyncio.to_thread(self._hasher.hash, password)
+                new_hash = await hashing.run(self._hasher.hash, password)
                 await store.set_password_hash(conn, user.id, new_hash)
             token = await self._issue_token(conn, user.id)
         return user, token

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_channel
+from chatserver.logs import Outage
 from chatserver.protocol.envelope import AnyControl, encode_control, pack
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ class Publisher:
 
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
+        self._outage = Outage("broker (publishing)", log)  # one line per outage, not per event
 
     async def room(self, room_id: int, seq: int, frame: bytes) -> None:
         await self._send(room_channel(room_id), pack(seq, frame))
@@ -34,4 +36,6 @@ class Publisher:
         try:
             await self._broker.publish(channel, data)
         except Exception as exc:  # the broker is a hint; the store has the truth
-            log.warning("publish to %s failed: %s", channel, exc)
+            self._outage.failed(exc)
+        else:
+            self._outage.succeeded()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from chatserver.coordination.base import Limit, RateLimiter
 from chatserver.domain.errors import RateLimited
+from chatserver.services import login_limits
 
 
 async def enforce(limiter: RateLimiter, limit: Limit, key: str, cost: float = 1.0) -> None:
@@ -22,7 +23,7 @@ class Limits:
     messages: Limit
     requests: Limit
     auth_ip: Limit
-    login_user: Limit
+    login_pair: tuple[Limit, ...]
 
     @classmethod
     def from_settings(
@@ -40,5 +41,5 @@ class Limits:
             messages=Limit("messages", message_rate * scale, message_burst * scale),
             requests=Limit("requests", request_rate * scale, request_burst * scale),
             auth_ip=Limit("auth-ip", auth_rate * scale, auth_burst * scale),
-            login_user=Limit("login-user", 0.2 * scale, 10 * scale),
+            login_pair=login_limits.stages(scale),
         )
