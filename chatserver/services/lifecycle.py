@@ -22,6 +22,7 @@ from chatserver.domain.models import ROLES, Role, Room, User, now_ms
 from chatserver.protocol import wire
 from chatserver.protocol.envelope import MembershipChanged, RevokeUser, RoleChanged
 from chatserver.protocol.events import MemberLeft
+from chatserver.services import hashing
 from chatserver.services.accounts import hash_token
 from chatserver.services.publisher import Publisher
 from chatserver.services.room_events import RoomEvents
@@ -60,7 +61,7 @@ class AccountLifecycle:
         """Set a new password; every other session of the user ends, this one stays."""
         secret = text.validate_password(new)
         await self._check_password(user, old)
-        new_hash = await asyncio.to_thread(self._hasher.hash, secret)
+        new_hash = await hashing.run(self._hasher.hash, secret)
         async with self._db.write() as conn:
             await store.set_password_hash(conn, user.id, new_hash)
             await store.delete_tokens(conn, user.id, keep=token_id)
@@ -130,7 +131,7 @@ class AccountLifecycle:
         secret = text.validate_password(new)
         if not token or len(token) > 256:
             raise Unauthorized("this reset link is unknown, used or expired")
-        new_hash = await asyncio.to_thread(self._hasher.hash, secret)
+        new_hash = await hashing.run(self._hasher.hash, secret)
         async with self._db.write() as conn:
             user_id = await store.take_password_reset(conn, hash_token(token), now_ms())
             if user_id is None:
@@ -206,7 +207,7 @@ class AccountLifecycle:
             stored = await store.password_hash_of(conn, user.id)
         if stored is None:
             raise Unauthorized("this account is deactivated")
-        if not await asyncio.to_thread(self._verify, stored, password):
+        if not await hashing.run(self._verify, stored, password):
             raise Forbidden("the password is wrong")
 
     def _verify(self, stored_hash: str, password: str) -> bool:

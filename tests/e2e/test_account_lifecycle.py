@@ -7,8 +7,10 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from chatserver.sdk import ApiError, ChatClient, SocketClosed
 from tests.e2e.conftest import ClientFactory, register_with_role, unique_slug
 from tests.support.server import ServerProcess
+from tests.support.services import postgres_database, redis_process
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "staple battery horse correct"
@@ -47,8 +50,11 @@ async def closed_with(client: ChatClient, timeout: float = 5.0) -> int | None:
     return closed.value.close_code
 
 
-def cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+async def cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """`chatserver user ...` as the operator runs it, on the server's database (and
+    Redis, when it has one); in a thread, so the test's sockets keep being read."""
+    return await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "chatserver", "user", *args],
         env={**server.env, "CHAT_PUBLIC_URL": server.base_url},
         capture_output=True,
@@ -229,7 +235,7 @@ async def test_a_reset_link_sets_the_password_once_and_ends_every_session(
 ) -> None:
     alice = await make_client("alice", reconnect=False)
     await alice.connect()
-    done = cli(server, "reset-link", name_of(alice))
+    done = await cli(server, "reset-link", name_of(alice))
     assert done.returncode == 0, done.stderr
     link = done.stdout.strip()
     prefix = f"{server.base_url}/reset/"
@@ -255,7 +261,7 @@ async def test_a_reset_link_expires_after_a_day(
     server: ServerProcess, make_client: ClientFactory
 ) -> None:
     alice = await make_client("alice")
-    done = cli(server, "reset-link", name_of(alice))
+    done = await cli(server, "reset-link", name_of(alice))
     token = done.stdout.strip().rsplit("/", 1)[1]
     database = server.database_url.split("///", 1)[1]
     day_and_a_second = 86_401_000
@@ -276,7 +282,7 @@ async def test_a_reset_link_expires_after_a_day(
 
 
 async def test_a_reset_link_for_nobody_is_refused(server: ServerProcess) -> None:
-    done = cli(server, "reset-link", f"nobody{uuid.uuid4().hex[:8]}")
+    done = await cli(server, "reset-link", f"nobody{uuid.uuid4().hex[:8]}")
     assert done.returncode == 1
     assert "no user named" in done.stderr
     with pytest.raises(ApiError) as unknown:
@@ -321,11 +327,11 @@ async def test_a_deactivation_by_the_cli_reaches_open_sockets(
 ) -> None:
     alice = await make_client("alice", reconnect=False)
     await alice.connect()
-    done = cli(server, "deactivate", name_of(alice))
+    done = await cli(server, "deactivate", name_of(alice))
     assert done.returncode == 0, done.stderr
     # The embedded broker cannot reach another process: the server's periodic re-read does.
     assert await closed_with(alice, timeout=15) == 4001
-    assert cli(server, "reactivate", name_of(alice)).returncode == 0
+    assert (await cli(server, "reactivate", name_of(alice))).returncode == 0
     await ChatClient(server.base_url).login(name_of(alice), PASSWORD)
 
 
@@ -371,3 +377,79 @@ async def test_only_admins_change_roles_and_only_to_known_roles(
     assert nobody.value.status == 404
     assert (await staff["admin"].set_role(id_of(student), "mentor"))["role"] == "mentor"
     assert (await student.me())["role"] == "mentor"
+
+
+# -- several nodes ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[list[ServerProcess]]:
+    """Two nodes sharing one Redis and one PostgreSQL database."""
+    with redis_process(tmp_path) as redis, postgres_database() as database_url:
+        env = {"CHAT_REDIS_URL": redis.url}
+        nodes = [ServerProcess(tmp_path, env=env, database_url=database_url) for _ in range(2)]
+        try:
+            for node in nodes:
+                node.start()
+            yield nodes
+        finally:
+            for node in nodes:
+                node.stop()
+
+
+async def forbidden_within(client: ChatClient, message_id: int, seconds: float) -> bool:
+    """Whether deleting the message answers `forbidden` within `seconds` (each try
+    that is allowed deletes nothing new: the message is already gone or not)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            await client.request("delete", message=message_id)
+        except ApiError as refused:
+            return refused.code == "forbidden"
+        await asyncio.sleep(0.05)
+    return False
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_revocations_and_role_changes_reach_sockets_on_the_other_node(
+    two_nodes: list[ServerProcess],
+) -> None:
+    first, second = two_nodes
+    clients: list[ChatClient] = []
+
+    def client(node: ServerProcess, token: str | None = None) -> ChatClient:
+        made = ChatClient(node.base_url, token, reconnect=False)
+        clients.append(made)
+        return made
+
+    try:
+        admin = client(first)
+        await admin.register(f"admin{uuid.uuid4().hex[:8]}", PASSWORD)
+        alice = client(first)
+        await alice.register(f"alice{uuid.uuid4().hex[:8]}", PASSWORD)
+        elsewhere = client(second)
+        await elsewhere.login(name_of(alice), PASSWORD)
+        await elsewhere.connect()
+
+        # A password change on the first node closes the session on the second at once
+        # (well before the nodes' periodic re-reading of accounts).
+        await alice.change_password(PASSWORD, NEW_PASSWORD)
+        assert await closed_with(elsewhere, timeout=2) == 4001
+
+        # A role changed by the operator's CLI reaches the second node through Redis.
+        mentor = client(second)
+        await mentor.register(f"mentor{uuid.uuid4().hex[:8]}", PASSWORD)
+        await admin.set_role(id_of(mentor), "mentor")
+        room = await alice.create_room(unique_slug(), "Shared", "topic")
+        one = await alice.post_message(room["id"], "one")
+        two = await alice.post_message(room["id"], "two")
+        await mentor.connect()
+        await mentor.delete(one["id"])
+        done = await cli(first, "set-role", name_of(mentor), "student")
+        assert done.returncode == 0, done.stderr
+        assert await forbidden_within(mentor, two["id"], seconds=2)
+        assert mentor.connected
+    finally:
+        for made in clients:
+            await made.close()
