@@ -119,14 +119,7 @@ class RoomService:
     async def add_member(self, actor: User, room_id: int, user_id: int) -> Room:
         async with self._events.write() as outbox:
             conn = outbox.conn
-            if rules.is_staff(actor):
-                # Mentors and admins manage private rooms without having to be in them.
-                found = await store.get_room(conn, room_id)
-                if found is None:
-                    raise NotFound("no such room")
-                room = found
-            else:
-                room, _ = await visible_room(conn, actor, room_id)
+            room = await self._room_to_add_to(conn, actor, room_id)
             rules.check_can_add_member(actor, room)
             target = await account_store.get_user(conn, user_id)
             if target is None:
@@ -134,6 +127,23 @@ class RoomService:
             if await store.get_membership(conn, room.id, target.id) is not None:
                 return room
             return await self.admit(outbox, room.id, target)
+
+    @staticmethod
+    async def _room_to_add_to(conn: AsyncConnection, actor: User, room_id: int) -> Room:
+        """The room, as the actor may see it to add someone.
+
+        A private room stays invisible to every non-member, mentors included. Admins
+        have the one door: they may add people (themselves included) to any room but a
+        DM, which has no door at all; for anyone else a private room they are not in
+        answers exactly like an id that was never used.
+        """
+        if actor.role != "admin":
+            room, _ = await visible_room(conn, actor, room_id)
+            return room
+        found = await store.room_with_membership(conn, room_id, actor.id)
+        if found is None or (found[0].kind == "dm" and found[1] is None):
+            raise NotFound("no such room")
+        return found[0]
 
     async def members(
         self, user: User, room_id: int, query: str | None, limit: int
