@@ -390,7 +390,8 @@ async def test_a_stranger_failing_50_times_cannot_keep_the_owner_out(
 
 async def test_login_delays_grow_for_one_address_and_account(logins: ServerProcess) -> None:
     target, _ = await register(logins, "target")
-    failures, waits = 0, []
+    failures = 0
+    waits: list[float] = []
     async with http(logins, "127.0.0.13") as attacker:
         async with asyncio.timeout(40):
             while not waits or waits[-1] <= 2.1:

@@ -111,7 +111,7 @@ async def test_a_client_that_stops_reading_is_closed_with_4008_and_others_get_ev
         )
         sent += [m["id"] for m in posted]
 
-    received = set()
+    received: set[int] = set()
     async with asyncio.timeout(60):
         while len(received) < len(sent):
             event = await reader.next_event("message.created", room=room["id"], timeout=60)
