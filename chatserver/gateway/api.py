@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -47,15 +47,18 @@ class HttpShape:
     """Where each field of a use case's request comes from in an HTTP call.
 
     Path parameters are the fields named in the path template. The other fields come
-    from a JSON body for POST, PUT and PATCH (when there are any), else from the query
-    string. The body and path get Struct types of their own, derived from the request
+    from a JSON body for POST, PUT, PATCH and DELETE (when there are any), else from the
+    query string. The body and path get Struct types of their own, derived from the request
     type, so a body is decoded in one typed pass, and the OpenAPI document shows them.
+    Path and query values are text, read by the same rules: a path id that is not a
+    positive int64 in ASCII digits (`abc`, `-1`, `١٢`, 2^63) is a `bad_request`.
     """
 
     def __init__(self, case: UseCase[Any]) -> None:
         assert case.http is not None
         self.case = case
         self.method = case.http.method
+        self.route_path = case.http.path
         self.request = case.request
         names = set(_PATH_PARAM.findall(case.http.path))
         fields = [f for f in msgspec.structs.fields(case.request) if f.name != "ref"]
@@ -71,21 +74,16 @@ class HttpShape:
         self.query_fields = [] if self.body_type is not None else rest
         self._query_names = frozenset(f.name for f in self.query_fields)
         self._query_ints = rq.int_fields(case.request) & self._query_names
+        self._path_names = frozenset(names)
+        self._path_ints = rq.int_fields(self.path_type)
         self._body_decoder = (
             msgspec.json.Decoder(self.body_type) if self.body_type is not None else None
-        )
-        ints = rq.int_fields(self.path_type)
-        self.route_path = _PATH_PARAM.sub(
-            lambda m: f"{{{m[1]}:int}}" if m[1] in ints else m[0], case.http.path
         )
 
     async def read(self, request: Request, max_body: int) -> Any:
         """The use case's request, or `bad_request` / `too_large` saying what is wrong."""
-        try:
-            path = msgspec.convert(request.path_params, self.path_type)
-        except msgspec.ValidationError as error:
-            raise rq.refusal(error, lengths_too_large=False) from None
-        values = msgspec.structs.asdict(path)
+        path = _text(request.path_params, self._path_names, self._path_ints)
+        values = msgspec.structs.asdict(_convert(path, self.path_type))
         if self._body_decoder is not None:
             raw = await read_body(request, max_body)
             if not raw.strip():
@@ -107,20 +105,30 @@ class HttpShape:
         return self._from_query(request, values)
 
     def _from_query(self, request: Request, path: dict[str, Any]) -> Any:
-        """Query values are text: numbers are converted, but only from ASCII digits in the
-        int64 range (`١٢`, `1e3` or `12.0` are refused); empty values count as absent."""
-        data: dict[str, Any] = {}
-        for name, value in request.query_params.items():
-            if value == "" or name not in self._query_names:
-                continue
-            if name in self._query_ints and not rq.ASCII_INT.fullmatch(value):
-                raise BadRequest(f"{name} must be an integer in ASCII digits")
-            data[name] = value
+        data = _text(request.query_params, self._query_names, self._query_ints)
         data.update(path)
-        try:
-            return msgspec.convert(data, self.request, strict=False)
-        except msgspec.ValidationError as error:
-            raise rq.refusal(error, lengths_too_large=False) from None
+        return _convert(data, self.request)
+
+
+def _text(values: Mapping[str, str], names: frozenset[str], ints: frozenset[str]) -> dict[str, Any]:
+    """The known fields among text values (path or query), empty ones counting as absent.
+    Numbers are only read from ASCII digits in the int64 range's width: `١٢`, `1e3` or
+    `12.0` are refused rather than converted."""
+    data: dict[str, Any] = {}
+    for name, value in values.items():
+        if value == "" or name not in names:
+            continue
+        if name in ints and not rq.ASCII_INT.fullmatch(value):
+            raise BadRequest(f"{name} must be an integer in ASCII digits")
+        data[name] = value
+    return data
+
+
+def _convert(data: dict[str, Any], kind: type[msgspec.Struct]) -> Any:
+    try:
+        return msgspec.convert(data, kind, strict=False)
+    except msgspec.ValidationError as error:
+        raise rq.refusal(error, lengths_too_large=False) from None
 
 
 def json_response(payload: msgspec.Struct | None, status: int = 200) -> Response:

@@ -82,8 +82,6 @@ def _operation(shape: HttpShape, schemas: dict[str, Any]) -> dict[str, Any]:
         success = {"description": "success", "content": _json(_ref(case.reply))}
         responses[str(case.http.status)] = success
     for status in ERRORS:
-        if status == "401" and case.anonymous and case.name != "login":
-            continue
         responses[status] = {"$ref": f"#/components/responses/Error{status}"}
     operation: dict[str, Any] = {
         "operationId": case.name,
