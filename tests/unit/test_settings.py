@@ -43,6 +43,7 @@ def test_environment_and_overrides() -> None:
         ({"CHAT_REDIS_URL": "http://x"}, "CHAT_REDIS_URL"),
         ({"CHAT_RATE_LIMIT_SCALE": "0"}, "CHAT_RATE_LIMIT_SCALE"),
         ({"CHAT_TRUST_PROXY_HEADERS": "maybe"}, "CHAT_TRUST_PROXY_HEADERS"),
+        ({"CHAT_SQLITE_SYNCHRONOUS": "off"}, "CHAT_SQLITE_SYNCHRONOUS"),
         ({"CHAT_ALLOWED_ORIGINS": "example.org"}, "CHAT_ALLOWED_ORIGINS"),
     ],
 )
