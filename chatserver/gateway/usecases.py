@@ -37,9 +37,12 @@ class Http:
     status: int = 200
 
 
-@dataclass(slots=True)
-class Caller:
-    """Who asks, and over what: what a use case needs besides its request."""
+class Caller(msgspec.Struct):
+    """Who asks, and over what: what a use case needs besides its request.
+
+    A Struct rather than a dataclass because every WebSocket op makes one, and a Struct
+    is built in a fraction of the time.
+    """
 
     services: Services
     account: User | None
@@ -381,12 +384,11 @@ async def sync(c: Caller, r: rq.Sync) -> None:
 
 
 def ok_frame(ref: rq.Ref, result: msgspec.Struct | None) -> bytes:
-    """`{"op": "ok", "ref": ..., ...result}`: the result's encoding spliced in, no dict built."""
-    head = b'{"op":"ok","ref":' + wire.encode(ref)
+    """`{"op": "ok", "ref": ..., ...result}`, encoded in one pass (the result's fields are
+    taken shallowly, in C, so this costs what encoding a hand-built dict did)."""
     if result is None:
-        return head + b"}"
-    fields = wire.encode(result)
-    return head + b"}" if len(fields) == 2 else head + b"," + fields[1:]
+        return wire.encode({"op": "ok", "ref": ref})
+    return wire.encode({"op": "ok", "ref": ref, **msgspec.structs.asdict(result)})
 
 
 # -- friends, blocks, DMs ----------------------------------------------------------------
