@@ -30,12 +30,19 @@ Frame = dict[str, Any]
 
 @dataclass(frozen=True)
 class Usage:
-    """What the server holds right now: resident memory, file descriptors, and how many
-    of those are sockets (the rest are its database files, pipes and the like)."""
+    """What the server holds right now: resident memory and file descriptors, of which
+    how many are sockets and how many its database's files (one set per pooled database
+    connection, so they follow the pool's size rather than the traffic)."""
 
     rss_bytes: int
     fds: int
     sockets: int
+    database: int
+
+    @property
+    def other(self) -> int:
+        """Descriptors that are neither: log files, pipes, anything opened on the way."""
+        return self.fds - self.sockets - self.database
 
 
 Probe = Callable[[], Usage]
@@ -78,7 +85,8 @@ class Footprint:
         u = self.usage
         return (
             f"{self.label:>8} t={self.at:6.1f}s rss={u.rss_bytes / 2**20:7.1f} MiB "
-            f"fds={u.fds:4d} sockets={u.sockets:4d} clients connected={self.connected}"
+            f"fds={u.fds:4d} (sockets {u.sockets}, database {u.database}, other {u.other}) "
+            f"clients connected={self.connected}"
         )
 
 
