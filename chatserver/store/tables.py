@@ -91,6 +91,11 @@ rooms = Table(
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     Column("member_count", Integer, nullable=False, server_default="0"),
     Column("created_at_ms", BigInteger, nullable=False),
+    # Room settings (PROTOCOL-COMMUNITY section 1).
+    Column("posting", String(16), nullable=False, server_default="everyone"),
+    Column("slow_mode", Integer, nullable=False, server_default="0"),
+    Column("guests_allowed", Boolean, nullable=False, server_default="0"),
+    Column("archived", Boolean, nullable=False, server_default="0"),
     Index("ix_rooms_kind", "kind"),
 )
 
@@ -102,6 +107,11 @@ room_members = Table(
     Column("joined_at_ms", BigInteger, nullable=False),
     Column("last_read_seq", BigInteger, nullable=False, server_default="0"),
     Column("notify_level", String(16), nullable=True),
+    # owner | moderator | member
+    Column("room_role", String(16), nullable=False, server_default="member"),
+    Column("muted_until_ms", BigInteger, nullable=True),
+    # When the member last posted here: slow mode holds across restarts and nodes.
+    Column("last_post_ms", BigInteger, nullable=True),
     Index("ix_room_members_user_id", "user_id"),
     Index("ix_room_members_overrides", "room_id", "notify_level"),
 )
@@ -124,7 +134,12 @@ messages = Table(
     Column("nonce", String(200), nullable=True),
     # The seq of the latest event that changed this message (edit, delete, reaction).
     Column("updated_seq", BigInteger, nullable=False),
+    # Set while pinned: pins are listed oldest first.
+    Column("pinned_at_ms", BigInteger, nullable=True),
+    # author | moderator, once deleted.
+    Column("deleted_by", String(16), nullable=True),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
+    Index("ix_messages_pins", "room_id", "pinned_at_ms"),
     Index("ix_messages_room_updated", "room_id", "updated_seq"),
     # A resent nonce must never make a second message, even from two racing retries.
     Index("ix_messages_nonce", "room_id", "author_id", "nonce", unique=True),
@@ -211,6 +226,71 @@ notifications = Table(
     Index("ix_notifications_message", "message_id"),
 )
 
+
+room_bans = Table(
+    "room_bans",
+    metadata,
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("by_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("reporter_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", String(500), nullable=False),
+    # open | resolved
+    Column("state", String(16), nullable=False, server_default="open"),
+    # The message as it was reported (JSON), kept only until the report is resolved.
+    Column("snapshot", Text, nullable=True),
+    Column("action", String(16), nullable=True),
+    Column("resolved_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("resolved_at_ms", BigInteger, nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_reports_state", "state", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("action", String(32), nullable=False),
+    Column("actor_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="SET NULL"), nullable=True),
+    Column("target_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    # No foreign key: an entry outlives what it is about, and never keeps deleted text.
+    Column("target_message_id", Id, nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("details", Text, nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_audit_log_room", "room_id", "id"),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # Looked up by its SHA-256, so no comparison ever runs on the secret itself; the
+    # code is kept too, so that moderators can copy a link again from the list.
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("code", String(64), nullable=False),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    # student | guest
+    Column("role", String(16), nullable=False, server_default="student"),
+    Column("max_uses", Integer, nullable=True),
+    Column("uses", Integer, nullable=False, server_default="0"),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Column("revoked", Boolean, nullable=False, server_default="0"),
+    Column("created_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_invites_room", "room_id", "id"),
+)
 
 AnyRow = Row[*tuple[Any, ...]]
 """A result row of any width, read by column name (`row.username`), never by position."""
