@@ -10,7 +10,25 @@ Role = Literal["student", "mentor", "admin"]
 RoomKind = Literal["cohort", "region", "topic", "dm"]
 Visibility = Literal["public", "private"]
 Level = Literal["all", "friends", "mentions", "none"]
-Reason = Literal["mention", "dm", "friend", "all"]
+Reason = Literal["mention", "dm", "room_mention", "answered", "friend", "all", "report", "event"]
+RoomRole = Literal["owner", "moderator", "member"]
+AuditAction = Literal[
+    "message.delete",
+    "member.add",
+    "member.remove",
+    "member.ban",
+    "member.unban",
+    "member.mute",
+    "member.unmute",
+    "member.role",
+    "room.update",
+    "message.pin",
+    "message.unpin",
+    "invite.create",
+    "invite.revoke",
+    "report.resolve",
+    "user.role",
+]
 DmPolicy = Literal["everyone", "friends"]
 Nonce = str | int | None
 
@@ -57,6 +75,8 @@ class Membership:
     user_id: int
     last_read_seq: int
     notify_level: Level | None
+    room_role: RoomRole = "member"
+    muted_until_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from chatserver.domain.errors import BadRequest, Forbidden
 from chatserver.domain.models import (
     DEFAULT_LEVEL,
     Level,
+    Membership,
     Message,
     Reason,
     Role,
@@ -20,6 +21,21 @@ STAFF: frozenset[Role] = frozenset({"mentor", "admin"})
 
 def is_staff(user: User) -> bool:
     return user.role in STAFF
+
+
+def moderates(user: User, room: Room, membership: Membership | None) -> bool:
+    """PROTOCOL-COMMUNITY section 1: the room's owner or moderators, or an admin or
+    mentor who is a member of the room or the room is public. DMs have no moderators."""
+    if room.kind == "dm":
+        return False
+    if membership is not None and membership.room_role in ("owner", "moderator"):
+        return True
+    return is_staff(user) and (membership is not None or not room.is_private)
+
+
+def check_moderates(user: User, room: Room, membership: Membership | None) -> None:
+    if not moderates(user, room, membership):
+        raise Forbidden("only the room's moderators may do this")
 
 
 def check_can_create_room(user: User, kind: RoomKind) -> None:
