@@ -168,6 +168,7 @@ def _serve(settings: Settings, migrate: bool) -> int:
     from chatserver.app import create_app
     from chatserver.gateway.admission import raise_open_file_limit
     from chatserver.gateway.direct import DirectWriteProtocol
+    from chatserver.logs import RepeatFilter
 
     open_files = raise_open_file_limit()
     if migrate:
@@ -180,7 +181,10 @@ def _serve(settings: Settings, migrate: bool) -> int:
         app.state.admission.max_per_ip,
     )
     ws = DirectWriteProtocol if settings.ws_direct_writes else "websockets-sansio"
-    GracefulServer(server_config(settings, app, ws), app).run()
+    config = server_config(settings, app, ws)  # sets up uvicorn's loggers
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addFilter(RepeatFilter(uvicorn_errors))
+    GracefulServer(config, app).run()
     return 0
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 MAX_KINDS = 1000
 """Kinds tracked at once by one `Repeats`; past that, new kinds are only counted."""
+SUMMARY = "%s (and %d more like it in the last %g s)"
 
 
 def one_line(error: BaseException | str) -> str:
@@ -91,32 +92,50 @@ class Repeats:
         *args: Any,
         exc_info: BaseException | None = None,
     ) -> None:
+        if self.first(kind, level, message % args if args else message):
+            self._log.log(level, message, *args, exc_info=exc_info)
+
+    def first(self, kind: Hashable, level: int, text: str) -> bool:
+        """True for the first event of a kind in a window (to be logged by the caller);
+        False for the others, which are counted instead."""
         seen = self._seen.get(kind)
         if seen is not None:
             seen.count += 1
-            return
+            return False
         if len(self._seen) >= MAX_KINDS:
             self._untracked += 1
-            return
-        self._log.log(level, message, *args, exc_info=exc_info)
-        seen = self._seen[kind] = _Seen(level, message % args if args else message)
+            return False
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop to summarise on: every event gets its line
-            del self._seen[kind]
-            return
+            return True
+        self._seen[kind] = _Seen(level, text)
         loop.call_later(self._window, self._summarise, kind)
+        return True
 
     def _summarise(self, kind: Hashable) -> None:
         seen = self._seen.pop(kind, None)
         if seen is not None and seen.count:
-            self._log.log(
-                seen.level,
-                "%s (and %d more like it in the last %g s)",
-                seen.message,
-                seen.count,
-                self._window,
-            )
+            self._log.log(seen.level, SUMMARY, seen.message, seen.count, self._window)
         if not self._seen and self._untracked:
             self._log.warning("%d more events of other kinds were not logged", self._untracked)
             self._untracked = 0
+
+
+class RepeatFilter(logging.Filter):
+    """`Repeats` for a logger whose calls are not ours (uvicorn's): warnings and errors
+    pass once per kind (message and exception type) and window, then are counted.
+
+    uvicorn logs each malformed request, and each text frame that is not UTF-8 with a
+    traceback; without this, a client sending them in a loop fills the disk.
+    """
+
+    def __init__(self, logger: logging.Logger, window: float = 60.0) -> None:
+        super().__init__()
+        self._repeats = Repeats(logger, window)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or record.msg is SUMMARY:
+            return True
+        kind = (record.msg, record.exc_info[0] if record.exc_info else None)
+        return self._repeats.first(kind, record.levelno, record.getMessage())

@@ -138,9 +138,7 @@ class Settings:
         _check_metrics(self.metrics)
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"CHAT_LOG_FORMAT is text or json (got {self.log_format})")
-        if self.public_url is not None and not self.public_url.startswith(
-            ("http://", "https://")
-        ):
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ConfigError("CHAT_PUBLIC_URL must start with http:// or https://")
         if self.sqlite_synchronous not in ("full", "normal"):
             raise ConfigError(
@@ -238,8 +236,9 @@ OPTIONS: tuple[Option, ...] = (
         "CHAT_ALLOWED_ORIGINS",
         "allowed_origins",
         tuple,
-        "Comma-separated browser origins allowed to open WebSockets; "
-        "default: the server's own origin only; * allows any",
+        "Comma-separated browser origins allowed to open WebSockets; default: the server's "
+        "own origin only; * allows any. Their hosts (and CHAT_PUBLIC_URL's) are also the "
+        "names the server answers to, besides IP addresses and localhost",
     ),
     Option("CHAT_DB_POOL_SIZE", "db_pool_size", int, "Database connections per node (default 10)"),
     Option(

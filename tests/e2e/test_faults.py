@@ -5,7 +5,10 @@ not one per request; and everything works again once the dependency is back."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +170,31 @@ async def test_a_broker_outage_is_logged_once_with_its_duration(tmp_path: Path) 
             assert any("available again after" in line for line in lines), log
         finally:
             server.stop()
+
+
+def _send_invalid_utf8_frame(port: int) -> None:
+    """A WebSocket handshake, then one text frame that is not UTF-8 (closed with 1007)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+        mask, payload = os.urandom(4), b"\xff\xfe\xfd"
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        sock.sendall(bytes((0x81, 0x80 | len(payload))) + mask + masked)
+        while sock.recv(4096):
+            pass
+
+
+def test_a_client_repeating_what_the_server_logs_leaves_one_line(tmp_path: Path) -> None:
+    with ServerProcess(tmp_path, env={"CHAT_LOG_LEVEL": "info"}) as server:
+        for _ in range(30):
+            _send_invalid_utf8_frame(server.port)
+        log = server.log_path.read_text(errors="replace")
+    assert log.count("Invalid UTF-8") == 1, log
+    assert log.count("Traceback") == 1, log
