@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from typing import Any, Literal, TypeVar, get_args
 
@@ -79,23 +79,13 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits when the block exits without an exception."""
-        started = time.perf_counter()
-        try:
+        with self._guarded("write"):
             if self._write_lock is None:
                 async with self.engine.begin() as conn:
                     yield conn
             else:
                 async with self._write_lock, self.engine.begin() as conn:
                     yield conn
-        except DBAPIError as exc:
-            if _is_connection_problem(exc):
-                raise Unavailable("the database is unavailable, try again shortly") from exc
-            raise
-        except (OSError, PoolTimeout) as exc:
-            raise Unavailable("the database is unavailable, try again shortly") from exc
-        finally:
-            if self._observe is not None:
-                self._observe("write", time.perf_counter() - started)
 
     async def write_shared(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """`work` in a transaction that, on SQLite, concurrent callers may share (group
@@ -109,10 +99,16 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads; nothing it does is committed."""
-        started = time.perf_counter()
-        try:
+        with self._guarded("read"):
             async with self.engine.connect() as conn:
                 yield conn
+
+    @contextmanager
+    def _guarded(self, kind: Literal["read", "write"]) -> Iterator[None]:
+        """Connection trouble becomes a retryable `unavailable`; the time is observed."""
+        started = time.perf_counter()
+        try:
+            yield
         except DBAPIError as exc:
             if _is_connection_problem(exc):
                 raise Unavailable("the database is unavailable, try again shortly") from exc
@@ -121,7 +117,7 @@ class Database:
             raise Unavailable("the database is unavailable, try again shortly") from exc
         finally:
             if self._observe is not None:
-                self._observe("read", time.perf_counter() - started)
+                self._observe(kind, time.perf_counter() - started)
 
     async def ping(self) -> bool:
         try:
