@@ -14,6 +14,7 @@ import msgspec
 from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_channel
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.framing import Outgoing
+from chatserver.protocol.closecodes import CloseCode
 from chatserver.protocol.envelope import (
     MembershipChanged,
     RevokeToken,
@@ -209,7 +210,7 @@ class Hub:
             for conns in self.users.values():
                 for conn in list(conns):
                     if conn.token_id == command.token_id:
-                        conn.close(4001, "logged out")
+                        conn.close(CloseCode.UNAUTHORIZED, "logged out")
         elif isinstance(command, MembershipChanged):
             for conn in list(self.users.get(command.user_id, ())):
                 if command.joined:
@@ -219,7 +220,7 @@ class Hub:
         elif isinstance(command, RevokeUser):
             for conn in list(self.users.get(command.user_id, ())):
                 if conn.token_id != command.keep_token_id:
-                    conn.close(4001, "signed out")
+                    conn.close(CloseCode.UNAUTHORIZED, "signed out")
         elif isinstance(command, RoleChanged):
             # Every op checks permissions with `conn.user`: the next one uses the new role.
             for conn in self.users.get(command.user_id, ()):
@@ -241,7 +242,9 @@ class Hub:
             elif isinstance(output, StartTimer):
                 self._spawn(self._gap_timer(room_id, feed))
             elif isinstance(output, Close):
-                output.subscriber.close(1011, "could not catch up; reconnect with since")
+                output.subscriber.close(
+                    CloseCode.INTERNAL, "could not catch up; reconnect with since"
+                )
             else:
                 log.warning(
                     "room %s: seqs %s..%s are missing from the log; skipping",
@@ -289,7 +292,7 @@ class Hub:
         """Close every local WebSocket with 1001 after flushing what is queued for it."""
         conns = [conn for conns in self.users.values() for conn in conns]
         await asyncio.gather(
-            *(conn.flush_and_close(1001, "server shutting down") for conn in conns)
+            *(conn.flush_and_close(CloseCode.GOING_AWAY, "server shutting down") for conn in conns)
         )
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ from chatserver.gateway.hub import Hub
 from chatserver.protocol import requests as rq
 from chatserver.protocol import responses as rs
 from chatserver.protocol import wire
+from chatserver.protocol.closecodes import CloseCode
 from chatserver.services import login_limits
 from chatserver.services.container import Services
 
@@ -375,7 +376,7 @@ async def sync(c: Caller, r: rq.Sync) -> None:
         if resume is not None:
             await hub.attach(conn, r.room, resume)
         elif attached:
-            conn.close(1011, "could not resume the room; reconnect with since")
+            conn.close(CloseCode.INTERNAL, "could not resume the room; reconnect with since")
         raise
     conn.send(ok_frame(r.ref, None))
     for frame in replay.frames:
