@@ -24,7 +24,7 @@ export function createApi({ getToken, onUnauthorized = () => {}, base = '' }) {
       const err = (data && data.error) || {};
       const code = err.code || (res.status === 401 ? 'unauthorized' : 'http_' + res.status);
       const e = new ChatError(code, err.message || res.statusText, {
-        status: res.status, retryAfter: err.retry_after ?? (data && data.retry_after),
+        status: res.status, retryAfter: err.retry_after ?? (data && data.retry_after), until: err.until ?? null,
       });
       // Login failures are 401 too; only an authenticated call means the session died.
       if (res.status === 401 && token && !path.startsWith('/api/auth/')) onUnauthorized(e);
@@ -83,5 +83,26 @@ export function createApi({ getToken, onUnauthorized = () => {}, base = '' }) {
     markNotificationsRead: (ids) => request('POST', '/api/notifications/read', ids === 'all' ? { all: true } : { ids }),
 
     emoji: (text, lang, limit = 60) => request('GET', `/api/emoji${q({ q: text, lang, limit })}`),
+
+    // --- moderation: room settings, members, pins, reports, audit, roles
+    allRooms: () => request('GET', '/api/rooms?all=true'),
+    updateRoom: (id, patch) => request('PATCH', `/api/rooms/${id}`, patch),
+    addMember: (id, userId) => request('POST', `/api/rooms/${id}/members`, { user_id: userId }),
+    addMembers: (id, usernames) => request('POST', `/api/rooms/${id}/members`, { usernames }),
+    setRoomRole: (id, userId, room_role) => request('PUT', `/api/rooms/${id}/members/${userId}`, { room_role }),
+    removeMember: (id, userId, reason) => request('DELETE', `/api/rooms/${id}/members/${userId}`, reason ? { reason } : undefined),
+    bans: (id) => request('GET', `/api/rooms/${id}/bans`),
+    ban: (id, userId, reason) => request('PUT', `/api/rooms/${id}/bans/${userId}`, reason ? { reason } : {}),
+    unban: (id, userId) => request('DELETE', `/api/rooms/${id}/bans/${userId}`),
+    mute: (id, userId, duration_s, reason) => request('PUT', `/api/rooms/${id}/mutes/${userId}`, { duration_s, ...(reason ? { reason } : {}) }),
+    unmute: (id, userId) => request('DELETE', `/api/rooms/${id}/mutes/${userId}`),
+    pin: (id, messageId) => request('PUT', `/api/rooms/${id}/pins/${messageId}`),
+    unpin: (id, messageId) => request('DELETE', `/api/rooms/${id}/pins/${messageId}`),
+    report: (messageId, reason) => request('POST', `/api/messages/${messageId}/report`, { reason }),
+    reports: (state = 'open') => request('GET', `/api/reports${q({ state })}`),
+    resolveReport: (id, action) => request('POST', `/api/reports/${id}/resolve`, { action }),
+    roomAudit: (id, { before, limit } = {}) => request('GET', `/api/rooms/${id}/audit${q({ before, limit })}`),
+    audit: ({ before, limit } = {}) => request('GET', `/api/audit${q({ before, limit })}`),
+    setUserRole: (userId, role) => request('PUT', `/api/users/${userId}/role`, { role }),
   };
 }

@@ -115,7 +115,7 @@ export class Connection {
       this.pending.delete(frame.ref);
       clearTimeout(p.timer);
       if (frame.op === 'error') {
-        p.reject(new ChatError(frame.code, frame.message, { retryAfter: frame.retry_after }));
+        p.reject(new ChatError(frame.code, frame.message, { retryAfter: frame.retry_after, until: frame.until }));
       } else {
         p.resolve(frame);
       }

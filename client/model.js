@@ -1,6 +1,8 @@
 // Record-level operations on the client state shared by the reducer's event
 // and local-action halves: immutable updates of users, message logs, rooms.
 
+import { timeMs } from './moderation.js';
+
 /** Events name a user by id or by a whole User object: accept both, remember objects. */
 export function userRef(state, user) {
   if (user && typeof user === 'object') return [withUsers(state, [user]), user.id];
@@ -73,6 +75,13 @@ export function stopTyping(state, room, user) {
   return { ...state, typing: { ...state.typing, [room]: rest } };
 }
 
+/** My own message: remember when, for the slow-mode countdown (a replayed old one changes nothing). */
+export function notePost(state, room, message, now) {
+  const at = Math.min(timeMs(message.created_at) ?? now, now);
+  if (at <= (state.lastPost[room] || 0)) return state;
+  return { ...state, lastPost: { ...state.lastPost, [room]: at } };
+}
+
 export function dropOutbox(state, nonce) {
   if (!nonce || !state.outbox.some((e) => e.nonce === nonce)) return state;
   return { ...state, outbox: state.outbox.filter((e) => e.nonce !== nonce) };
@@ -99,6 +108,7 @@ export function roomRemoved(state, room) {
     ...state,
     rooms: drop(state.rooms), seqs: drop(state.seqs), messages: drop(state.messages),
     replaying: drop(state.replaying), typing: drop(state.typing),
+    memberInfo: drop(state.memberInfo), mutes: drop(state.mutes), slow: drop(state.slow), lastPost: drop(state.lastPost),
     activeRoom: state.activeRoom === id ? null : state.activeRoom,
   };
 }

@@ -13,11 +13,12 @@ export const CLOSE = {
 
 /** Every failure, from HTTP or a WebSocket error frame, with the protocol's `code`. */
 export class ChatError extends Error {
-  constructor(code, message, { status = 0, retryAfter = null } = {}) {
+  constructor(code, message, { status = 0, retryAfter = null, until = null } = {}) {
     super(message || code);
     this.code = code;
     this.status = status;
     this.retry_after = retryAfter;
+    this.until = until; // `muted`: when the timeout ends (an ISO time)
   }
 }
 

@@ -2,7 +2,30 @@
 // ({op: 'local.*'}) — history pages, the outbox, read markers, lists fetched
 // over HTTP. Pure, like the rest of state.js.
 
-import { emptyLog, withUsers, upsertMessages, setLog, setRoom, dropOutbox, roomAdded, roomRemoved } from './model.js';
+import { emptyLog, withUsers, upsertMessages, setLog, setRoom, dropOutbox, roomAdded, roomRemoved, notePost } from './model.js';
+import { timeMs } from './moderation.js';
+
+/** Set or clear (`until` null or past) a per-room deadline map such as `mutes` or `slow`. */
+function deadline(state, key, room, until, now) {
+  const end = timeMs(until);
+  const next = { ...state[key] };
+  if (end && end > now) next[room] = end;
+  else delete next[room];
+  return { ...state, [key]: next };
+}
+
+/** The members list: ids, and each one's room role and mute (mine becomes my own mute). */
+function membersFetched(state, f, now) {
+  const presence = { ...state.presence };
+  for (const u of f.members) if ('online' in u) presence[u.id] = u.online ? 'online' : 'offline';
+  let s = withUsers({ ...state, presence }, f.members.map(({ room_role: _r, muted_until: _m, online: _o, ...user }) => user));
+  const info = {};
+  for (const u of f.members) info[u.id] = { room_role: u.room_role || null, muted_until: timeMs(u.muted_until) };
+  s = { ...s, members: { ...s.members, [f.room]: f.members.map((u) => u.id) }, memberInfo: { ...s.memberInfo, [f.room]: info } };
+  const mine = s.me && f.members.find((u) => u.id === s.me.id);
+  if (mine && 'muted_until' in mine) s = deadline(s, 'mutes', f.room, mine.muted_until, now);
+  return s;
+}
 
 export function applyLocal(state, f, now) {
   switch (f.op) {
@@ -45,7 +68,7 @@ export function applyLocal(state, f, now) {
     case 'local.discard': return dropOutbox(state, f.nonce);
     case 'local.acked': {
       const m = f.message;
-      let s = dropOutbox(state, f.nonce);
+      let s = notePost(dropOutbox(state, f.nonce), m.room, m, now);
       s = withUsers(s, [m.author]);
       return setLog(s, m.room, upsertMessages(s.messages[m.room] || emptyLog(), [m]));
     }
@@ -59,12 +82,9 @@ export function applyLocal(state, f, now) {
       if (!msg) return state;
       return setLog(state, f.room, { ...log, byId: { ...log.byId, [f.message]: { ...msg, reactions: f.reactions } } });
     }
-    case 'local.members': {
-      const presence = { ...state.presence };
-      for (const u of f.members) if ('online' in u) presence[u.id] = u.online ? 'online' : 'offline';
-      const s = withUsers({ ...state, presence }, f.members);
-      return { ...s, members: { ...s.members, [f.room]: f.members.map((u) => u.id) } };
-    }
+    case 'local.members': return membersFetched(state, f, now);
+    case 'local.muted': return deadline(state, 'mutes', f.room, f.until, now);
+    case 'local.slow': return deadline(state, 'slow', f.room, f.until, now);
     case 'local.users': return withUsers(state, f.users);
     case 'local.typingExpire': {
       const typing = {};

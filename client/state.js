@@ -7,9 +7,10 @@
 
 import {
   userRef, emptyLog, withUsers, upsertMessages, setLog, setRoom, bumpSeq, stopTyping, dropOutbox,
-  normaliseRoom, roomAdded, roomRemoved,
+  normaliseRoom, roomAdded, roomRemoved, notePost,
 } from './model.js';
 import { applyLocal } from './state-local.js';
+import { timeMs } from './moderation.js';
 import { SEQUENCED_TYPES } from './catalog.js';
 
 export function initialState() {
@@ -26,6 +27,10 @@ export function initialState() {
     presence: {},           // user id → 'online' | 'offline'
     typing: {},             // room id → {user id: expiry ms}
     members: {},            // room id → [user ids] once fetched
+    memberInfo: {},         // room id → {user id: {room_role, muted_until}} from the members list
+    mutes: {},              // room id → when my mute there ends (ms)
+    slow: {},               // room id → when a rate_limited answer lets me send again (ms)
+    lastPost: {},           // room id → when I last posted there (ms), for the slow-mode countdown
     notifications: [],
     notificationsUnread: 0,
     friends: { friends: [], incoming: [], outgoing: [] },
@@ -66,13 +71,24 @@ export function sinceMap(state) {
 
 // ----------------------------------------------------------------- events
 
-function messageCreated(state, { room, seq, message }) {
+/** Keep `room.pinned` in step with a message's `pinned` flag (a deleted message is unpinned). */
+function syncPin(state, room, message) {
+  const r = state.rooms[room];
+  if (!r || !('pinned' in message)) return state;
+  const list = Array.isArray(r.pinned) ? r.pinned : [];
+  const has = list.includes(message.id);
+  const want = !!message.pinned && !message.deleted;
+  if (want === has) return state;
+  return setRoom(state, room, { pinned: want ? [...list, message.id] : list.filter((x) => x !== message.id) });
+}
+
+function messageCreated(state, { room, seq, message }, now) {
   const known = state.messages[room] && state.messages[room].byId[message.id];
   const replay = state.replaying[room];
   let s = withUsers(state, [message.author]);
   s = setLog(s, room, upsertMessages(s.messages[room] || emptyLog(), [message], { trustMe: !!replay }));
   s = stopTyping(s, room, message.author.id);
-  if (s.me && message.author.id === s.me.id) s = dropOutbox(s, message.nonce);
+  if (s.me && message.author.id === s.me.id) s = notePost(dropOutbox(s, message.nonce), room, message, now);
   const r = s.rooms[room];
   // `ready` already counted what a hello replay brings; count the rest once.
   if (r && !known && replay !== 'hello' && !message.deleted && s.me
@@ -90,7 +106,34 @@ function messageUpdated(state, { room, seq, message }) {
   let s = withUsers(state, [message.author]);
   const log = s.messages[room] || emptyLog();
   s = setLog(s, room, upsertMessages(log, [message], { trustMe: !!s.replaying[room] }));
+  s = syncPin(s, room, message);
   return bumpSeq(s, room, seq);
+}
+
+/** The Room an event carries: `room` itself when it is an object, else the `settings` field. */
+function carriedRoom(f) {
+  if (f.room && typeof f.room === 'object') return f.room;
+  return f.settings && typeof f.settings === 'object' ? f.settings : null;
+}
+
+// Seq bookkeeping and per-viewer fields stay ours: a broadcast Room is the same for all.
+const PER_VIEWER = ['last_seq', 'unread', 'last_read_seq', 'notify_level', 'mentions_unread', 'joined', 'room_role', 'muted_until'];
+
+function sharedFields(room) {
+  const patch = { ...room };
+  for (const k of PER_VIEWER) delete patch[k];
+  return patch;
+}
+
+/** New settings of a room (name, topic, posting, slow mode, archived, pins…) for everyone in it. */
+function roomUpdated(state, f) {
+  const next = carriedRoom(f);
+  const id = next && next.id != null ? next.id : f.room;
+  let s = state;
+  if (next && s.rooms[id]) {
+    s = setRoom(s, id, sharedFields(next));
+  }
+  return bumpSeq(s, id, f.seq);
 }
 
 function reactionChanged(state, { room, seq, message, emoji, user, count }, added) {
@@ -123,6 +166,13 @@ function memberChanged(state, { room, seq, user }, delta) {
     const ids = s.members[room].filter((x) => x !== uid);
     if (delta > 0) ids.push(uid);
     s = { ...s, members: { ...s.members, [room]: ids } };
+  }
+  const info = s.memberInfo[room];
+  if (delta < 0 && info && uid in info) {
+    // Removed or banned (`by` set) or gone by themself: their room role and mute go with them.
+    const rest = { ...info };
+    delete rest[uid];
+    s = { ...s, memberInfo: { ...s.memberInfo, [room]: rest } };
   }
   return bumpSeq(s, room, seq);
 }
@@ -160,12 +210,13 @@ function friendEvent(state, type, user) {
 
 function applyEvent(state, f, now) {
   switch (f.type) {
-    case 'message.created': return messageCreated(state, f);
+    case 'message.created': return messageCreated(state, f, now);
     case 'message.updated': return messageUpdated(state, f);
     case 'reaction.added': return reactionChanged(state, f, true);
     case 'reaction.removed': return reactionChanged(state, f, false);
     case 'member.joined': return memberChanged(state, f, +1);
     case 'member.left': return memberChanged(state, f, -1);
+    case 'room.updated': return roomUpdated(state, f);
     case 'room.synced': return roomSynced(state, f);
     case 'room.added': return roomAdded(state, f.room);
     case 'room.removed': return roomRemoved(state, f.room);
@@ -203,8 +254,14 @@ function applyReady(state, f) {
     }
   }
   let s = withUsers(state, [f.user, ...f.rooms.flatMap((r) => r.peers || [])]);
+  // A room may say how long I am muted there; a room that does not say keeps what we knew.
+  const mutes = {};
+  for (const r of f.rooms) {
+    const end = 'muted_until' in r ? timeMs(r.muted_until) : state.mutes[r.id];
+    if (end) mutes[r.id] = end;
+  }
   return {
-    ...s, me: f.user, status: 'online', rooms, seqs, replaying, messages, typing: {},
+    ...s, me: f.user, status: 'online', rooms, seqs, replaying, messages, typing: {}, mutes,
     notificationsUnread: f.notifications_unread || 0,
     activeRoom: state.activeRoom in rooms ? state.activeRoom : null,
   };
