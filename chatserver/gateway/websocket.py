@@ -27,6 +27,7 @@ from chatserver.gateway.metrics import Metrics
 from chatserver.gateway.origin import host_allowed, origin_allowed, public_origins
 from chatserver.logformat import bind_socket
 from chatserver.protocol import frames, wire
+from chatserver.protocol.closecodes import CloseCode
 from chatserver.services.container import Services
 from chatserver.services.ratelimit import enforce
 from chatserver.services.session import Snapshot
@@ -34,11 +35,6 @@ from chatserver.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VIOLATION = 4000
-UNAUTHORIZED = 4001
-FLOODING = 4008
-TRY_AGAIN_LATER = 1013
-INTERNAL_ERROR = 1011
 PROTOCOL_VERSION = 1
 PING_RATE, PING_BURST = 1.0, 20
 """`ping` ops per connection: clients ping every few seconds at most."""
@@ -96,10 +92,10 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return
     wait = await admission.hello_wait(user.id)
     if wait > 0:
-        await ws.close(FLOODING, f"too many connection attempts; retry in {wait:.0f} s")
+        await ws.close(CloseCode.POLICY, f"too many connection attempts; retry in {wait:.0f} s")
         return
     if not admission.add_user(user.id):
-        await ws.close(FLOODING, "too many connections for this account")
+        await ws.close(CloseCode.POLICY, "too many connections for this account")
         return
     try:
         await _session(ws, settings, services, hub, user, token_id, since)
@@ -113,11 +109,11 @@ async def _refuse_hello(ws: WebSocket, exc: Exception) -> None:
     outage (1013) or a bug (1011) is not."""
     error = faults.error_for(exc, "hello")
     if isinstance(error, Unavailable):
-        await ws.close(TRY_AGAIN_LATER, error.message[:120])
+        await ws.close(CloseCode.TRY_AGAIN_LATER, error.message[:120])
     elif error.code == "internal":
-        await ws.close(INTERNAL_ERROR, error.message[:120])
+        await ws.close(CloseCode.INTERNAL, error.message[:120])
     else:
-        await ws.close(UNAUTHORIZED, error.message[:120])
+        await ws.close(CloseCode.UNAUTHORIZED, error.message[:120])
 
 
 async def _session(
@@ -160,7 +156,7 @@ async def _session(
         pass
     except Exception as exc:  # e.g. the database went away during the handshake
         error = faults.error_for(exc, "the WebSocket handshake")
-        code = TRY_AGAIN_LATER if isinstance(error, Unavailable) else INTERNAL_ERROR
+        code = CloseCode.TRY_AGAIN_LATER if isinstance(error, Unavailable) else CloseCode.INTERNAL
         conn.close(code, error.message[:120])
     finally:
         await hub.remove_connection(conn)
@@ -184,7 +180,7 @@ async def _receive_hello(ws: WebSocket, timeout: float) -> frames.Hello | None:
     try:
         message = await asyncio.wait_for(ws.receive(), timeout)
     except TimeoutError:
-        await ws.close(UNAUTHORIZED, "no hello received in time")
+        await ws.close(CloseCode.UNAUTHORIZED, "no hello received in time")
         return None
     if message["type"] == "websocket.disconnect":
         return None
@@ -193,14 +189,16 @@ async def _receive_hello(ws: WebSocket, timeout: float) -> frames.Hello | None:
         command = frames.decode_command(data)
     except frames.FrameError as bad:
         if frames.names_op(data, "hello"):
-            await ws.close(UNAUTHORIZED, f"invalid hello: {bad.error.message}"[:120])
+            await ws.close(CloseCode.UNAUTHORIZED, f"invalid hello: {bad.error.message}"[:120])
             return None
         command = None
     if not isinstance(command, frames.Hello):
-        await ws.close(PROTOCOL_VIOLATION, "the first frame must be hello")
+        await ws.close(CloseCode.PROTOCOL_VIOLATION, "the first frame must be hello")
         return None
     if command.v != PROTOCOL_VERSION:
-        await ws.close(UNAUTHORIZED, f"unsupported protocol version {command.v}; this is 1")
+        await ws.close(
+            CloseCode.UNAUTHORIZED, f"unsupported protocol version {command.v}; this is 1"
+        )
         return None
     return command
 
@@ -247,7 +245,7 @@ async def _serve(
                     # Replies already queued (acks, rate_limited with retry_after)
                     # still go out: the client learns why before the close.
                     conn.send(error_frame(error, ref))
-                    await conn.flush_and_close(FLOODING, "flooding")
+                    await conn.flush_and_close(CloseCode.POLICY, "flooding")
                     return
             reply = error_frame(error, ref)
         except Exception as exc:

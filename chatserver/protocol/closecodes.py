@@ -14,6 +14,8 @@ class CloseCode(IntEnum):
     """A frame over the size limit."""
     INTERNAL = 1011
     """The server could not keep the connection consistent; reconnect with `since`."""
+    TRY_AGAIN_LATER = 1013
+    """A dependency (database, broker) is down: the hello may be retried shortly."""
     PROTOCOL_VIOLATION = 4000
     """The first frame was not `hello`, or could not be read at all."""
     UNAUTHORIZED = 4001
