@@ -13,6 +13,11 @@ export function createActions(session) {
   const online = () => store.get().status === 'online' && conn.isReady;
   let lastTyping = { room: null, at: 0 };
   let notificationsLoaded = false;
+  /** A `muted` answer tells how long: the banner shows it, then the error goes on up. */
+  const noteMuted = (roomId) => (err) => {
+    if (err instanceof ChatError && err.code === 'muted') store.dispatch({ op: 'local.muted', room: roomId, until: err.until });
+    throw err;
+  };
   const inflight = new Map(); // request key → promise, so a page is never fetched twice at once
 
   /** A gateway op when connected (fast, ordered with events), else its HTTP twin. */
@@ -72,7 +77,7 @@ export function createActions(session) {
       try {
         const { members } = await api.members(roomId);
         store.dispatch({ op: 'local.members', room: roomId, members });
-      } catch { /* presence dots are a nicety; the room works without them */ }
+      } catch { /* presence dots, roles and mutes then show once it answers again */ }
     },
 
     async joinRoom(roomId) {
@@ -158,7 +163,7 @@ export function createActions(session) {
       const mine = msg && (msg.reactions || []).some((r) => r.emoji === emoji && r.me);
       const op = mine ? 'unreact' : 'react';
       const res = await call(op, { message: messageId, emoji },
-        () => (mine ? api.unreact(messageId, emoji) : api.react(messageId, emoji)));
+        () => (mine ? api.unreact(messageId, emoji) : api.react(messageId, emoji))).catch(noteMuted(roomId));
       if (res && res.reactions) store.dispatch({ op: 'local.reactions', room: roomId, message: messageId, reactions: res.reactions });
     },
 
@@ -167,7 +172,47 @@ export function createActions(session) {
       const now = Date.now();
       if (lastTyping.room === roomId && now - lastTyping.at < TYPING_EVERY_MS) return;
       lastTyping = { room: roomId, at: now };
-      if (online()) conn.notify('typing', { room: roomId });
+      if (online()) conn.request('typing', { room: roomId }).catch(noteMuted(roomId)).catch(() => {});
+    },
+
+    // -------------------------------------------------------- moderation
+    async updateRoom(roomId, patch) {
+      const { room } = await api.updateRoom(roomId, patch);
+      store.dispatch({ op: 'local.room', room });
+      return room;
+    },
+    /** Usernames (typed or pasted) → {added: [ids], not_found: [names]}; the list is then refreshed. */
+    async addMembers(roomId, usernames) {
+      const res = await api.addMembers(roomId, usernames);
+      await actions.loadMembers(roomId);
+      return res;
+    },
+    async addMember(roomId, userId) {
+      const res = await api.addMember(roomId, userId);
+      await actions.loadMembers(roomId);
+      return res;
+    },
+    async setRoomRole(roomId, userId, role) { await api.setRoomRole(roomId, userId, role); await actions.loadMembers(roomId); },
+    async removeMember(roomId, userId, reason) { await api.removeMember(roomId, userId, reason); await actions.loadMembers(roomId); },
+    async ban(roomId, userId, reason) { await api.ban(roomId, userId, reason); await actions.loadMembers(roomId); },
+    async unban(roomId, userId) { await api.unban(roomId, userId); },
+    async mute(roomId, userId, seconds, reason) {
+      const res = await api.mute(roomId, userId, seconds, reason);
+      await actions.loadMembers(roomId);
+      return res;
+    },
+    async unmute(roomId, userId) { await api.unmute(roomId, userId); await actions.loadMembers(roomId); },
+    async setPinned(roomId, messageId, pinned) {
+      await (pinned ? api.pin(roomId, messageId) : api.unpin(roomId, messageId));
+    },
+    report: (messageId, reason) => api.report(messageId, reason),
+    /** An admin adds themself to a room (the one door into private rooms), then opens it. */
+    async enterRoom(roomId) {
+      const me = store.get().me;
+      await api.addMember(roomId, me.id);
+      const { room } = await api.room(roomId);
+      store.dispatch({ op: 'local.room', room });
+      return room;
     },
 
     // ------------------------------------------------------------ people

@@ -17,13 +17,13 @@ export function isStaff(user) {
   return !!user && STAFF.has(user.role);
 }
 
-/** The viewer's room role: from the room itself when the server sends it, else the members list. */
+/** The viewer's room role: from the members list (fetched when the room opens), else the room's own field. */
 export function myRoomRole(state, roomId) {
-  const room = state.rooms[roomId];
-  if (room && room.room_role) return room.room_role;
   const me = state.me && state.me.id;
   const info = state.memberInfo[roomId];
-  return (info && me != null && info[me] && info[me].room_role) || null;
+  if (info && me != null && info[me] && info[me].room_role) return info[me].room_role;
+  const room = state.rooms[roomId];
+  return (room && room.room_role) || null;
 }
 
 /**

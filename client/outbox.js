@@ -51,12 +51,16 @@ export function createSender({ store, conn }) {
             store.dispatch({ op: 'local.acked', nonce: entry.nonce, message: ok.message });
           } catch (err) {
             if (err instanceof ChatError && err.code === 'rate_limited') {
+              // Slow mode or the send rate: the composer counts down, the message waits its turn.
+              const wait = Math.max(1, Number(err.retry_after) || 1) * 1000;
+              store.dispatch({ op: 'local.slow', room: entry.room, until: Date.now() + wait });
               store.dispatch({ op: 'local.requeue' });
-              await new Promise((r) => setTimeout(r, Math.max(1, Number(err.retry_after) || 1) * 1000));
+              await new Promise((r) => setTimeout(r, wait));
               continue;
             }
             if (isTransient(err)) { store.dispatch({ op: 'local.requeue' }); return; }
-            store.dispatch({ op: 'local.failed', nonce: entry.nonce, error: { code: err.code, message: err.message } });
+            if (err.code === 'muted') store.dispatch({ op: 'local.muted', room: entry.room, until: err.until });
+            store.dispatch({ op: 'local.failed', nonce: entry.nonce, error: { code: err.code, message: err.message, until: err.until } });
           }
         }
       } while (again);

@@ -6,7 +6,7 @@ import { createApi } from './api.js';
 import { Connection } from './connection.js';
 import { gatewayUrl } from './protocol.js';
 import { createStore } from './store.js';
-import { gapSince, sinceMap } from './state.js';
+import { frameRoom, gapSince, sinceMap } from './state.js';
 import { createSender, loadOutbox, saveOutbox } from './outbox.js';
 
 const TOKEN_KEY = 'chat.token';
@@ -56,8 +56,9 @@ export function createSession({ token, onSignedOut }) {
   });
   const sender = createSender({ store, conn });
   // reload: views that refetch a room's history after a reset or a reconnect;
-  // notification: everyone who reacts to a pushed notification.
-  const hooks = { reload: new Set(), notification: new Set() };
+  // notification: everyone who reacts to a pushed notification;
+  // removed: (room id, the room as it was) when a moderator takes us out of a room.
+  const hooks = { reload: new Set(), notification: new Set(), removed: new Set() };
   let outboxOwner = null;
 
   // Persist the outbox whenever it changes, under the signed-in user's key.
@@ -82,15 +83,21 @@ export function createSession({ token, onSignedOut }) {
     }
     if (frame.op !== 'event') return;
     const since = gapSince(store.get(), frame);
+    const before = store.get();
     store.dispatch(frame);
     if (since != null) {
-      store.dispatch({ op: 'local.replaying', room: frame.room, kind: 'gap' });
-      conn.request('sync', { room: frame.room, since }).catch(() => {
+      const room = frameRoom(frame);
+      store.dispatch({ op: 'local.replaying', room, kind: 'gap' });
+      conn.request('sync', { room, since }).catch(() => {
         // The replay will come with the next hello's `since` instead.
       });
     }
     if (frame.type === 'room.synced' && frame.reset) for (const fn of hooks.reload) fn(frame.room);
     if (frame.type === 'notification') for (const fn of hooks.notification) fn(frame.notification);
+    if (frame.type === 'room.removed') {
+      const id = frameRoom(frame);
+      for (const fn of hooks.removed) fn(id, before.rooms[id] || null);
+    }
   }
 
   // Send what waited in the outbox once the replays we asked for are in, so a

@@ -46,6 +46,11 @@ export function isSequenced(frame) {
   return frame && frame.op === 'event' && SEQUENCED.has(frame.type);
 }
 
+/** The room id of an event: `room` is an id, except in `room.updated` where it is the Room. */
+export function frameRoom(frame) {
+  return frame.room && typeof frame.room === 'object' ? frame.room.id : frame.room;
+}
+
 /**
  * The `since` to sync from when `frame` reveals missed events, else null.
  * A live stream never skips seqs; replays may (folded events), so we only
@@ -53,7 +58,7 @@ export function isSequenced(frame) {
  */
 export function gapSince(state, frame) {
   if (!isSequenced(frame)) return null;
-  const room = frame.room;
+  const room = frameRoom(frame);
   if (state.replaying[room] || !(room in state.rooms)) return null;
   const seen = state.seqs[room];
   if (seen == null) return null;
@@ -110,12 +115,6 @@ function messageUpdated(state, { room, seq, message }) {
   return bumpSeq(s, room, seq);
 }
 
-/** The Room an event carries: `room` itself when it is an object, else the `settings` field. */
-function carriedRoom(f) {
-  if (f.room && typeof f.room === 'object') return f.room;
-  return f.settings && typeof f.settings === 'object' ? f.settings : null;
-}
-
 // Seq bookkeeping and per-viewer fields stay ours: a broadcast Room is the same for all.
 const PER_VIEWER = ['last_seq', 'unread', 'last_read_seq', 'notify_level', 'mentions_unread', 'joined', 'room_role', 'muted_until'];
 
@@ -127,8 +126,8 @@ function sharedFields(room) {
 
 /** New settings of a room (name, topic, posting, slow mode, archived, pins…) for everyone in it. */
 function roomUpdated(state, f) {
-  const next = carriedRoom(f);
-  const id = next && next.id != null ? next.id : f.room;
+  const next = f.room && typeof f.room === 'object' ? f.room : null;
+  const id = frameRoom(f);
   let s = state;
   if (next && s.rooms[id]) {
     s = setRoom(s, id, sharedFields(next));
@@ -217,6 +216,7 @@ function applyEvent(state, f, now) {
     case 'member.joined': return memberChanged(state, f, +1);
     case 'member.left': return memberChanged(state, f, -1);
     case 'room.updated': return roomUpdated(state, f);
+    case 'room.muted': return applyLocal(state, { op: 'local.muted', room: f.room, until: f.until }, now);
     case 'room.synced': return roomSynced(state, f);
     case 'room.added': return roomAdded(state, f.room);
     case 'room.removed': return roomRemoved(state, f.room);

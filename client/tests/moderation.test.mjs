@@ -2,7 +2,7 @@
 // the interface derives from them (who moderates, whether the composer is open).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { apply, initialState } from '../state.js';
+import { apply, initialState, gapSince } from '../state.js';
 import {
   moderates, assignsRoles, readOnlyReason, mutedUntil, slowUntil, pinnedIds, creatableKinds,
 } from '../moderation.js';
@@ -160,4 +160,33 @@ test('slow mode counts down from my last message, or from a rate_limited answer'
   off = apply(off, { op: 'local.acked', nonce: 'n', message: msg(10, 11, { author: alice, nonce: 'n' }) }, T0);
   off = apply(off, ev('room.updated', { room: room(7, { slow_mode: 0 }), seq: 12 }));
   assert.equal(slowUntil(off, 7, T0 + 1000), 0);
+});
+
+test('room.muted tells my own connections at once, and when the mute is lifted', () => {
+  let s = ready();
+  const until = '2026-03-24T09:45:00.000Z';
+  s = apply(s, ev('room.muted', { room: 7, until }), T0);
+  assert.equal(mutedUntil(s, 7, T0), Date.parse(until));
+  s = apply(s, ev('room.muted', { room: 7, until: null }), T0);
+  assert.equal(mutedUntil(s, 7, T0), 0);
+});
+
+test('a room.updated frame names its room by the Room itself: gaps are found all the same', () => {
+  const s = ready();
+  assert.equal(gapSince(s, ev('room.updated', { room: room(7), seq: 11 })), null);
+  assert.equal(gapSince(s, ev('room.updated', { room: room(7), seq: 14 })), 10);
+});
+
+test('pasted usernames: any separator, @ optional, each name once', async () => {
+  const { parseUsernames } = await import('../views/members.js');
+  assert.deepEqual(parseUsernames(' alice, bob\n@charlie;dora  alice\n\n'), ['alice', 'bob', 'charlie', 'dora']);
+  assert.deepEqual(parseUsernames('  \n '), []);
+});
+
+test('every audit action and room role has its words in both languages', async () => {
+  const { STRINGS } = await import('../strings.js');
+  const { AUDIT_ACTIONS } = await import('../views/audit.js');
+  const keys = [...AUDIT_ACTIONS.map((a) => `audit.${a}`), 'roomRole.owner', 'roomRole.moderator', 'roomRole.member',
+    'role.guest', 'reason.report', 'reason.room_mention', 'error.muted', 'admin.tab.people', 'admin.tab.rooms', 'admin.tab.audit'];
+  for (const lang of ['fr', 'en']) for (const k of keys) assert.ok(k in STRINGS[lang], `${lang}: ${k}`);
 });
