@@ -54,7 +54,11 @@ export function errorText(err) {
   if (!err) return t('error.generic');
   const key = `error.${err.code}`;
   if (err.code && (key in STRINGS[current])) {
-    return t(key, { seconds: Math.ceil(Number(err.retry_after || err.retryAfter) || 1) });
+    const until = err.until ? new Date(err.until) : null;
+    return t(key, {
+      seconds: Math.ceil(Number(err.retry_after || err.retryAfter) || 1),
+      until: until && !Number.isNaN(until.getTime()) ? formatDateTime(until.toISOString()) : '…',
+    });
   }
   return err.message || t('error.generic');
 }
@@ -99,4 +103,26 @@ export function formatRelative(iso, now = Date.now()) {
 /** "Alice, Bob et Chloé" with the language's own conjunction. */
 export function formatList(items) {
   return new Intl.ListFormat(current, { style: 'long', type: 'conjunction' }).format(items);
+}
+
+const UNITS = [['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60], ['second', 1]];
+
+/** A duration chosen from a list (slow mode, mutes): "30 secondes", "1 heure", "2 weeks". */
+export function formatDuration(seconds) {
+  const [unit, size] = UNITS.find(([, n]) => seconds % n === 0) || UNITS[UNITS.length - 1];
+  return new Intl.NumberFormat(current, { style: 'unit', unit, unitDisplay: 'long' }).format(seconds / size);
+}
+
+/** Time left on a countdown, to the second under an hour: "12 s", "9 min 5 s", "3 h 20 min", "2 j 4 h". */
+export function formatLeft(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const part = (n, unit) => new Intl.NumberFormat(current, { style: 'unit', unit, unitDisplay: 'short' }).format(n);
+  const d = Math.floor(total / 86400);
+  const h = Math.floor((total % 86400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  if (d) return h ? `${part(d, 'day')} ${part(h, 'hour')}` : part(d, 'day');
+  if (h) return m ? `${part(h, 'hour')} ${part(m, 'minute')}` : part(h, 'hour');
+  if (m) return sec ? `${part(m, 'minute')} ${part(sec, 'second')}` : part(m, 'minute');
+  return part(sec, 'second');
 }

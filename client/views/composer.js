@@ -1,13 +1,31 @@
 // The message composer: Enter sends, Shift+Enter breaks the line, Up edits
 // your last message, Esc cancels a reply; `:emoji` and `@mention`
 // suggestions; the reply bar; the typing indicator of the room above it.
+// It also says when the viewer may not write: a read-only room (archived, or
+// announcements), a mute with its time left, and the slow-mode countdown.
 
 import { h, iconButton, icon } from '../dom.js';
-import { t, formatList } from '../i18n.js';
+import { t, formatList, formatLeft, formatDuration, formatTime, formatDateTime } from '../i18n.js';
 import { displayName, lastOwnMessage, roomTitle, typingUsers } from '../selectors.js';
+import { moderates, mutedUntil, readOnlyReason, slowUntil } from '../moderation.js';
 import { createAutocomplete } from './autocomplete.js';
 
 const MAX_BODY = 4000;
+const MUTE_RECHECK_MS = 30_000; // a lifted mute sends no event: the members list tells
+
+/** What stands between the viewer and sending in a room right now. */
+function restriction(s, roomId, now) {
+  const readOnly = readOnlyReason(s, roomId);
+  if (readOnly) return { kind: readOnly };
+  const muted = mutedUntil(s, roomId, now);
+  if (muted) return { kind: 'muted', until: muted };
+  const slow = slowUntil(s, roomId, now);
+  if (slow) return { kind: 'wait', until: slow };
+  const room = s.rooms[roomId];
+  const every = room && !moderates(s, roomId) ? Number(room.slow_mode) || 0 : 0;
+  if (every) return { kind: 'slow', every };
+  return { kind: null };
+}
 
 export function createComposer(store, actions, ui) {
   const textarea = h('textarea', {
@@ -26,14 +44,19 @@ export function createComposer(store, actions, ui) {
   const emojiBtn = iconButton('smile', t('emoji.insert'), () => ui.pickEmoji(emojiBtn, insertAtCaret), 'composer-emoji');
   const sendBtn = h('button', { class: 'send-btn', attrs: { type: 'submit', 'aria-label': t('composer.send'), title: t('composer.send') } }, icon('send'));
   const counter = h('span', { class: 'char-count', attrs: { hidden: true, 'aria-live': 'polite' } });
+  const countdown = h('span', { class: 'slow-count', attrs: { hidden: true, 'aria-hidden': 'true' } });
+  const notice = h('div', { class: 'composer-notice', attrs: { hidden: true } });
+  // Announced once per change of situation, not at every tick of a countdown.
+  const announce = h('div', { class: 'visually-hidden', attrs: { role: 'status', 'aria-live': 'polite' } });
   let replyTo = null;
+  let limit = { kind: null };
 
   const form = h('form', {
     class: 'composer',
     attrs: { 'aria-label': t('composer.formLabel') },
     on: { submit: (e) => { e.preventDefault(); send(); } },
-  }, ac.el, replyBar, h('div', { class: 'composer-box' }, textarea, counter, emojiBtn, sendBtn));
-  const el = h('div', { class: 'composer-wrap' }, typing, form);
+  }, ac.el, replyBar, h('div', { class: 'composer-box' }, textarea, counter, emojiBtn, countdown, sendBtn));
+  const el = h('div', { class: 'composer-wrap' }, typing, notice, announce, form);
 
   function grow() {
     textarea.style.height = 'auto';
@@ -53,6 +76,13 @@ export function createComposer(store, actions, ui) {
     const room = store.get().activeRoom;
     const body = textarea.value.trim();
     if (room == null || !body) return;
+    if (limit.kind && limit.kind !== 'slow') {
+      // Not now: draw the eye to the notice that says why, and keep the text.
+      notice.classList.remove('nudge');
+      void notice.offsetWidth;
+      notice.classList.add('nudge');
+      return;
+    }
     if (body.length > MAX_BODY) return;
     actions.send(room, body, replyTo ? replyTo.id : null);
     textarea.value = '';
@@ -114,11 +144,63 @@ export function createComposer(store, actions, ui) {
     typing.replaceChildren(...(text ? [h('span', { class: 'typing-dots', attrs: { 'aria-hidden': 'true' } }, h('i'), h('i'), h('i')), text] : []));
   }
 
+  let announced = '';
+  let recheckAt = 0;
+  /** The notice above the box, and which controls work, for the room's situation at `now`. */
+  let shown = '';
+  function renderLimit(s, now = Date.now()) {
+    const room = s.activeRoom;
+    limit = room == null ? { kind: null } : restriction(s, room, now);
+    const { kind } = limit;
+    let glyph = null;
+    let text = '';
+    let spoken = '';
+    if (kind === 'archived' || kind === 'announcement') {
+      glyph = kind === 'archived' ? 'archive' : 'megaphone';
+      text = t(kind === 'archived' ? 'composer.archived' : 'composer.announcement');
+      spoken = text;
+    } else if (kind === 'muted') {
+      const sameDay = new Date(limit.until).toDateString() === new Date(now).toDateString();
+      const at = sameDay ? formatTime(limit.until) : formatDateTime(new Date(limit.until).toISOString());
+      glyph = 'mute';
+      text = t('composer.muted', { left: formatLeft(limit.until - now), until: at });
+      spoken = t('composer.mutedSpoken', { until: at });
+      if (!recheckAt) recheckAt = now + MUTE_RECHECK_MS;
+      else if (now >= recheckAt) { recheckAt = now + MUTE_RECHECK_MS; actions.loadMembers(room); }
+    } else if (kind === 'wait') {
+      glyph = 'clock';
+      countdown.textContent = formatLeft(limit.until - now);
+      text = t('composer.slowWait', { left: countdown.textContent });
+      spoken = t('composer.slowWaitSpoken');
+    } else if (kind === 'slow') {
+      glyph = 'clock';
+      text = t('composer.slowMode', { every: formatDuration(limit.every) });
+    }
+    if (kind !== 'muted') recheckAt = 0;
+    if (spoken !== announced) { announced = spoken; announce.textContent = spoken; }
+    const key = `${kind}|${text}`;
+    if (key === shown) return;
+    shown = key;
+    form.hidden = kind === 'archived' || kind === 'announcement';
+    textarea.disabled = kind === 'muted';
+    emojiBtn.disabled = kind === 'muted';
+    sendBtn.disabled = kind === 'muted' || kind === 'wait';
+    countdown.hidden = kind !== 'wait';
+    notice.hidden = !kind;
+    notice.className = `composer-notice${kind ? ` notice-${kind}` : ''}`;
+    notice.replaceChildren(...(kind ? [icon(glyph), h('span', {}, text)] : []));
+  }
+  // Countdowns move with time, not with the state: tick while one is running.
+  const ticker = setInterval(() => {
+    if (limit.kind === 'muted' || limit.kind === 'wait') renderLimit(store.get());
+  }, 1000);
+
   let lastRoom;
   const drafts = new Map();
   return {
     el,
     focus: () => textarea.focus(),
+    destroy: () => clearInterval(ticker),
     setReply,
     insert: insertAtCaret,
     render(s) {
@@ -135,6 +217,7 @@ export function createComposer(store, actions, ui) {
         updateCounter();
       }
       renderTyping(s);
+      renderLimit(s);
     },
   };
 }

@@ -1,9 +1,11 @@
-// The room directory (browse by kind, search, join) and the "create a topic
-// room" form.
+// The room directory (browse by kind, search, join) and the create-room form
+// (every kind the user may create).
 
 import { h, icon, debounce } from '../dom.js';
-import { t, errorText } from '../i18n.js';
-import { openDialog, toast } from './ui.js';
+import { t, errorText, lang } from '../i18n.js';
+import { creatableKinds } from '../moderation.js';
+import { SLUG_PATTERN, slugify } from '../slug.js';
+import { openDialog, reportInvalid, toast } from './ui.js';
 
 const KIND_FILTERS = ['', 'cohort', 'region', 'topic'];
 
@@ -78,34 +80,57 @@ export function openDirectory({ api, actions, isJoined, onOpen, onCreate }) {
   search.focus();
 }
 
-/** Slug from a name: "Levée de fonds 2026" → "levee-de-fonds-2026". */
-export function slugify(name) {
-  return name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32).replace(/-+$/, '');
-}
-
-export function openCreateRoom({ actions, onOpen }) {
+/**
+ * The create-room form: name, identifier (derived from the name until edited),
+ * description, the kind among those the user may create, and privacy.
+ */
+export function openCreateRoom({ actions, onOpen, me }) {
+  const kinds = creatableKinds(me);
   const name = h('input', { class: 'input', attrs: { id: 'new-room-name', required: true, maxlength: 64, autocomplete: 'off' } });
-  const slug = h('input', { class: 'input', attrs: { id: 'new-room-slug', required: true, pattern: '[a-z0-9-]{2,32}', maxlength: 32, autocomplete: 'off', 'aria-describedby': 'new-room-slug-hint' } });
+  const slug = h('input', {
+    class: 'input',
+    attrs: { id: 'new-room-slug', required: true, pattern: SLUG_PATTERN, minlength: 2, maxlength: 32, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'new-room-slug-hint' },
+  });
   const topic = h('input', { class: 'input', attrs: { id: 'new-room-topic', maxlength: 200, autocomplete: 'off' } });
   const isPrivate = h('input', { attrs: { type: 'checkbox', id: 'new-room-private' } });
   const error = h('p', { class: 'form-error', attrs: { role: 'alert' } });
+  let kind = kinds[kinds.length - 1];
+  let privacyTouched = false;
+  isPrivate.addEventListener('change', () => { privacyTouched = true; });
+  // Cohorts are private unless said otherwise, as the server has them.
+  const kindPicker = kinds.length > 1 ? h('fieldset', { class: 'field kind-picker' },
+    h('legend', { class: 'label' }, t('room.kind')),
+    h('div', { class: 'chips' }, kinds.map((k) => {
+      const radio = h('input', { attrs: { type: 'radio', name: 'new-room-kind', value: k, id: `new-room-kind-${k}` }, props: { checked: k === kind } });
+      radio.addEventListener('change', () => {
+        kind = k;
+        if (!privacyTouched) isPrivate.checked = k === 'cohort';
+      });
+      return h('label', { class: 'chip chip-radio', attrs: { for: `new-room-kind-${k}` } }, radio, t(`kind.${k}`));
+    }))) : null;
+
   let slugTouched = false;
-  name.addEventListener('input', () => { if (!slugTouched) slug.value = slugify(name.value); });
-  slug.addEventListener('input', () => { slugTouched = true; });
+  name.addEventListener('input', () => { if (!slugTouched) slug.value = slugify(name.value, lang()); });
+  slug.addEventListener('input', () => { slugTouched = slug.value !== ''; });
   const submit = h('button', { class: 'btn btn-primary', attrs: { type: 'submit' } }, t('room.createSubmit'));
   const form = h('form', {
     class: 'stack',
+    attrs: { novalidate: true },
     on: {
       submit: async (e) => {
         e.preventDefault();
         error.textContent = '';
-        if (!name.value.trim()) { error.textContent = t('room.nameRequired'); name.focus(); return; }
-        if (!/^[a-z0-9-]{2,32}$/.test(slug.value)) { error.textContent = t('room.slugInvalid'); slug.focus(); return; }
+        if (!name.value.trim()) name.value = '';
+        const slugRule = t('room.slugInvalid');
+        const valid = reportInvalid([
+          [name, { valueMissing: t('room.nameRequired') }],
+          [slug, { valueMissing: slugRule, patternMismatch: slugRule, tooShort: slugRule }],
+        ]);
+        if (!valid) return;
         submit.disabled = true;
         try {
           const room = await actions.createRoom({
-            slug: slug.value, name: name.value.trim(), kind: 'topic',
+            slug: slug.value, name: name.value.trim(), kind,
             visibility: isPrivate.checked ? 'private' : 'public',
             ...(topic.value.trim() ? { topic: topic.value.trim() } : {}),
           });
@@ -119,6 +144,7 @@ export function openCreateRoom({ actions, onOpen }) {
       },
     },
   },
+  kindPicker,
   h('div', { class: 'field' }, h('label', { attrs: { for: 'new-room-name' } }, t('room.name')), name),
   h('div', { class: 'field' }, h('label', { attrs: { for: 'new-room-slug' } }, t('room.slug')), slug,
     h('small', { class: 'hint', attrs: { id: 'new-room-slug-hint' } }, t('room.slugHint'))),

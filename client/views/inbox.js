@@ -4,6 +4,7 @@
 import { h, avatar, icon } from '../dom.js';
 import { t, errorText, formatRelative, formatDateTime } from '../i18n.js';
 import { displayName, roomTitle, notificationTarget } from '../selectors.js';
+import { deletedText } from './message.js';
 import { popover, toast } from './ui.js';
 
 /** A notification's room, message and author, resolved against what we know. */
@@ -13,7 +14,7 @@ export function notificationParts(n, s) {
   return { msg, messageId, roomId, author, room: s.rooms[roomId] || (typeof n.room === 'object' ? n.room : null) };
 }
 
-export function openInbox(anchor, { store, actions, onJump }) {
+export function openInbox(anchor, { store, actions, onJump, onReports }) {
   let unreadOnly = false;
   const list = h('ul', { class: 'inbox-list', attrs: { role: 'list', 'aria-live': 'polite' } });
   const filters = [false, true].map((only) => h('button', {
@@ -39,7 +40,7 @@ export function openInbox(anchor, { store, actions, onJump }) {
   function item(n, s) {
     const { msg, messageId, roomId, author, room } = notificationParts(n, s);
     const where = room ? (room.kind === 'dm' ? t('inbox.inDm') : t('inbox.inRoom', { room: roomTitle(room, s) })) : '';
-    const body = msg ? (msg.deleted ? t('message.deleted') : msg.body) : '';
+    const body = msg ? (msg.deleted ? deletedText(msg) : msg.body) : '';
     return h('li', {},
       h('button', {
         class: `notif${n.read ? '' : ' unread'}`,
@@ -48,7 +49,9 @@ export function openInbox(anchor, { store, actions, onJump }) {
           click: async () => {
             close();
             if (!n.read) actions.markNotificationsRead([n.id]).catch(() => {});
-            onJump(roomId, messageId);
+            // A report is for staff to resolve: it opens their view, not the room.
+            if (n.reason === 'report' && onReports) onReports();
+            else onJump(roomId, messageId);
           },
         },
       },

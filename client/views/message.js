@@ -1,12 +1,19 @@
 // Builds the element of one message (or one pending send): author, time,
-// reply quote, body segments, reactions bar and the hover toolbar. All user
-// text goes in as text nodes; links are <a> elements with checked hrefs.
+// reply quote, body segments, reactions bar and the hover toolbar with its
+// menu (pin, report). All user text goes in as text nodes; links are <a>
+// elements with checked hrefs.
 
 import { h, icon, iconButton, avatar } from '../dom.js';
 import { t, formatTime, formatDateTime, errorText } from '../i18n.js';
 import { segments, isEmojiOnly } from '../richtext.js';
 import { displayName } from '../selectors.js';
 import { presenceDot } from './sidebar.js';
+import { openMenu } from './ui.js';
+
+/** What a deleted message says: by its author, or removed by a moderator. */
+export function deletedText(msg) {
+  return t(msg.deleted_by === 'moderator' ? 'message.removedByModerator' : 'message.deleted');
+}
 
 /** Body text → nodes (links, mentions, code), never markup. */
 export function renderBody(body, { mentionedNames = [], me = null } = {}) {
@@ -35,7 +42,7 @@ function snippet(text, n = 90) {
 function replyQuote(msg, ctx) {
   const target = ctx.lookup(msg.reply_to);
   const who = target ? displayName(ctx.users[target.author.id] || target.author) : null;
-  const text = !target ? t('message.replyUnavailable') : target.deleted ? t('message.deleted') : snippet(target.body);
+  const text = !target ? t('message.replyUnavailable') : target.deleted ? deletedText(target) : snippet(target.body);
   return h('button', {
     class: 'msg-reply',
     attrs: { type: 'button', 'aria-label': t('message.jumpToReply', { name: who || '…' }) },
@@ -71,6 +78,19 @@ function toolbar(msg, ctx, mine) {
   ];
   if (mine) tools.push(iconButton('edit', t('message.edit'), () => ctx.onEdit(msg), 'tool-edit'));
   if (mine || ctx.canModerate) tools.push(iconButton('trash', t('message.delete'), () => ctx.onDelete(msg), 'tool-delete danger'));
+  const more = [];
+  if (ctx.canModerate) {
+    more.push(msg.pinned
+      ? { label: t('message.unpin'), icon: 'pin', onSelect: () => ctx.onPin(msg, false) }
+      : { label: t('message.pin'), icon: 'pin', onSelect: () => ctx.onPin(msg, true) });
+  }
+  if (!mine) more.push({ label: t('message.report'), icon: 'flag', onSelect: () => ctx.onReport(msg) });
+  if (more.length) {
+    const btn = iconButton('more', t('message.more'), () => openMenu(btn, more, t('message.actions')), 'tool-more');
+    btn.setAttribute('aria-haspopup', 'menu');
+    btn.setAttribute('aria-expanded', 'false');
+    tools.push(btn);
+  }
   return h('div', { class: 'msg-tools', attrs: { role: 'toolbar', 'aria-label': t('message.actions') } }, tools);
 }
 
@@ -79,7 +99,7 @@ export function messageElement(msg, grouped, ctx) {
   const author = ctx.users[msg.author.id] || msg.author;
   const mine = ctx.me && msg.author.id === ctx.me.id;
   const mentionsMe = ctx.me && (msg.mentions || []).includes(ctx.me.id);
-  const cls = ['msg', grouped && 'grouped', mine && 'mine', mentionsMe && 'mentions-me', msg.deleted && 'deleted'].filter(Boolean).join(' ');
+  const cls = ['msg', grouped && 'grouped', mine && 'mine', mentionsMe && 'mentions-me', msg.deleted && 'deleted', msg.pinned && !msg.deleted && 'pinned'].filter(Boolean).join(' ');
   const time = h('time', { attrs: { datetime: msg.created_at, title: formatDateTime(msg.created_at) } }, formatTime(msg.created_at));
 
   const gutter = grouped
@@ -88,7 +108,8 @@ export function messageElement(msg, grouped, ctx) {
 
   let body;
   if (msg.deleted) {
-    body = h('div', { class: 'msg-body msg-deleted' }, icon('trash'), t('message.deleted'));
+    body = h('div', { class: `msg-body msg-deleted${msg.deleted_by === 'moderator' ? ' by-moderator' : ''}` },
+      icon(msg.deleted_by === 'moderator' ? 'shield' : 'trash'), deletedText(msg));
   } else {
     const names = (msg.mentions || []).map((id) => ctx.users[id] && ctx.users[id].username).filter(Boolean);
     body = h('div', { class: `msg-body${isEmojiOnly(msg.body) ? ' emoji-only' : ''}` },
@@ -107,6 +128,7 @@ export function messageElement(msg, grouped, ctx) {
       h('span', { class: 'msg-author' }, displayName(author)),
       author.role && author.role !== 'student' ? h('span', { class: `role-tag role-${author.role}` }, t(`role.${author.role}`)) : null,
       time),
+    msg.pinned && !msg.deleted ? h('span', { class: 'msg-pinned' }, icon('pin'), t('message.pinned')) : null,
     body,
     reactionsBar(msg, ctx)),
   msg.deleted ? null : toolbar(msg, ctx, mine));

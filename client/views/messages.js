@@ -1,12 +1,15 @@
 // The message list of the open room: keyed reconciliation (a new message adds
 // one element; nothing already on screen is rebuilt unless it changed), scroll
 // that sticks to the bottom or keeps its place when older history is
-// prepended, loading upward, jumping to a message, and read reporting.
+// prepended, loading upward, jumping to a message, read reporting, and the
+// bar of pinned messages above it all.
 
 import { h, icon } from '../dom.js';
 import { t, formatDay, errorText } from '../i18n.js';
 import { timeline } from '../selectors.js';
+import { moderates } from '../moderation.js';
 import { messageElement, pendingElement } from './message.js';
+import { createPinBar } from './pins.js';
 import { toast } from './ui.js';
 
 const NEAR_BOTTOM_PX = 80;
@@ -23,7 +26,8 @@ export function createMessageList(store, actions, ui) {
     class: 'to-bottom', attrs: { type: 'button', hidden: true },
     on: { click: () => { scroller.scrollTop = scroller.scrollHeight; } },
   }, icon('arrowDown'), t('messages.jumpLatest'));
-  const el = h('div', { class: 'msg-pane' }, scroller, toBottom);
+  const pins = createPinBar({ onJump: (id) => jumpTo(id), onUnpin: (msg) => setPinned(msg, false) });
+  const el = h('div', { class: 'msg-pane' }, pins.el, scroller, toBottom);
 
   let roomId = null;
   let rows = new Map();          // key → {el, deps}
@@ -37,25 +41,27 @@ export function createMessageList(store, actions, ui) {
     const me = s.me;
     return {
       me, users: s.users, presence: s.presence, online: s.status === 'online',
-      canModerate: me && (me.role === 'mentor' || me.role === 'admin'),
+      canModerate: moderates(s, roomId),
       lookup: (id) => s.messages[roomId] && s.messages[roomId].byId[id],
       onReact: (msg, emoji) => actions.toggleReaction(roomId, msg.id, emoji).catch((e) => toast(errorText(e), 'error')),
       onPickReaction: (msg, anchor) => ui.pickReaction(msg, anchor),
       onReply: (msg) => ui.reply(msg),
       onEdit: (msg) => startEdit(msg),
       onDelete: (msg) => confirmDelete(msg),
+      onPin: (msg, pinned) => setPinned(msg, pinned),
+      onReport: (msg) => ui.report(msg),
       onJump: (id) => jumpTo(id),
       onRetry: (nonce) => actions.retry(nonce),
       onDiscard: (nonce) => actions.discard(nonce),
     };
   }
 
-  function depsFor(item, s) {
+  function depsFor(item, s, ctx) {
     if (item.kind === 'message') {
       const m = item.message;
       const a = m.author.id;
       return [m, item.grouped, s.users[a], s.presence[a], m.reply_to && s.messages[roomId].byId[m.reply_to],
-        (m.mentions || []).map((id) => s.users[id] && s.users[id].username).join()];
+        (m.mentions || []).map((id) => s.users[id] && s.users[id].username).join(), ctx.canModerate];
     }
     if (item.kind === 'pending') return [item.entry, item.grouped, s.status === 'online'];
     return [item.key];
@@ -96,6 +102,8 @@ export function createMessageList(store, actions, ui) {
       initialScroll = true;
     }
     if (roomId == null) return;
+    const ctx = ctxFor(s);
+    pins.render(s, roomId, ctx.canModerate);
     const log = s.messages[roomId];
     const loaded = log && log.loaded;
     topNote.replaceChildren();
@@ -118,12 +126,11 @@ export function createMessageList(store, actions, ui) {
       if (child.offsetTop + child.offsetHeight > scroller.scrollTop) { anchor = { el: child, top: child.offsetTop }; break; }
     }
 
-    const ctx = ctxFor(s);
     const next = new Map();
     const els = [];
     for (const item of items) {
       if (editing && item.key === `m:${editing.id}`) { els.push(editing.el); next.set(item.key, rows.get(item.key)); continue; }
-      const deps = depsFor(item, s);
+      const deps = depsFor(item, s, ctx);
       const prev = rows.get(item.key);
       const row = prev && sameDeps(prev.deps, deps) ? prev : { el: build(item, s, ctx), deps };
       if (prev && row !== prev) keepFocus(prev.el, row.el);
@@ -263,6 +270,15 @@ export function createMessageList(store, actions, ui) {
     if (row) rows.set(key, { el: row.el, deps: [] }); // force a rebuild from the current state
     render(store.get());
     ui.focusComposer();
+  }
+
+  async function setPinned(msg, pinned) {
+    try {
+      await actions.setPinned(msg.room, msg.id, pinned);
+      toast(t(pinned ? 'pins.pinned' : 'pins.unpinned'));
+    } catch (e) {
+      toast(e.code === 'limit_reached' ? t('pins.limit') : errorText(e), 'error');
+    }
   }
 
   async function confirmDelete(msg) {

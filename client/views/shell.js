@@ -1,11 +1,12 @@
 // The signed-in screen: sidebar (a drawer on phones), the room header with
 // the bell, the message list and the composer. Wires views to actions and
-// opens the dialogs and popovers.
+// opens the dialogs and popovers, moderation and staff panels included.
 
 import { h, icon, iconButton, replaceChildren } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { createActions } from '../actions.js';
 import { roomTitle, dmPeer, totalUnread } from '../selectors.js';
+import { moderates } from '../moderation.js';
 import { createSidebar } from './sidebar.js';
 import { createMessageList } from './messages.js';
 import { createComposer } from './composer.js';
@@ -15,6 +16,12 @@ import { openFriends, openNewDm } from './friends.js';
 import { openInbox } from './inbox.js';
 import { openSettings } from './settings.js';
 import { openRoomInfo } from './room-info.js';
+import { openRoomSettings } from './room-settings.js';
+import { openMembers } from './members.js';
+import { openAudit } from './audit.js';
+import { openReports } from './reports.js';
+import { openAdmin } from './admin.js';
+import { openReport } from './report.js';
 import { toast } from './ui.js';
 
 const LAST_ROOM_KEY = 'chat.lastRoom';
@@ -43,14 +50,38 @@ export function mountShell(root, session) {
     editMessage: (msg) => messages.startEdit(msg),
     focusComposer: () => composer.focus(),
     scrollToBottom: () => messages.scrollToBottom(),
+    report: (msg) => openReport({ actions, msg, users: store.get().users }),
   };
+
+  // ---- moderation and staff panels
+  const roomName = (id) => { const st = store.get(); return st.rooms[id] ? roomTitle(st.rooms[id], st) : ''; };
+  const openAuditFor = (id) => openAudit({ api, store, roomId: id, title: t('audit.titleOf', { name: roomName(id) }) });
+  /** The invites panel is its own module (views/invites.js), loaded the first time it opens. */
+  const openInvitesFor = async (id) => {
+    try {
+      const { openInvitesPanel } = await import('./invites.js');
+      openInvitesPanel({ store, api, actions, roomId: id });
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  };
+  const openMembersFor = (id) => openMembers({ store, api, actions, roomId: id, onInvites: () => openInvitesFor(id) });
+  const openSettingsFor = (id) => openRoomSettings({
+    store, actions, roomId: id,
+    onMembers: () => openMembersFor(id), onInvites: () => openInvitesFor(id), onAudit: () => openAuditFor(id),
+  });
+  const openReportsView = () => openReports({ api, store, hooks: session.hooks, onJump: (roomId, messageId) => jump(roomId, messageId) });
+  const openAdminPage = () => openAdmin({ api, store, actions, onOpenRoom: (id) => openRoom(id), onAudit: (room) => openAuditFor(room.id) });
+  const createRoom = () => openCreateRoom({ actions, onOpen: openRoom, me: store.get().me });
 
   // On phones a dialog opened from the drawer replaces it rather than stacking on it.
   const fromDrawer = (fn) => (...args) => { setDrawer(false); return fn(...args); };
   const sidebar = createSidebar(store, {
     onOpen: openRoom,
-    onDirectory: fromDrawer(() => openDirectory({ api, actions, isJoined: (id) => id in store.get().rooms, onOpen: openRoom, onCreate: () => openCreateRoom({ actions, onOpen: openRoom }) })),
-    onCreateRoom: fromDrawer(() => openCreateRoom({ actions, onOpen: openRoom })),
+    onDirectory: fromDrawer(() => openDirectory({ api, actions, isJoined: (id) => id in store.get().rooms, onOpen: openRoom, onCreate: createRoom })),
+    onCreateRoom: fromDrawer(createRoom),
+    onReports: fromDrawer(openReportsView),
+    onAdmin: fromDrawer(openAdminPage),
     onNewDm: fromDrawer(() => openNewDm({ actions, store })),
     onFriends: fromDrawer(() => openFriends({ store, api, actions, onOpenRoom: () => {} })),
     onSettings: fromDrawer(() => openSettings({ store, api, actions, signOut: session.signOut })),
@@ -69,17 +100,27 @@ export function mountShell(root, session) {
   menuBtn.appendChild(menuBadge);
   const bellBadge = h('span', { class: 'badge', attrs: { hidden: true, 'aria-hidden': 'true' } });
   const bell = iconButton('bell', t('inbox.title'), () => openInbox(bell, {
-    store, actions, onJump: (roomId, messageId) => jump(roomId, messageId),
+    store, actions, onJump: (roomId, messageId) => jump(roomId, messageId), onReports: openReportsView,
   }), 'bell with-badge');
   bell.appendChild(bellBadge);
   const infoBtn = iconButton('info', t('room.info'), () => {
     const id = store.get().activeRoom;
-    if (id != null) openRoomInfo({ store, api, actions, roomId: id, onLeft: () => pickDefaultRoom(true) });
+    if (id != null) {
+      openRoomInfo({
+        store, api, actions, roomId: id, onLeft: () => pickDefaultRoom(true),
+        onSettings: () => openSettingsFor(id), onMembers: () => openMembersFor(id),
+        onInvites: () => openInvitesFor(id), onAudit: () => openAuditFor(id),
+      });
+    }
   }, 'info-btn');
+  const modBtn = iconButton('shield', t('roomSettings.title'), () => {
+    const id = store.get().activeRoom;
+    if (id != null) openSettingsFor(id);
+  }, 'mod-btn');
   const header = h('header', { class: 'chat-head' },
     menuBtn,
     h('div', { class: 'room-heading' }, title, subtitle),
-    h('div', { class: 'head-actions' }, infoBtn, bell));
+    h('div', { class: 'head-actions' }, modBtn, infoBtn, bell));
   const banner = h('div', { class: 'conn-banner', attrs: { role: 'status', hidden: true } });
 
   const empty = h('div', { class: 'empty-state' },
@@ -145,6 +186,12 @@ export function mountShell(root, session) {
   };
   session.hooks.reload.add(onReload);
   session.hooks.notification.add(actions.notificationArrived);
+  // Removed or banned by a moderator: say so, and leave the room's screen.
+  const onRemoved = (roomId, room) => {
+    if (room) toast(t('room.removedNotice', { name: roomTitle(room, store.get()) }), 'error');
+    if (store.get().activeRoom == null) pickDefaultRoom(true);
+  };
+  session.hooks.removed.add(onRemoved);
 
   function renderHeader(s) {
     const room = s.rooms[s.activeRoom];
@@ -155,8 +202,9 @@ export function mountShell(root, session) {
     const peer = room && dmPeer(room, s);
     subtitle.textContent = !room ? '' : peer
       ? `@${peer.username} · ${t(s.presence[peer.id] === 'online' ? 'presence.online' : 'presence.offline')}`
-      : room.topic || t('room.members', { count: room.member_count || 0 });
+      : [room.archived ? t('room.archivedTag') : null, room.topic || t('room.members', { count: room.member_count || 0 })].filter(Boolean).join(' · ');
     infoBtn.hidden = !room;
+    modBtn.hidden = !room || !moderates(s, s.activeRoom);
     const unreadN = s.notificationsUnread;
     bellBadge.hidden = !unreadN;
     bellBadge.textContent = unreadN > 99 ? '99+' : String(unreadN);
@@ -201,6 +249,8 @@ export function mountShell(root, session) {
       clearInterval(tick);
       unsubscribe();
       messages.destroy();
+      composer.destroy();
+      session.hooks.removed.delete(onRemoved);
       session.hooks.reload.delete(onReload);
       session.hooks.notification.delete(actions.notificationArrived);
     },

@@ -1,5 +1,6 @@
 // The sidebar: rooms grouped as Cohorts, Regions, Topics and Direct messages,
-// with unread badges and mention highlights, plus the signed-in user's card.
+// with unread badges and mention highlights, plus the signed-in user's card;
+// staff also find the reports and (admins) the admin page here.
 
 import { h, icon, iconButton, avatar } from '../dom.js';
 import { t, lang } from '../i18n.js';
@@ -15,6 +16,7 @@ const GROUPS = [
 /**
  * @param ui.onOpen(roomId) · ui.onDirectory() · ui.onCreateRoom() · ui.onNewDm()
  *        ui.onFriends() · ui.onSettings() · ui.onLogout() · ui.onClose()
+ *        ui.onReports() · ui.onAdmin()
  */
 export function createSidebar(store, ui) {
   const list = h('div', { class: 'room-groups' });
@@ -23,6 +25,7 @@ export function createSidebar(store, ui) {
   const friendsBtn = iconButton('users', t('friends.title'), ui.onFriends, 'with-badge');
   const friendsBadge = h('span', { class: 'badge badge-dot', attrs: { hidden: true } });
   friendsBtn.appendChild(friendsBadge);
+  const staff = h('div', { class: 'staff-actions' });
 
   const el = h('nav', { class: 'sidebar', attrs: { 'aria-label': t('sidebar.label'), id: 'sidebar' } },
     h('header', { class: 'sidebar-head' },
@@ -30,7 +33,8 @@ export function createSidebar(store, ui) {
       status,
       iconButton('x', t('sidebar.close'), ui.onClose, 'drawer-close')),
     h('div', { class: 'sidebar-actions' },
-      h('button', { class: 'btn btn-soft btn-block', attrs: { type: 'button' }, on: { click: ui.onDirectory } }, icon('compass'), t('directory.open'))),
+      h('button', { class: 'btn btn-soft btn-block', attrs: { type: 'button' }, on: { click: ui.onDirectory } }, icon('compass'), t('directory.open')),
+      staff),
     list,
     h('footer', { class: 'sidebar-foot' }, meCard,
       h('div', { class: 'foot-actions' },
@@ -108,6 +112,20 @@ export function createSidebar(store, ui) {
         h('span', { class: 'me-sub' }, `@${me.username}${me.region ? ` · ${me.region}` : ''}`)));
   }
 
+  function renderStaff(s) {
+    const me = s.me && (s.users[s.me.id] || s.me);
+    const role = me ? me.role : null;
+    const buttons = [];
+    if (role === 'mentor' || role === 'admin') {
+      buttons.push(h('button', { class: 'btn btn-ghost btn-small', attrs: { type: 'button' }, on: { click: ui.onReports } }, icon('flag'), t('reports.title')));
+    }
+    if (role === 'admin') {
+      buttons.push(h('button', { class: 'btn btn-ghost btn-small', attrs: { type: 'button' }, on: { click: ui.onAdmin } }, icon('shield'), t('admin.title')));
+    }
+    staff.hidden = !buttons.length;
+    staff.replaceChildren(...buttons);
+  }
+
   let last = {};
   return {
     el,
@@ -115,6 +133,7 @@ export function createSidebar(store, ui) {
       if (s.rooms !== last.rooms || s.activeRoom !== last.activeRoom || s.presence !== last.presence || s.users !== last.users) renderList(s);
       if (s.status !== last.status) renderStatus(s);
       if (s.me !== last.me || s.users !== last.users || s.status !== last.status) renderMe(s);
+      if (s.me !== last.me || s.users !== last.users) renderStaff(s);
       if (s.friends !== last.friends) {
         const n = s.friends.incoming.length;
         friendsBadge.hidden = !n;

@@ -1,7 +1,7 @@
 // Shared pieces of interface: modal dialogs (native <dialog>, which brings
 // focus trapping and Esc for free), toasts, and anchored popovers.
 
-import { h, iconButton } from '../dom.js';
+import { h, icon, iconButton } from '../dom.js';
 import { t } from '../i18n.js';
 
 /** A modal dialog with a title and a close button; removed from the DOM when closed. */
@@ -44,7 +44,8 @@ export function toast(text, kind = 'info') {
  */
 export function popover(el, anchor, { placement = 'top', onClose } = {}) {
   el.classList.add('popover');
-  document.body.appendChild(el);
+  // Inside a modal dialog everything else is inert: the popover must live in it.
+  (anchor.closest('dialog[open]') || document.body).appendChild(el);
   const place = () => {
     const a = anchor.getBoundingClientRect();
     const r = el.getBoundingClientRect();
@@ -83,4 +84,53 @@ export function select(options, value, onChange, attrs = {}) {
   const el = h('select', { attrs, on: { change: () => onChange(el.value) } },
     options.map(([v, label]) => h('option', { attrs: { value: v }, props: { selected: v === value } }, label)));
   return el;
+}
+
+/**
+ * A menu of actions anchored to a button: items are {label, icon?, danger?,
+ * onSelect}. Arrow keys move between items, Esc closes it and returns focus.
+ */
+export function openMenu(anchor, items, label) {
+  const buttons = items.map((item) => h('button', {
+    class: `menu-item${item.danger ? ' danger' : ''}`,
+    attrs: { type: 'button', role: 'menuitem' },
+    on: { click: () => { close(false); item.onSelect(); } },
+  }, item.icon ? icon(item.icon) : null, item.label));
+  const menu = h('div', { class: 'menu', attrs: { role: 'menu', 'aria-label': label } }, buttons);
+  menu.addEventListener('keydown', (e) => {
+    const i = buttons.indexOf(document.activeElement);
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const step = e.key === 'ArrowDown' ? 1 : -1;
+      buttons[(i + step + buttons.length) % buttons.length].focus();
+    } else if (e.key === 'Home' || e.key === 'End') {
+      e.preventDefault();
+      buttons[e.key === 'Home' ? 0 : buttons.length - 1].focus();
+    } else if (e.key === 'Tab') {
+      close();
+    }
+  });
+  anchor.setAttribute('aria-expanded', 'true');
+  const close = popover(menu, anchor, { placement: 'bottom', onClose: () => anchor.setAttribute('aria-expanded', 'false') });
+  if (buttons.length) buttons[0].focus();
+  return close;
+}
+
+/**
+ * Checks fields in order and shows the first problem in the browser's bubble,
+ * worded in the interface's language rather than the browser's. `messages`
+ * maps a ValidityState flag (valueMissing, patternMismatch, tooShort…) to its
+ * text. Forms using it set `novalidate`, so this is the one check that runs.
+ */
+export function reportInvalid(fields) {
+  for (const [input, messages] of fields) {
+    input.setCustomValidity('');
+    if (input.checkValidity()) continue;
+    const flag = Object.keys(messages).find((k) => input.validity[k]);
+    if (flag) input.setCustomValidity(messages[flag]);
+    input.reportValidity();
+    input.addEventListener('input', () => input.setCustomValidity(''), { once: true });
+    return false;
+  }
+  return true;
 }
