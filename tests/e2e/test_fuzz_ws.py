@@ -422,9 +422,8 @@ def world(server: ServerProcess) -> World:
 
         def room(token: str, visibility: str) -> int:
             slug = f"fz-{uuid.uuid4().hex[:12]}"
-            body = call(token, "POST", "/api/rooms", slug=slug, name=slug, kind="topic",
-                        visibility=visibility)  # fmt: skip
-            return int(body["room"]["id"])
+            fields = {"slug": slug, "name": slug, "kind": "topic", "visibility": visibility}
+            return int(call(token, "POST", "/api/rooms", **fields)["room"]["id"])
 
         def post(token: str, room_id: int, text: str) -> int:
             body = call(token, "POST", f"/api/rooms/{room_id}/messages", body=text)
@@ -521,8 +520,7 @@ def check(outcome: Outcome, batch: list[Sent]) -> None:
 
 def assert_no_traceback(server: ServerProcess) -> None:
     log = server.log_path.read_text(errors="replace")
-    assert "Traceback" not in log, log[-6000:]
-    assert '"internal"' not in log and "unexpected error" not in log, log[-6000:]
+    assert "Traceback" not in log and "unexpected error" not in log, log[-6000:]
 
 
 # -- the tests ---------------------------------------------------------------------------
