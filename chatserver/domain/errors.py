@@ -53,6 +53,13 @@ class Conflict(ChatError):
     status = 409
 
 
+class Expired(ChatError):
+    """An invite that expired, was revoked or is used up."""
+
+    code = "expired"
+    status = 410
+
+
 class TooLarge(ChatError):
     code = "too_large"
     status = 413
@@ -77,6 +84,19 @@ class RateLimited(ChatError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Muted(ChatError):
+    """The caller is timed out in this room; `until` (a protocol time) says till when.
+
+    403 like `forbidden`, with its own code so that a client can show the time left."""
+
+    code = "muted"
+    status = 403
+
+    def __init__(self, message: str, until: str) -> None:
+        super().__init__(message)
+        self.until = until
 
 
 class UnknownOp(ChatError):

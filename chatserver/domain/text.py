@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Mapping
+from typing import Literal
 
 from chatserver.domain.emojis import emojize_shortcodes
 from chatserver.domain.errors import BadRequest, TooLarge
@@ -215,6 +216,24 @@ def _mention_tokens(body: str) -> list[str]:
                 if len(tokens) == MAX_MENTIONS:
                     return list(tokens)
     return list(tokens)
+
+
+RoomCall = Literal["room", "here"]
+
+
+def room_call(body: str) -> RoomCall | None:
+    """`room` when the body says `@room` outside code, else `here` for `@here`, else None.
+
+    From one of the room's moderators these notify every member (`@here`: those online);
+    from anyone else they are plain text. Trailing punctuation does not matter
+    (`@here.`), more letters do (`@rooms`).
+    """
+    if "@" not in body:
+        return None
+    called = {token.rstrip("._-") for token in _mention_tokens(body)}
+    if "room" in called:
+        return "room"
+    return "here" if "here" in called else None
 
 
 def _prefixes(token: str) -> range:

@@ -79,6 +79,9 @@ class HttpShape:
         self._body_decoder = (
             msgspec.json.Decoder(self.body_type) if self.body_type is not None else None
         )
+        # `PUT .../bans/{user} {reason?}` or `DELETE .../members/{user} {reason?}` may come
+        # without a body at all: every field of theirs is optional.
+        self.body_optional = self.method in ("PUT", "DELETE") and not any(f.required for f in rest)
 
     async def read(self, request: Request, max_body: int) -> Any:
         """The use case's request, or `bad_request` / `too_large` saying what is wrong."""
@@ -87,6 +90,8 @@ class HttpShape:
         if self._body_decoder is not None:
             raw = await read_body(request, max_body)
             if not raw.strip():
+                if self.body_optional:
+                    return self.request(**values)
                 raise BadRequest("the request body must be a JSON object")
             if not _JSON_TYPE.fullmatch(
                 request.headers.get("content-type", "").partition(";")[0].strip()
@@ -144,6 +149,9 @@ def error_response(error: ChatError) -> Response:
     if retry_after is not None:
         detail.retry_after = retry_after
         headers["Retry-After"] = str(max(1, round(retry_after)))
+    until = getattr(error, "until", None)
+    if until is not None:
+        detail.until = until
     return Response(
         encode(ErrorReply(detail)),
         status_code=error.status,

@@ -49,4 +49,7 @@ def error_frame(error: ChatError, ref: frames.Ref) -> bytes:
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         frame["retry_after"] = retry_after
+    until = getattr(error, "until", None)
+    if until is not None:
+        frame["until"] = until
     return wire.encode(frame)

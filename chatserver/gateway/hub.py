@@ -131,14 +131,21 @@ class Hub:
         return feed.position(conn)
 
     async def detach(self, conn: Connection, room_id: int) -> None:
+        if self._stop_feeding(conn, room_id):
+            await self._broker.unsubscribe(room_channel(room_id))
+
+    def _stop_feeding(self, conn: Connection, room_id: int) -> bool:
+        """Push nothing more of the room to `conn`, from now on; True when that closed
+        the room's feed here (its channel is then to be unsubscribed)."""
         conn.rooms.discard(room_id)
         feed = self.feeds.get(room_id)
         if feed is None:
-            return
+            return False
         feed.detach(conn)
-        if not feed.has_subscribers():
-            del self.feeds[room_id]
-            await self._broker.unsubscribe(room_channel(room_id))
+        if feed.has_subscribers():
+            return False
+        del self.feeds[room_id]
+        return True
 
     # -- broker callbacks (in-memory work only) -------------------------------------
 
@@ -215,8 +222,11 @@ class Hub:
             for conn in list(self.users.get(command.user_id, ())):
                 if command.joined:
                     self._spawn(self.attach(conn, command.room_id, command.seq))
-                else:
-                    self._spawn(self.detach(conn, command.room_id))
+                elif self._stop_feeding(conn, command.room_id):
+                    # Detached here and now, not in a task: an event of the room that
+                    # the broker already handed over (it follows this command, which is
+                    # published before the member's `member.left`) must not reach them.
+                    self._spawn(self._broker.unsubscribe(room_channel(command.room_id)))
         elif isinstance(command, RevokeUser):
             for conn in list(self.users.get(command.user_id, ())):
                 if conn.token_id != command.keep_token_id:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from chatserver.gateway.invite_qr import QR_PATH, qr_operation
 from chatserver.gateway.usecases import USE_CASES, UseCase
 from chatserver.protocol import requests as rq
 from chatserver.protocol.responses import ErrorReply
@@ -29,6 +30,7 @@ ERRORS = {
     "403": "forbidden, not_member or blocked",
     "404": "not_found: no such user, room or message (private rooms included)",
     "409": "conflict (name taken) or limit_reached",
+    "410": "expired: an invite that expired, was revoked or is used up",
     "413": "too_large: the body or one of its fields is over its limit",
     "429": "rate_limited; `retry_after` says how many seconds to wait",
     "500": "internal: an unexpected error, logged by the server",
@@ -92,7 +94,10 @@ def _operation(shape: HttpShape, schemas: dict[str, Any]) -> dict[str, Any]:
     if parameters:
         operation["parameters"] = parameters
     if shape.body_type is not None:
-        operation["requestBody"] = {"required": True, "content": _json(_ref(shape.body_type))}
+        operation["requestBody"] = {
+            "required": not shape.body_optional,
+            "content": _json(_ref(shape.body_type)),
+        }
     if case.anonymous:
         operation["security"] = []
     return operation
@@ -134,6 +139,7 @@ def openapi_document(shapes: list[HttpShape]) -> dict[str, Any]:
         paths.setdefault(shape.case.http.path, {})[shape.method.lower()] = _operation(
             shape, schemas
         )
+    paths[QR_PATH] = qr_operation()
     paths[OPENAPI_PATH] = {
         "get": {
             "operationId": "openapi",

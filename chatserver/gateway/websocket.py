@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chatserver.coordination.base import Limit
 from chatserver.domain.errors import BadRequest, ChatError, RateLimited, Unavailable
-from chatserver.domain.models import User
+from chatserver.domain.models import User, now_ms
 from chatserver.gateway import faults
 from chatserver.gateway.admission import Admission
 from chatserver.gateway.api import error_response
@@ -258,6 +258,7 @@ async def _serve(
 
 def _ready(snapshot: Snapshot) -> dict[str, Any]:
     rooms = []
+    now = now_ms()
     for state in snapshot.rooms:
         extra: dict[str, Any] = {
             "unread": state.unread,
@@ -265,6 +266,7 @@ def _ready(snapshot: Snapshot) -> dict[str, Any]:
             "notify_level": state.notify_level,
             "mentions_unread": state.mentions_unread,
             "joined": True,
+            **wire.seat_extras(state.membership, now),
         }
         if state.peers is not None:
             extra["peers"] = wire.users_out(state.peers)

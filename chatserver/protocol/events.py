@@ -29,6 +29,10 @@ class SequencedEvent(Event, kw_only=True):
     room: int
     seq: int
 
+    @property
+    def room_id(self) -> int:
+        return self.room
+
 
 # -- sequenced: each takes the room's next seq, stored in room_events as broadcast ----
 
@@ -67,17 +71,36 @@ class MemberJoined(SequencedEvent, kw_only=True):
 
 
 class MemberLeft(SequencedEvent, kw_only=True):
+    """`by` is the moderator who removed or banned the user, null when they left."""
+
     type: Literal["member.left"] = "member.left"
     user: UserOut
+    by: UserOut | None = None
+    reason: str | None = None
 
 
-SEQUENCED_EVENTS: tuple[type[SequencedEvent], ...] = (
+class RoomUpdated(Event, kw_only=True):
+    """New room settings. As PROTOCOL-COMMUNITY writes it, `room` is the whole Room here
+    (as in `room.added`), so the room's id is `room.id`; `seq` is sequenced as usual."""
+
+    type: Literal["room.updated"] = "room.updated"
+    room: RoomOut
+    seq: int
+
+    @property
+    def room_id(self) -> int:
+        return self.room.id
+
+
+AnySequenced = SequencedEvent | RoomUpdated
+SEQUENCED_EVENTS: tuple[type[AnySequenced], ...] = (
     MessageCreated,
     MessageUpdated,
     ReactionAdded,
     ReactionRemoved,
     MemberJoined,
     MemberLeft,
+    RoomUpdated,
 )
 
 
@@ -101,6 +124,15 @@ class RoomAdded(Event, kw_only=True):
 class RoomRemoved(Event, kw_only=True):
     type: Literal["room.removed"] = "room.removed"
     room: RoomOut
+
+
+class RoomMuted(Event, kw_only=True):
+    """To the muted member's own connections: muted in `room` until `until` (null: the
+    mute was lifted), so a client can show it before the next refused write."""
+
+    type: Literal["room.muted"] = "room.muted"
+    room: int
+    until: str | None
 
 
 class TypingEvent(Event, kw_only=True):
@@ -137,6 +169,7 @@ UNSEQUENCED_EVENTS: tuple[type[Event], ...] = (
     RoomSynced,
     RoomAdded,
     RoomRemoved,
+    RoomMuted,
     TypingEvent,
     PresenceEvent,
     FriendRequest,

@@ -27,6 +27,7 @@ from chatserver.services.accounts import hash_token
 from chatserver.services.publisher import Publisher
 from chatserver.services.room_events import RoomEvents
 from chatserver.store import accounts as store
+from chatserver.store import audit
 from chatserver.store import lifecycle as lifecycle_store
 from chatserver.store import rooms as room_store
 from chatserver.store.engine import Database
@@ -152,6 +153,15 @@ class AccountLifecycle:
             if target is None:
                 raise NotFound("no such user")
             await store.set_role(conn, user_id, role)
+            if target.role != role:
+                await audit.record(
+                    conn,
+                    "user.role",
+                    actor_id=actor.id,
+                    now=now_ms(),
+                    target_user_id=user_id,
+                    details={"role": role, "previous": target.role},
+                )
         await self._publisher.control(RoleChanged(user_id=user_id, role=role))
         return User(
             target.id, target.username, target.display_name, role, target.region, target.dm_policy

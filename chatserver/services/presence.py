@@ -8,7 +8,7 @@ from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from chatserver.coordination.base import PresenceRegistry, Throttle
-from chatserver.domain.models import User, iso_ms, now_ms
+from chatserver.domain.models import Room, User, iso_ms, now_ms
 from chatserver.protocol import wire
 from chatserver.protocol.events import PresenceEvent, PresenceStatus, TypingEvent
 from chatserver.services.publisher import Publisher
@@ -66,26 +66,22 @@ class PresenceService:
     async def online_among(self, user_ids: Iterable[int]) -> set[int]:
         return await self._registry.online_among(user_ids)
 
-    async def typing(self, user: User, room_id: int) -> None:
+    async def typing(self, user: User, room: Room) -> None:
         """Announce typing, unless this user already did in this room a moment ago.
 
-        In a large room the room itself is throttled too: one typing event per
+        `room` was read by the caller, which checked that the user may write there. In a
+        large room the room itself is throttled too: one typing event per
         `TYPING_INTERVAL` whoever types, so that a hundred people typing during a
         workshop cost the room no more than one would.
         """
-        if not await self._throttle.allow(f"{user.id}:{room_id}", TYPING_INTERVAL):
+        if not await self._throttle.allow(f"{user.id}:{room.id}", TYPING_INTERVAL):
             return
-        if await self._is_large(room_id) and not await self._throttle.allow(
-            f"room:{room_id}", TYPING_INTERVAL
+        if room.member_count > self._room_limit and not await self._throttle.allow(
+            f"room:{room.id}", TYPING_INTERVAL
         ):
             return
-        frame = wire.encode(TypingEvent(room=room_id, user=wire.user_out(user)))
-        await self._publisher.room(room_id, 0, frame)
-
-    async def _is_large(self, room_id: int) -> bool:
-        async with self._db.read() as conn:
-            room = await room_store.get_room(conn, room_id)
-        return room is not None and room.member_count > self._room_limit
+        frame = wire.encode(TypingEvent(room=room.id, user=wire.user_out(user)))
+        await self._publisher.room(room.id, 0, frame)
 
     async def _came(self, user_id: int) -> None:
         if await self._registry.add(user_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chatserver.domain import rules
 from chatserver.domain.emojis import normalize_reaction
 from chatserver.domain.errors import LimitReached
 from chatserver.domain.models import Reaction, User, now_ms
@@ -39,7 +40,9 @@ class ReactionService:
         async with self._events.write() as outbox:
             conn = outbox.conn
             message = await live_message(conn, user, message_id)
-            room, _ = await member_room(conn, user, message.room_id)
+            room, membership = await member_room(conn, user, message.room_id)
+            # Reactions stay open in announcement rooms, not in archived ones nor to the muted.
+            rules.check_can_write(user, room, membership, now_ms())
             if add:
                 if not await store.has_emoji(conn, message.id, emoji) and (
                     await store.distinct_count(conn, message.id) >= MAX_DISTINCT

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import now_ms
 from chatserver.protocol.envelope import AnyControl
-from chatserver.protocol.events import Event, SequencedEvent
+from chatserver.protocol.events import AnySequenced, Event
 from chatserver.protocol.wire import encode
 from chatserver.services.publisher import Publisher
 from chatserver.store import events as event_store
@@ -65,15 +65,16 @@ class Outbox:
         self._taken.add((room_id, seq))
         return seq
 
-    async def log(self, event: SequencedEvent) -> bytes:
+    async def log(self, event: AnySequenced) -> bytes:
         """Store the event's broadcast bytes in the room's log; publish them after commit."""
-        key = (event.room, event.seq)
+        room_id = event.room_id
+        key = (room_id, event.seq)
         if key not in self._taken:
-            raise UnloggedSeq(f"room {event.room} seq {event.seq} was not taken by this outbox")
+            raise UnloggedSeq(f"room {room_id} seq {event.seq} was not taken by this outbox")
         self._taken.discard(key)
         frame = encode(event)
-        await event_store.append(self.conn, event.room, event.seq, frame, now_ms())
-        self._queued.append(_RoomFrame(event.room, event.seq, frame))
+        await event_store.append(self.conn, room_id, event.seq, frame, now_ms())
+        self._queued.append(_RoomFrame(room_id, event.seq, frame))
         return frame
 
     def to_user(self, user_id: int, event: Event) -> None:

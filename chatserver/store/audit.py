@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ async def record(
     conn: AsyncConnection,
     action: AuditAction,
     *,
-    actor_id: int,
+    actor_id: int | None,
     now: int,
     room_id: int | None = None,
     target_user_id: int | None = None,
@@ -38,7 +39,8 @@ async def record(
     reason: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append an entry. Callers pass no message text: an entry never keeps deleted text."""
+    """Append an entry. Callers pass no message text: an entry never keeps deleted text.
+    `actor_id` is None for what the operator does with the command line."""
     await conn.execute(
         insert(audit_log).values(
             action=action,
@@ -50,6 +52,36 @@ async def record(
             details=json.dumps(details, separators=(",", ":")) if details else None,
             created_at_ms=now,
         )
+    )
+
+
+async def record_many(
+    conn: AsyncConnection,
+    action: AuditAction,
+    *,
+    actor_id: int | None,
+    now: int,
+    room_id: int,
+    target_user_ids: Sequence[int],
+) -> None:
+    """One entry per target user, in one statement (a bulk add of 500 people)."""
+    if not target_user_ids:
+        return
+    await conn.execute(
+        insert(audit_log),
+        [
+            {
+                "action": action,
+                "actor_id": actor_id,
+                "room_id": room_id,
+                "target_user_id": user_id,
+                "target_message_id": None,
+                "reason": None,
+                "details": None,
+                "created_at_ms": now,
+            }
+            for user_id in target_user_ids
+        ],
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from chatserver.domain.models import User
 from chatserver.protocol.events import SEQUENCED_TYPES
-from chatserver.protocol.requests import NewRoom
+from chatserver.protocol.requests import NewRoom, RoomChanges
 from chatserver.services.room_events import UnloggedSeq
 from tests.support.inprocess import Node
 
@@ -72,6 +72,12 @@ async def _member_left(s: Scene) -> object:
     return leaver
 
 
+async def _room_updated(s: Scene) -> object:
+    return await s[0].services.rooms.update_settings(
+        s[1], RoomChanges(room=s[3], topic="now with a topic", slow_mode=5)
+    )
+
+
 ACTIONS: dict[str, Action] = {
     "message.created": _created,
     "message.updated": _updated,
@@ -79,6 +85,7 @@ ACTIONS: dict[str, Action] = {
     "reaction.removed": _reaction_removed,
     "member.joined": _member_joined,
     "member.left": _member_left,
+    "room.updated": _room_updated,
 }
 
 

@@ -87,7 +87,7 @@ class Watcher:
         self._changed.set()
 
     def seqs(self, room_id: int) -> list[int]:
-        return [f["seq"] for f in self.frames if f.get("room") == room_id and "seq" in f]
+        return [f["seq"] for f in self.frames if _room_of(f) == room_id and "seq" in f]
 
     async def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
         async with asyncio.timeout(timeout):
@@ -136,3 +136,10 @@ class Node:
         await self.services.presence.close()
         await self.broker.close()
         await self.db.close()
+
+
+def _room_of(frame: dict[str, Any]) -> object:
+    """The room an event is about: its `room` id, or the id of the Room it carries
+    (`room.updated`, `room.added`)."""
+    room = frame.get("room")
+    return room.get("id") if isinstance(room, dict) else room

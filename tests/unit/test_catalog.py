@@ -33,6 +33,7 @@ def test_every_event_type_is_declared_once() -> None:
         "reaction.removed",
         "member.joined",
         "member.left",
+        "room.updated",
     } == events.SEQUENCED_TYPES
 
 

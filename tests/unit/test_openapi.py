@@ -53,7 +53,7 @@ def test_operations_name_their_inputs_replies_and_errors(document: dict[str, Any
     assert "201" in send["responses"] and "400" in send["responses"]
     error = document["components"]["responses"]["Error400"]["content"]["application/json"]
     assert error["schema"] == {"$ref": "#/components/schemas/ErrorReply"}
-    assert set(schemas["ErrorDetail"]["properties"]) == {"code", "message", "retry_after"}
+    assert set(schemas["ErrorDetail"]["properties"]) == {"code", "message", "retry_after", "until"}
 
     history = document["paths"]["/api/rooms/{room}/messages"]["get"]
     query = {p["name"]: p for p in history["parameters"] if p["in"] == "query"}
