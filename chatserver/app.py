@@ -37,10 +37,12 @@ from chatserver.services.container import Services
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
 from chatserver.services.notifications import NotificationService
+from chatserver.services.pins import PinService
 from chatserver.services.presence import PresenceService
 from chatserver.services.publisher import Publisher
 from chatserver.services.ratelimit import Limits
 from chatserver.services.reactions import ReactionService
+from chatserver.services.reports import ReportService
 from chatserver.services.room_events import RoomEvents
 from chatserver.services.rooms import RoomService
 from chatserver.services.session import SessionService
@@ -137,6 +139,8 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         rooms=rooms,
         messages=MessageService(db, room_events, notifications),
         reactions=ReactionService(db, room_events),
+        pins=PinService(room_events),
+        reports=ReportService(db, room_events, notifications),
         social=SocialService(db, room_events, publisher, rooms),
         notifications=notifications,
         sync=sync,

@@ -353,6 +353,30 @@ class ChatClient:
         payload: Frame = {"all": True} if all else {"ids": list(ids or [])}
         await self.http("POST", "/api/notifications/read", json=payload)
 
+    # ---- pins and reports ---------------------------------------------------------------
+
+    async def pin(self, room_id: int, message_id: int) -> None:
+        """Moderators: pin a message (idempotent; a 51st pin is `limit_reached`)."""
+        await self.http("PUT", f"/api/rooms/{room_id}/pins/{message_id}")
+
+    async def unpin(self, room_id: int, message_id: int) -> None:
+        await self.http("DELETE", f"/api/rooms/{room_id}/pins/{message_id}")
+
+    async def report(self, message_id: int, reason: str) -> None:
+        """Report a message to mentors and admins (1-500 characters of reason)."""
+        await self.http("POST", f"/api/messages/{message_id}/report", json={"reason": reason})
+
+    async def reports(
+        self, state: str = "open", before: int | None = None, limit: int | None = None
+    ) -> list[Frame]:
+        """Mentors and admins: reports, newest first; `message` is the reported snapshot."""
+        params = {"state": state, "before": before, "limit": limit}
+        return await self._list("GET", "/api/reports", "reports", params)
+
+    async def resolve_report(self, report_id: int, action: str) -> None:
+        """Mentors and admins: `dismiss`, or `delete` the message as a moderator."""
+        await self.http("POST", f"/api/reports/{report_id}/resolve", json={"action": action})
+
     # ---- WebSocket: connection lifecycle ------------------------------------------------
 
     async def connect(self, since: dict[int, int] | None = None) -> Frame:

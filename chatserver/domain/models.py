@@ -12,6 +12,7 @@ Visibility = Literal["public", "private"]
 Level = Literal["all", "friends", "mentions", "none"]
 Reason = Literal["mention", "dm", "room_mention", "answered", "friend", "all", "report", "event"]
 RoomRole = Literal["owner", "moderator", "member"]
+DeletedBy = Literal["author", "moderator"]
 AuditAction = Literal[
     "message.delete",
     "member.add",
@@ -101,6 +102,12 @@ class Message:
     nonce: Nonce
     updated_seq: int
     reactions: tuple[Reaction, ...] = field(default=())
+    pinned_at_ms: int | None = None
+    deleted_by: DeletedBy | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.pinned_at_ms is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +117,28 @@ class Notification:
     message: Message
     created_at_ms: int
     read: bool
+
+
+ReportState = Literal["open", "resolved"]
+ReportAction = Literal["dismiss", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A report of a message to staff. `snapshot` is the message as it was reported (its
+    wire JSON), kept only while the report is open."""
+
+    id: int
+    message_id: int
+    room_id: int
+    reporter_id: int
+    reason: str
+    state: ReportState
+    snapshot: str | None
+    action: ReportAction | None
+    resolved_by: int | None
+    resolved_at_ms: int | None
+    created_at_ms: int
 
 
 def now_ms() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chatserver.domain.errors import BadRequest, Forbidden
 from chatserver.domain.models import (
     DEFAULT_LEVEL,
+    DeletedBy,
     Level,
     Membership,
     Message,
@@ -74,9 +75,16 @@ def check_can_edit(actor: User, message: Message) -> None:
         raise Forbidden("only the author edits a message")
 
 
-def check_can_delete(actor: User, message: Message) -> None:
-    if message.author.id != actor.id and not is_staff(actor):
-        raise Forbidden("only the author, mentors and admins delete a message")
+def deleted_by(
+    actor: User, message: Message, room: Room, membership: Membership | None
+) -> DeletedBy:
+    """Who is deleting: the author, else one of the room's moderators (so in a DM only
+    the author: staff reach a DM's message through a report alone)."""
+    if message.author.id == actor.id:
+        return "author"
+    if not moderates(actor, room, membership):
+        raise Forbidden("only the author and the room's moderators delete a message")
+    return "moderator"
 
 
 def effective_level(default: Level, override: Level | None, is_dm: bool) -> Level:

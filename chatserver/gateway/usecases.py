@@ -294,7 +294,7 @@ async def edit(c: Caller, r: rq.Edit) -> rs.MessageReply:
 
 
 async def delete(c: Caller, r: rq.Delete) -> None:
-    """Delete a message (its author, mentors and admins)."""
+    """Delete a message (its author, or the room's moderators)."""
     await c.services.messages.delete(c.user, r.message)
 
 
@@ -466,6 +466,35 @@ async def mark_notifications_read(c: Caller, r: rq.MarkRead) -> None:
     await c.services.notifications.mark_read(c.user, r.ids, r.all)
 
 
+# -- pins and reports --------------------------------------------------------------------
+
+
+async def pin(c: Caller, r: rq.PinRef) -> None:
+    """Pin a message of the room (moderators; at most 50 pins); idempotent."""
+    await c.services.pins.pin(c.user, r.room, r.message)
+
+
+async def unpin(c: Caller, r: rq.PinRef) -> None:
+    """Unpin a message (moderators); idempotent."""
+    await c.services.pins.unpin(c.user, r.room, r.message)
+
+
+async def report(c: Caller, r: rq.NewReport) -> None:
+    """Report a message to mentors and admins (anyone who can read it)."""
+    await c.services.reports.report(c.user, r.message, r.reason)
+
+
+async def reports(c: Caller, r: rq.ReportSearch) -> rs.ReportsReply:
+    """Reports, newest first, with the message as it was reported (mentors and admins)."""
+    found = await c.services.reports.reports(c.user, r.state, r.before, r.limit)
+    return rs.ReportsReply([wire.report_out(*entry) for entry in found])
+
+
+async def resolve_report(c: Caller, r: rq.Resolution) -> None:
+    """Resolve a report: dismiss it, or delete the message (mentors and admins)."""
+    await c.services.reports.resolve(c.user, r.report, r.action)
+
+
 # -- the table ---------------------------------------------------------------------------
 
 U = UseCase
@@ -516,6 +545,17 @@ USE_CASES: tuple[UseCase[Any], ...] = (
         costs_message=True,
     ),
     U(rq.Delete, delete, None, Http("DELETE", "/api/messages/{message}"), ws=True),
+    U(rq.PinRef, pin, None, Http("PUT", "/api/rooms/{room}/pins/{message}")),
+    U(rq.PinRef, unpin, None, Http("DELETE", "/api/rooms/{room}/pins/{message}")),
+    U(
+        rq.NewReport,
+        report,
+        None,
+        Http("POST", "/api/messages/{message}/report"),
+        costs_message=True,
+    ),
+    U(rq.ReportSearch, reports, rs.ReportsReply, Http("GET", "/api/reports")),
+    U(rq.Resolution, resolve_report, None, Http("POST", "/api/reports/{report}/resolve")),
     U(
         rq.React,
         react,

@@ -16,7 +16,15 @@ from typing import Annotated, Literal
 import msgspec
 
 from chatserver.domain.errors import BadRequest, ChatError, TooLarge
-from chatserver.domain.models import DmPolicy, Level, Role, RoomKind, Visibility
+from chatserver.domain.models import (
+    DmPolicy,
+    Level,
+    ReportAction,
+    ReportState,
+    Role,
+    RoomKind,
+    Visibility,
+)
 
 INT64_MAX = 2**63 - 1
 MAX_JSON_DEPTH = 64
@@ -254,6 +262,29 @@ class PasswordReset(Request):
 class RoleChange(Request):
     user: Id
     role: Role
+
+
+class PinRef(Request):
+    room: Id
+    message: Id
+
+
+class NewReport(Request):
+    message: Id
+    reason: Annotated[
+        str, msgspec.Meta(description="1-500 characters after trimming (else bad_request)")
+    ]
+
+
+class ReportSearch(Request):
+    state: ReportState = "open"
+    before: Id | None = None
+    limit: PageSize = 100
+
+
+class Resolution(Request):
+    report: Id
+    action: ReportAction
 
 
 # -- decoding helpers shared by both transports ----------------------------------------

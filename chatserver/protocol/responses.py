@@ -16,6 +16,7 @@ from chatserver.protocol.wire import (
     MessageOut,
     NotificationOut,
     ReactionOut,
+    ReportOut,
     RoomOut,
     SelfOut,
     UserOut,
@@ -131,6 +132,10 @@ class ExportReply(msgspec.Struct):
     notification_settings: NotificationSettingsReply
 
 
+class ReportsReply(msgspec.Struct):
+    reports: list[ReportOut]
+
+
 class ErrorDetail(msgspec.Struct, omit_defaults=True):
     """A refusal: a stable `code` (see PROTOCOL.md), a human `message`, and for
     `rate_limited` the seconds to wait."""
@@ -162,4 +167,5 @@ Reply = (
     | NotificationSettingsReply
     | NotificationsReply
     | ExportReply
+    | ReportsReply
 )

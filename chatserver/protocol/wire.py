@@ -7,7 +7,17 @@ from typing import Any
 
 import msgspec
 
-from chatserver.domain.models import Message, Notification, Room, User, iso_ms
+from chatserver.domain.models import (
+    DeletedBy,
+    Message,
+    Notification,
+    Report,
+    ReportAction,
+    ReportState,
+    Room,
+    User,
+    iso_ms,
+)
 
 _encoder = msgspec.json.Encoder()
 encode = _encoder.encode
@@ -53,6 +63,9 @@ class MessageOut(msgspec.Struct):
     reactions: list[ReactionOut]
     mentions: list[int]
     nonce: str | int | None
+    pinned: bool = False
+    deleted_by: DeletedBy | msgspec.UnsetType = msgspec.UNSET
+    """Present on deleted messages only: who deleted it (`author` or `moderator`)."""
 
 
 class NotificationOut(msgspec.Struct):
@@ -99,6 +112,8 @@ def message_out(message: Message, *, for_broadcast: bool = False) -> MessageOut:
         reactions=reactions,
         mentions=[] if message.deleted else list(message.mentions),
         nonce=message.nonce,
+        pinned=message.pinned,
+        deleted_by=msgspec.UNSET if message.deleted_by is None else message.deleted_by,
     )
 
 
@@ -150,6 +165,47 @@ def notification_out(notification: Notification) -> NotificationOut:
         message=message_out(notification.message),
         created_at=iso_ms(notification.created_at_ms),
         read=notification.read,
+    )
+
+
+class ReportOut(msgspec.Struct):
+    """A report as staff see it: `message` is the snapshot taken when it was filed (null
+    once resolved); `action`, `resolved_by` and `resolved_at` are null while open."""
+
+    id: int
+    message: MessageOut | None
+    room: RoomOut
+    reporter: UserOut
+    reason: str
+    state: ReportState
+    created_at: str
+    action: ReportAction | None
+    resolved_by: UserOut | None
+    resolved_at: str | None
+
+
+_snapshot = msgspec.json.Decoder(MessageOut)
+
+
+def snapshot_of(message: Message) -> str:
+    """A message as a report keeps it: its wire JSON, with no viewer's `me`."""
+    return encode(broadcast_out(message)).decode()
+
+
+def report_out(report: Report, room: Room, users: dict[int, User]) -> ReportOut:
+    """`users` holds at least the reporter and the resolver."""
+    resolver = users.get(report.resolved_by) if report.resolved_by is not None else None
+    return ReportOut(
+        id=report.id,
+        message=None if report.snapshot is None else _snapshot.decode(report.snapshot),
+        room=room_out(room),
+        reporter=user_out(users[report.reporter_id]),
+        reason=report.reason,
+        state=report.state,
+        created_at=iso_ms(report.created_at_ms),
+        action=report.action,
+        resolved_by=None if resolver is None else user_out(resolver),
+        resolved_at=None if report.resolved_at_ms is None else iso_ms(report.resolved_at_ms),
     )
 
 

@@ -9,9 +9,11 @@ from chatserver.services.accounts import AccountService
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
 from chatserver.services.notifications import NotificationService
+from chatserver.services.pins import PinService
 from chatserver.services.presence import PresenceService
 from chatserver.services.ratelimit import Limits
 from chatserver.services.reactions import ReactionService
+from chatserver.services.reports import ReportService
 from chatserver.services.rooms import RoomService
 from chatserver.services.session import SessionService
 from chatserver.services.social import SocialService
@@ -25,6 +27,8 @@ class Services:
     rooms: RoomService
     messages: MessageService
     reactions: ReactionService
+    pins: PinService
+    reports: ReportService
     social: SocialService
     notifications: NotificationService
     sync: SyncService

@@ -9,16 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import rules, text
 from chatserver.domain.errors import Blocked, NotFound
-from chatserver.domain.models import Message, Nonce, Room, User, now_ms
+from chatserver.domain.models import Membership, Message, Nonce, Room, User, now_ms
 from chatserver.protocol.events import MessageCreated, MessageUpdated
 from chatserver.protocol.wire import broadcast_out
+from chatserver.services.erasure import erase
 from chatserver.services.notifications import NotificationService, Pending
 from chatserver.services.room_events import Outbox, RoomEvents
 from chatserver.services.rooms import member_room, visible_room
 from chatserver.store import accounts as account_store
 from chatserver.store import messages as store
 from chatserver.store import notifications as notification_store
-from chatserver.store import reactions as reaction_store
 from chatserver.store import rooms as room_store
 from chatserver.store import social as social_store
 from chatserver.store.engine import Database
@@ -40,15 +40,23 @@ async def mentioned_members(conn: AsyncConnection, room_id: int, body: str) -> l
 
 async def live_message(conn: AsyncConnection, user: User, message_id: int) -> Message:
     """A message the caller can see and act on: visible room, not deleted."""
+    message, _, _ = await message_in_view(conn, user, message_id)
+    return message
+
+
+async def message_in_view(
+    conn: AsyncConnection, user: User, message_id: int
+) -> tuple[Message, Room, Membership | None]:
+    """A live message the caller can read, its room and the caller's seat there."""
     message = await store.get_message(conn, message_id, user.id)
     if message is None or message.deleted:
         raise NotFound("no such message")
     try:
-        await visible_room(conn, user, message.room_id)
+        room, membership = await visible_room(conn, user, message.room_id)
     except NotFound:
         # Same answer as for an id never used: a private room's ids give nothing away.
         raise NotFound("no such message") from None
-    return message
+    return message, room, membership
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,19 +176,11 @@ class MessageService:
         return updated
 
     async def delete(self, user: User, message_id: int) -> None:
-        """Tombstone the message: its reactions and notifications go with its body."""
+        """Tombstone the message, by its author or as one of the room's moderators: its
+        text, reactions and notifications go (see services/erasure.py)."""
         async with self._events.write() as outbox:
-            conn = outbox.conn
-            message = await live_message(conn, user, message_id)
-            rules.check_can_delete(user, message)
-            seq = await outbox.next_seq(message.room_id)
-            await store.tombstone(conn, message.id, seq)
-            await reaction_store.clear(conn, message.id)
-            await notification_store.delete_for_message(conn, message.id)
-            tombstone = await self._current(conn, message, user)
-            await outbox.log(
-                MessageUpdated(room=message.room_id, seq=seq, message=broadcast_out(tombstone))
-            )
+            message, room, membership = await message_in_view(outbox.conn, user, message_id)
+            await erase(outbox, user, message, rules.deleted_by(user, message, room, membership))
 
     async def history(
         self, user: User, room_id: int, before: int | None, after: int | None, limit: int | None

@@ -15,6 +15,7 @@ from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as account_store
 from chatserver.store import messages as message_store
 from chatserver.store import notifications as store
+from chatserver.store import reports as report_store
 from chatserver.store import rooms as room_store
 from chatserver.store import social as social_store
 from chatserver.store.engine import Database
@@ -72,12 +73,22 @@ class NotificationService:
             return []
         return await store.insert_many(conn, decided, message.id, room.id, message.created_at_ms)
 
-    async def push(self, message: Message, pending: Pending) -> None:
-        """After commit: send each recipient their `notification` event."""
+    async def record_report(
+        self, conn: AsyncConnection, message: Message, reporter_id: int, now: int
+    ) -> Pending:
+        """Alert every mentor and admin but the reporter to a report of `message`, in the
+        report's transaction. Such an alert is about no message of the room's stream:
+        it reaches staff whatever the room, and goes when the message's reports do."""
+        staff = await report_store.staff_ids(conn)
+        rows: list[tuple[int, Reason]] = [(uid, "report") for uid in staff if uid != reporter_id]
+        return await store.insert_many(conn, rows, message.id, message.room_id, now)
+
+    async def push(self, message: Message, pending: Pending, at: int | None = None) -> None:
+        """After commit: send each recipient their `notification` event, dated `at` (the
+        message's creation unless said otherwise)."""
+        created = message.created_at_ms if at is None else at
         for notification_id, user_id, reason in pending:
-            notification = Notification(
-                notification_id, reason, message, message.created_at_ms, False
-            )
+            notification = Notification(notification_id, reason, message, created, False)
             frame = wire.encode(NotificationEvent(notification=wire.notification_out(notification)))
             await self._publisher.user(user_id, frame)
 

@@ -1,4 +1,4 @@
-"""Messages: insert, edit, tombstone, history pages and the 'changed since' replay set."""
+"""Messages: insert, edit, tombstone, pins, history pages and the 'changed since' replay set."""
 
 from __future__ import annotations
 
@@ -6,10 +6,22 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from sqlalchemy import Integer, Select, and_, bindparam, column, insert, or_, select, update, values
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    column,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chatserver.domain.models import Message, Nonce, User
+from chatserver.domain.models import DeletedBy, Message, Nonce, User
 from chatserver.store.accounts import AUTHOR_COLUMNS, author_from_row
 from chatserver.store.reactions import reactions_for
 from chatserver.store.tables import AnyRow, messages, users
@@ -26,6 +38,8 @@ MESSAGE_COLUMNS = (
     messages.c.mentions,
     messages.c.nonce,
     messages.c.updated_seq,
+    messages.c.pinned_at_ms,
+    messages.c.deleted_by,
     *AUTHOR_COLUMNS,
 )
 
@@ -64,6 +78,8 @@ def _from_row(row: AnyRow) -> Message:
         nonce=json.loads(nonce) if isinstance(nonce, str) else None,
         updated_seq=row.updated_seq,
         author=author_from_row(row),
+        pinned_at_ms=row.pinned_at_ms,
+        deleted_by=row.deleted_by,
     )
 
 
@@ -149,12 +165,51 @@ async def edit_message(
     )
 
 
-async def tombstone(conn: AsyncConnection, message_id: int, seq: int) -> None:
-    await conn.execute(
+async def tombstone(conn: AsyncConnection, message_id: int, seq: int, by: DeletedBy) -> bool:
+    """Blank a live message (a tombstone is never pinned); False if it was already deleted,
+    so two racing deletes announce one tombstone."""
+    result = await conn.execute(
         update(messages)
-        .where(messages.c.id == message_id)
-        .values(body="", mentions="", deleted=True, updated_seq=seq)
+        .where(messages.c.id == message_id, messages.c.deleted.is_(False))
+        .values(
+            body="", mentions="", deleted=True, deleted_by=by, pinned_at_ms=None, updated_seq=seq
+        )
     )
+    return bool(result.rowcount)
+
+
+MAX_PINS = 50
+"""Pinned messages a room may hold at once (PROTOCOL-COMMUNITY)."""
+
+
+async def pin_state(conn: AsyncConnection, room_id: int) -> tuple[int, int | None]:
+    """How many messages the room has pinned, and the latest pin's time."""
+    row = (
+        await conn.execute(
+            select(func.count(), func.max(messages.c.pinned_at_ms)).where(
+                messages.c.room_id == room_id, messages.c.pinned_at_ms.is_not(None)
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
+
+
+async def set_pinned(
+    conn: AsyncConnection, message_id: int, pinned_at_ms: int | None, seq: int
+) -> bool:
+    """Pin (at `pinned_at_ms`) or unpin (None) a live message, recording the change at
+    `seq` for replays; False when it already was in that state (nothing changed)."""
+    current = (
+        messages.c.pinned_at_ms.is_(None)
+        if pinned_at_ms is not None
+        else messages.c.pinned_at_ms.is_not(None)
+    )
+    result = await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.deleted.is_(False), current)
+        .values(pinned_at_ms=pinned_at_ms, updated_seq=seq)
+    )
+    return bool(result.rowcount)
 
 
 async def touch(conn: AsyncConnection, message_id: int, seq: int) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import (
     ColumnElement,
     Subquery,
+    and_,
     bindparam,
     delete,
     func,
@@ -89,13 +90,22 @@ def _room_visible(user_id: int) -> ColumnElement[bool]:
     """The notification's room still exists for the user: public, or they are a member.
 
     A private room one has left does not exist for one (PROTOCOL), nor do its alerts.
+    A `report` alert is about no room's stream: staff see it whatever the room, and
+    only while they are staff.
     """
-    return or_(
+    is_report = notifications.c.reason == "report"
+    is_staff = (
+        select(users.c.id)
+        .where(users.c.id == user_id, users.c.role.in_(("mentor", "admin")))
+        .exists()
+    )
+    in_room = or_(
         notifications.c.room_id.in_(
             select(room_members.c.room_id).where(room_members.c.user_id == user_id)
         ),
         notifications.c.room_id.in_(select(rooms.c.id).where(rooms.c.visibility == "public")),
     )
+    return or_(and_(is_report, is_staff), and_(~is_report, in_room))
 
 
 async def list_for_user(
@@ -215,6 +225,15 @@ async def mark_room_read(conn: AsyncConnection, user_id: int, room_id: int, seq:
             notifications.c.message_id.in_(read_messages),
         )
         .values(read=True)
+    )
+
+
+async def delete_reports_for_message(conn: AsyncConnection, message_id: int) -> None:
+    """Remove the `report` alerts about a message whose reports are all resolved."""
+    await conn.execute(
+        delete(notifications).where(
+            notifications.c.message_id == message_id, notifications.c.reason == "report"
+        )
     )
 
 

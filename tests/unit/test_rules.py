@@ -6,7 +6,7 @@ import pytest
 
 from chatserver.domain import rules
 from chatserver.domain.errors import BadRequest, Forbidden
-from chatserver.domain.models import Level, Message, Room, User
+from chatserver.domain.models import Level, Membership, Message, Room, User
 
 STUDENT = User(1, "sam", "Sam", "student")
 MENTOR = User(2, "mia", "Mia", "mentor")
@@ -51,10 +51,15 @@ def test_adding_members_to_private_rooms() -> None:
 
 
 def test_moderation() -> None:
-    rules.check_can_delete(MENTOR, _message(STUDENT))
-    rules.check_can_delete(STUDENT, _message(STUDENT))
+    member = Membership(9, MENTOR.id, 0, None)
+    assert rules.deleted_by(MENTOR, _message(STUDENT), _room(), member) == "moderator"
+    assert rules.deleted_by(STUDENT, _message(STUDENT), _room(), None) == "author"
     with pytest.raises(Forbidden):
-        rules.check_can_delete(STUDENT, _message(MENTOR))
+        rules.deleted_by(STUDENT, _message(MENTOR), _room(), Membership(9, STUDENT.id, 0, None))
+    owner = Membership(9, STUDENT.id, 0, None, room_role="owner")
+    assert rules.deleted_by(STUDENT, _message(MENTOR), _room(), owner) == "moderator"
+    with pytest.raises(Forbidden):  # DMs have no moderators
+        rules.deleted_by(ADMIN, _message(STUDENT), _room(kind="dm"), member)
     with pytest.raises(Forbidden):
         rules.check_can_edit(ADMIN, _message(STUDENT))
 
