@@ -327,6 +327,7 @@ const fr = {
   'reason.room_mention': 'annonce au salon',
 
   'roomSettings.title': 'Paramètres du salon',
+  'roomSettings.open': 'Gérer le salon',
   'roomSettings.titleOf': 'Paramètres de # {name}',
   'roomSettings.tools': 'Modération du salon',
   'settings.posting': 'Qui peut écrire',
@@ -753,6 +754,7 @@ const en = {
   'reason.room_mention': 'room announcement',
 
   'roomSettings.title': 'Room settings',
+  'roomSettings.open': 'Manage room',
   'roomSettings.titleOf': 'Settings of # {name}',
   'roomSettings.tools': 'Room moderation',
   'settings.posting': 'Who can post',

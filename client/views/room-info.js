@@ -55,7 +55,7 @@ export function openRoomInfo({ store, api, actions, roomId, onLeft, onSettings, 
     class: 'btn btn-soft btn-small', attrs: { type: 'button' }, on: { click: () => { dlg.close(); fn(); } },
   }, icon(glyph), label);
   const tools = moderates(s, roomId) ? h('nav', { class: 'tool-row', attrs: { 'aria-label': t('roomSettings.tools') } },
-    tool(t('roomSettings.title'), 'shield', onSettings),
+    tool(t('roomSettings.open'), 'shield', onSettings),
     tool(t('members.manage'), 'users', onMembers),
     tool(t('invites.open'), 'link', onInvites),
     tool(t('audit.title'), 'list', onAudit)) : null;

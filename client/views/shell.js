@@ -113,7 +113,7 @@ export function mountShell(root, session) {
       });
     }
   }, 'info-btn');
-  const modBtn = iconButton('shield', t('roomSettings.title'), () => {
+  const modBtn = iconButton('shield', t('roomSettings.open'), () => {
     const id = store.get().activeRoom;
     if (id != null) openSettingsFor(id);
   }, 'mod-btn');
