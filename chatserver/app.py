@@ -34,6 +34,7 @@ from chatserver.gateway.websocket import websocket_endpoint
 from chatserver.services import hashing
 from chatserver.services.accounts import AccountService
 from chatserver.services.container import Services
+from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
 from chatserver.services.notifications import NotificationService
@@ -133,8 +134,9 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
     room_events = RoomEvents(db, publisher)
     rooms = RoomService(db, room_events, presence.online_among)
     notifications = NotificationService(db, publisher)
+    accounts = AccountService(db, publisher, settings.token_ttl_days, settings.registration)
     services = Services(
-        accounts=AccountService(db, publisher, settings.token_ttl_days),
+        accounts=accounts,
         lifecycle=AccountLifecycle(db, room_events, publisher),
         rooms=rooms,
         messages=MessageService(db, room_events, notifications),
@@ -142,6 +144,7 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         pins=PinService(room_events),
         reports=ReportService(db, room_events, notifications),
         social=SocialService(db, room_events, publisher, rooms),
+        invites=InviteService(db, room_events, rooms, accounts, settings.public_url),
         notifications=notifications,
         sync=sync,
         session=session,
@@ -162,8 +165,8 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
 
 
 def client_page(index: Path) -> Callable[[Request], Awaitable[Response]]:
-    """The web client's page for a link into it (`/reset/<token>`); the client reads
-    the path itself."""
+    """The web client's page for a link into it (`/reset/<token>`, `/invite/<code>`);
+    the client reads the path itself."""
 
     async def page(request: Request) -> Response:
         return FileResponse(index, headers={"Cache-Control": "no-store"})
@@ -287,6 +290,7 @@ def create_app(settings: Settings) -> Starlette:
     static = client_dir(settings)
     if static is not None:
         routes.append(Route("/reset/{token}", client_page(static / "index.html")))
+        routes.append(Route("/invite/{code}", client_page(static / "index.html")))
         routes.append(Mount("/", StaticFiles(directory=static, html=True), name="client"))
     else:
         log.warning("no web client found; serving the API only")

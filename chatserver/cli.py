@@ -1,4 +1,4 @@
-"""The `chatserver` command: serve, migrate, and administer users and rooms."""
+"""The `chatserver` command: serve, migrate, and administer users, rooms and invites."""
 
 from __future__ import annotations
 
@@ -6,17 +6,30 @@ import argparse
 import asyncio
 import getpass
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
 
+from chatserver.domain import invites
 from chatserver.domain.errors import ChatError
 from chatserver.domain.models import ROLES, ROOM_KINDS
 from chatserver.logformat import configure_logging
 from chatserver.protocol.requests import NewRoom, ProfileChanges
 from chatserver.settings import OPTIONS, ConfigError, Settings
+
+_DURATION = re.compile(r"([0-9]{1,9})([smhd]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def duration(text: str) -> int:
+    """`90s`, `45m`, `12h`, `7d` (or plain seconds) as seconds, for argparse."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    if found is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 45m, 12h or 7d")
+    return int(found[1]) * _UNIT_SECONDS[found[2]]
 
 
 def _epilog() -> str:
@@ -96,6 +109,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     room_create.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
 
+    invite = sub.add_parser("invite", help="make invite links to rooms")
+    invite_sub = invite.add_subparsers(dest="invite_command", required=True, metavar="ACTION")
+    invite_create = invite_sub.add_parser(
+        "create",
+        help="make an invite to a room and print its link (CHAT_PUBLIC_URL sets the address)",
+    )
+    invite_create.add_argument("slug", help="the room's slug")
+    invite_create.add_argument(
+        "--uses",
+        type=int,
+        help=f"how many people may use it, 1 to {invites.MAX_USES} (default: no limit)",
+    )
+    invite_create.add_argument(
+        "--expires",
+        type=duration,
+        default=invites.DEFAULT_EXPIRY_S,
+        help="how long it works: 90s, 45m, 12h or 7d, from 1 minute to 30 days (default 7d)",
+    )
+    invite_create.add_argument(
+        "--role",
+        choices=["student", "guest"],
+        default="student",
+        help="guest invites are for rooms that allow guests (default student)",
+    )
+    invite_create.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
+
     loadtest = sub.add_parser(
         "loadtest",
         help="drive a running server with N protocol clients and measure it",
@@ -141,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_user(settings, args))
         if args.command == "room":
             return asyncio.run(_room(settings, args))
+        if args.command == "invite":
+            return asyncio.run(_invite(settings, args))
     except ChatError as error:
         print(f"chatserver: {error.message}", file=sys.stderr)
         return 1
@@ -325,4 +366,27 @@ async def _room(settings: Settings, args: argparse.Namespace) -> int:
         print(f"created room {room.slug} (id {room.id}, {room.kind}, {room.visibility})")
     finally:
         await db.close()
+    return 0
+
+
+async def _invite(settings: Settings, args: argparse.Namespace) -> int:
+    """The operator's invite: no moderator makes it, and the same limits hold as for one."""
+    if args.uses is not None and not 1 <= args.uses <= invites.MAX_USES:
+        raise ChatError(f"--uses is 1 to {invites.MAX_USES}")
+    if not invites.MIN_EXPIRY_S <= args.expires <= invites.MAX_EXPIRY_S:
+        raise ChatError("--expires is 1 minute to 30 days")
+    from chatserver.store import rooms as room_store
+
+    db, services = await _services(settings)
+    try:
+        async with db.read() as conn:
+            room = await room_store.get_room_by_slug(conn, args.slug)
+        if room is None:
+            raise ChatError(f"no room with the slug {args.slug!r}")
+        invite = await services.invites.create(
+            None, room.id, max_uses=args.uses, expires_in_s=args.expires, role=args.role
+        )
+    finally:
+        await db.close()
+    print(services.invites.link(invite.code, f"http://{settings.host}:{settings.port}"))
     return 0

@@ -30,6 +30,7 @@ _STATUS_CODES = {
     403: "forbidden",
     404: "not_found",
     409: "conflict",
+    410: "expired",
     413: "too_large",
     429: "rate_limited",
 }
@@ -189,9 +190,17 @@ class ChatClient:
         return result
 
     async def register(
-        self, username: str, password: str, display_name: str | None = None
+        self,
+        username: str,
+        password: str,
+        display_name: str | None = None,
+        invite: str | None = None,
     ) -> Frame:
-        payload = _present(username=username, password=password, display_name=display_name)
+        """`{user, token}`; with an invite code the account also joins its room, and the
+        result carries that `room`."""
+        payload = _present(
+            username=username, password=password, display_name=display_name, invite=invite
+        )
         return await self._auth("/api/auth/register", payload)
 
     async def login(self, username: str, password: str) -> Frame:
@@ -304,6 +313,46 @@ class ChatClient:
     async def unreact_http(self, message_id: int, emoji: str) -> list[Frame]:
         path = f"/api/messages/{message_id}/reactions/{quote(emoji, safe='')}"
         return await self._list("DELETE", path, "reactions")
+
+    # ---- invites --------------------------------------------------------------------------
+
+    async def create_invite(
+        self,
+        room_id: int,
+        max_uses: int | None = None,
+        expires_in_s: int | None = None,
+        role: str | None = None,
+    ) -> Frame:
+        """Moderators: a new invite `{code, url, room, role, max_uses, uses, expires_at,
+        created_by, revoked}`; `max_uses` None is no limit, the expiry defaults to 7 days."""
+        payload = _present(max_uses=max_uses, expires_in_s=expires_in_s, role=role)
+        return await self._obj("POST", f"/api/rooms/{room_id}/invites", "invite", json=payload)
+
+    async def invites(self, room_id: int) -> list[Frame]:
+        """Moderators: the room's invites, newest first."""
+        return await self._list("GET", f"/api/rooms/{room_id}/invites", "invites")
+
+    async def revoke_invite(self, code: str) -> None:
+        await self.http("DELETE", f"/api/invites/{quote(code, safe='')}")
+
+    async def invite(self, code: str) -> Frame:
+        """What an invite opens, `{room: {name, kind, member_count}, expires_at, role}`;
+        needs no login. ApiError `expired` (410) once it lets nobody in."""
+        return await self._obj("GET", f"/api/invites/{quote(code, safe='')}", "invite")
+
+    async def accept_invite(self, code: str) -> Frame:
+        """Join the invite's room; returns the Room."""
+        return await self._obj("POST", f"/api/invites/{quote(code, safe='')}/accept", "room")
+
+    async def invite_qr(self, code: str) -> str:
+        """The invite's link as a QR code, an SVG document."""
+        resp = await self._http.get(f"/api/invites/{quote(code, safe='')}/qr.svg")
+        if resp.status_code >= 400:
+            body: Any = None
+            with contextlib.suppress(ValueError):
+                body = resp.json()
+            raise _error_from_response(resp.status_code, body, resp.headers)
+        return resp.text
 
     async def friends(self) -> Frame:
         """`{friends, incoming, outgoing}`, each a list of users."""

@@ -69,6 +69,7 @@ class Settings:
     metrics: tuple[str, ...] = ("local",)
     token_ttl_days: int = 90
     public_url: str | None = None
+    registration: Literal["open", "invite"] = "open"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -144,6 +145,8 @@ class Settings:
             raise ConfigError(
                 f"CHAT_SQLITE_SYNCHRONOUS is full or normal (got {self.sqlite_synchronous})"
             )
+        if self.registration not in ("open", "invite"):
+            raise ConfigError(f"CHAT_REGISTRATION is open or invite (got {self.registration})")
         if self.presence_grace < 0 or self.presence_grace > 10:
             raise ConfigError("CHAT_PRESENCE_GRACE must be between 0 and 10 seconds")
         for origin in self.allowed_origins:
@@ -438,6 +441,14 @@ OPTIONS: tuple[Option, ...] = (
         "public_url",
         str,
         "The address users open the server at, e.g. https://chat.example.org, for the links "
-        "`chatserver user reset-link` prints (default http://CHAT_HOST:CHAT_PORT)",
+        "`chatserver user reset-link` and `chatserver invite create` print and invites carry "
+        "(default: http://CHAT_HOST:CHAT_PORT for the commands, a path for invites)",
+    ),
+    Option(
+        "CHAT_REGISTRATION",
+        "registration",
+        str,
+        "open (default): anyone may create an account; invite: only with a valid invite "
+        "(the first account on an empty server, the admin, excepted)",
     ),
 )

@@ -1,12 +1,13 @@
 // Entry point: theme and language first, then the welcome screen, a signed-in
-// session, or the page of a password-reset link. A language switch rebuilds the
-// screen from the same state.
+// session, the page of a password-reset link or that of an invite link. A
+// language switch rebuilds the screen from the same state.
 
 import { onLangChange, lang, t } from './i18n.js';
 import { applyTheme } from './theme.js';
 import { anonymousApi, createSession, savedToken, saveToken } from './session.js';
 import { renderAuth } from './views/auth.js';
 import { renderReset, resetToken } from './views/reset.js';
+import { inviteCode, renderInvitePage } from './views/invite-page.js';
 import { mountShell } from './views/shell.js';
 import { notificationParts } from './views/inbox.js';
 import { displayName, roomTitle } from './selectors.js';
@@ -16,6 +17,8 @@ root.classList.remove('boot'); // the splash layout only lasts until the first s
 let session = null;
 let shell = null;
 let resetting = null; // the token of the reset link on screen, if any
+let inviting = null; // the code of the invite link on screen, if any
+const LAST_ROOM_KEY = 'chat.lastRoom'; // the room the shell opens first
 
 applyTheme();
 document.documentElement.lang = lang();
@@ -32,6 +35,31 @@ function showReset(token) {
       history.replaceState(null, '', '/');
       const saved = savedToken();
       if (saved) startSession(saved); // refused at once if the reset revoked it
+      else showAuth();
+    },
+  });
+}
+
+function showInvite(code) {
+  inviting = code;
+  document.title = `${t('invite.title')} — ${t('app.name')}`;
+  const leave = () => {
+    inviting = null;
+    history.replaceState(null, '', '/');
+  };
+  renderInvitePage(root, {
+    code,
+    token: savedToken(),
+    onJoined: ({ token, room }) => {
+      leave();
+      saveToken(token);
+      try { localStorage.setItem(LAST_ROOM_KEY, String(room.id)); } catch { /* opens another room */ }
+      startSession(token);
+    },
+    onLeave: () => {
+      leave();
+      const saved = savedToken();
+      if (saved) startSession(saved);
       else showAuth();
     },
   });
@@ -80,6 +108,7 @@ function startSession(token) {
 
 onLangChange(() => {
   if (resetting) { showReset(resetting); return; }
+  if (inviting) { showInvite(inviting); return; }
   if (!session) { showAuth(); return; }
   if (shell) shell.destroy();
   shell = mountShell(root, session);
@@ -87,6 +116,8 @@ onLangChange(() => {
 
 const token = savedToken();
 const linkToken = resetToken(window.location.pathname);
+const linkCode = inviteCode(window.location.pathname);
 if (linkToken) showReset(linkToken);
+else if (linkCode) showInvite(linkCode);
 else if (token) startSession(token);
 else showAuth();

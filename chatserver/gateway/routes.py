@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from chatserver.gateway.api import HttpShape, endpoint
+from chatserver.gateway.invite_qr import QR_PATH, invite_qr
 from chatserver.gateway.openapi import OPENAPI_PATH, openapi_document
 from chatserver.gateway.usecases import USE_CASES
 from chatserver.protocol.wire import encode
@@ -28,4 +29,5 @@ def api_routes() -> list[BaseRoute]:
         Route(shape.route_path, endpoint(shape), methods=[shape.method]) for shape in shapes
     ]
     routes.append(Route(OPENAPI_PATH, openapi, methods=["GET"]))
+    routes.append(Route(QR_PATH, invite_qr, methods=["GET"]))
     return routes

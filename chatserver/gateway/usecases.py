@@ -93,9 +93,14 @@ class UseCase(Generic[R]):
 
 
 async def register(c: Caller, r: rq.Register) -> rs.SessionReply:
-    """Create an account and log it in (the first account is the admin)."""
-    user, token = await c.services.accounts.register(r.username, r.password, r.display_name)
-    return rs.SessionReply(wire.self_out(user), token)
+    """Create an account and log it in (the first account is the admin); with an invite,
+    also join its room."""
+    s = c.services
+    if r.invite is None:
+        user, token = await s.accounts.register(r.username, r.password, r.display_name)
+        return rs.SessionReply(wire.self_out(user), token)
+    user, token, room = await s.invites.register(r.username, r.password, r.display_name, r.invite)
+    return rs.SessionReply(wire.self_out(user), token, wire.room_out(room, joined=True))
 
 
 async def login(c: Caller, r: rq.Login) -> rs.SessionReply:
@@ -276,6 +281,42 @@ async def room_members(c: Caller, r: rq.MemberSearch) -> rs.MembersReply:
     """A room's members, connected ones first."""
     members = await c.services.rooms.members(c.user, r.room, r.q, r.limit)
     return rs.MembersReply([wire.member_out(user, online) for user, online in members])
+
+
+# -- invites ---------------------------------------------------------------------------
+
+
+async def create_invite(c: Caller, r: rq.NewInvite) -> rs.InviteReply:
+    """Make an invite to a room (its moderators)."""
+    s = c.services
+    invite = await s.invites.create(
+        c.user, r.room, max_uses=r.max_uses, expires_in_s=r.expires_in_s, role=r.role
+    )
+    return rs.InviteReply(wire.invite_out(invite, s.invites.link(invite.code), c.user))
+
+
+async def room_invites(c: Caller, r: rq.RoomRef) -> rs.InvitesReply:
+    """A room's invites, newest first, with their uses (its moderators)."""
+    s = c.services
+    found = await s.invites.of_room(c.user, r.room)
+    return rs.InvitesReply([wire.invite_out(i, s.invites.link(i.code), by) for i, by in found])
+
+
+async def revoke_invite(c: Caller, r: rq.InviteRef) -> None:
+    """Revoke an invite (the room's moderators)."""
+    await c.services.invites.revoke(c.user, r.code)
+
+
+async def preview_invite(c: Caller, r: rq.InviteRef) -> rs.InvitePreviewReply:
+    """What an invite opens: no token needed, the code is the secret."""
+    invite, room = await c.services.invites.preview(r.code)
+    return rs.InvitePreviewReply(wire.invite_preview_out(invite, room))
+
+
+async def accept_invite(c: Caller, r: rq.InviteRef) -> rs.RoomReply:
+    """Join the invite's room (a member already in it uses nothing)."""
+    room = await c.services.invites.accept(c.user, r.code)
+    return rs.RoomReply(await _room_out(c, room, joined=True))
 
 
 # -- messages and reactions ------------------------------------------------------------
@@ -527,6 +568,17 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     U(rq.RoomRef, leave_room, None, Http("POST", "/api/rooms/{room}/leave")),
     U(rq.AddMember, add_member, rs.RoomReply, Http("POST", "/api/rooms/{room}/members")),
     U(rq.MemberSearch, room_members, rs.MembersReply, Http("GET", "/api/rooms/{room}/members")),
+    U(rq.NewInvite, create_invite, rs.InviteReply, Http("POST", "/api/rooms/{room}/invites", 201)),
+    U(rq.RoomRef, room_invites, rs.InvitesReply, Http("GET", "/api/rooms/{room}/invites")),
+    U(rq.InviteRef, revoke_invite, None, Http("DELETE", "/api/invites/{code}")),
+    U(
+        rq.InviteRef,
+        preview_invite,
+        rs.InvitePreviewReply,
+        Http("GET", "/api/invites/{code}"),
+        anonymous=True,
+    ),
+    U(rq.InviteRef, accept_invite, rs.RoomReply, Http("POST", "/api/invites/{code}/accept")),
     U(rq.History, history, rs.MessagesReply, Http("GET", "/api/rooms/{room}/messages"), ws=True),
     U(
         rq.Send,

@@ -15,7 +15,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from chatserver.domain import invites
 from chatserver.domain.errors import BadRequest, ChatError, TooLarge
+from chatserver.domain.invites import InviteRole
 from chatserver.domain.models import (
     DmPolicy,
     Level,
@@ -51,6 +53,17 @@ PageSize = Annotated[int, msgspec.Meta(ge=1, le=200)]
 UsersLimit = Annotated[int, msgspec.Meta(ge=1, le=50)]
 MembersLimit = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 InboxLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+InviteCode = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=128, description="an invite's code (unknown: 404)"),
+]
+InviteUses = Annotated[int, msgspec.Meta(ge=1, le=invites.MAX_USES)]
+InviteLifetime = Annotated[
+    int,
+    msgspec.Meta(
+        ge=invites.MIN_EXPIRY_S, le=invites.MAX_EXPIRY_S, description="seconds: 60 s to 30 days"
+    ),
+]
 
 
 # -- WebSocket ops (the ones shared with HTTP are the same types) ----------------------
@@ -154,6 +167,7 @@ class Register(Request):
     username: Username
     password: Password
     display_name: str | None = None
+    invite: InviteCode | None = None
 
 
 class Login(Request):
@@ -262,6 +276,19 @@ class PasswordReset(Request):
 class RoleChange(Request):
     user: Id
     role: Role
+
+
+class NewInvite(Request):
+    """`POST /api/rooms/{room}/invites`: `max_uses` null is no limit."""
+
+    room: Id
+    max_uses: InviteUses | None = None
+    expires_in_s: InviteLifetime = invites.DEFAULT_EXPIRY_S
+    role: InviteRole = "student"
+
+
+class InviteRef(Request):
+    code: InviteCode
 
 
 class PinRef(Request):

@@ -12,6 +12,8 @@ import msgspec
 
 from chatserver.domain.models import Level
 from chatserver.protocol.wire import (
+    InviteOut,
+    InvitePreviewOut,
     MemberOut,
     MessageOut,
     NotificationOut,
@@ -24,10 +26,12 @@ from chatserver.protocol.wire import (
 
 
 class SessionReply(msgspec.Struct):
-    """A new login: the caller's own User and their bearer token."""
+    """A new login: the caller's own User and their bearer token; a registration with an
+    invite also carries the room it joined."""
 
     user: SelfOut
     token: str
+    room: RoomOut | msgspec.UnsetType = msgspec.UNSET
 
 
 class SelfReply(msgspec.Struct):
@@ -136,6 +140,18 @@ class ReportsReply(msgspec.Struct):
     reports: list[ReportOut]
 
 
+class InviteReply(msgspec.Struct):
+    invite: InviteOut
+
+
+class InvitesReply(msgspec.Struct):
+    invites: list[InviteOut]
+
+
+class InvitePreviewReply(msgspec.Struct):
+    invite: InvitePreviewOut
+
+
 class ErrorDetail(msgspec.Struct, omit_defaults=True):
     """A refusal: a stable `code` (see PROTOCOL.md), a human `message`, and for
     `rate_limited` the seconds to wait."""
@@ -167,5 +183,8 @@ Reply = (
     | NotificationSettingsReply
     | NotificationsReply
     | ExportReply
+    | InviteReply
+    | InvitesReply
+    | InvitePreviewReply
     | ReportsReply
 )

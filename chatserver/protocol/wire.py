@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from chatserver.domain.invites import Invite
 from chatserver.domain.models import (
     DeletedBy,
     Message,
@@ -211,3 +212,54 @@ def report_out(report: Report, room: Room, users: dict[int, User]) -> ReportOut:
 
 def users_out(users: Iterable[User]) -> list[UserOut]:
     return [user_out(u) for u in users]
+
+
+class InviteOut(msgspec.Struct):
+    """An invite as its room's moderators see it; `room` is the room's id, `url` the web
+    client's page for it."""
+
+    code: str
+    url: str
+    room: int
+    role: str
+    max_uses: int | None
+    uses: int
+    expires_at: str
+    created_by: UserOut | None
+    revoked: bool
+
+
+class InvitedRoomOut(msgspec.Struct):
+    """What an invite shows of its room to whoever holds the code."""
+
+    name: str
+    kind: str
+    member_count: int
+
+
+class InvitePreviewOut(msgspec.Struct):
+    room: InvitedRoomOut
+    expires_at: str
+    role: str
+
+
+def invite_out(invite: Invite, url: str, creator: User | None) -> InviteOut:
+    return InviteOut(
+        code=invite.code,
+        url=url,
+        room=invite.room_id,
+        role=invite.role,
+        max_uses=invite.max_uses,
+        uses=invite.uses,
+        expires_at=iso_ms(invite.expires_at_ms),
+        created_by=user_out(creator) if creator else None,
+        revoked=invite.revoked,
+    )
+
+
+def invite_preview_out(invite: Invite, room: Room) -> InvitePreviewOut:
+    return InvitePreviewOut(
+        room=InvitedRoomOut(room.name, room.kind, room.member_count),
+        expires_at=iso_ms(invite.expires_at_ms),
+        role=invite.role,
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -11,7 +13,7 @@ from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import text
-from chatserver.domain.errors import BadRequest, NotFound, Unauthorized
+from chatserver.domain.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from chatserver.domain.models import ROLES, Role, User, now_ms
 from chatserver.protocol.envelope import RevokeToken, RoleChanged
 from chatserver.protocol.requests import ProfileChanges
@@ -30,41 +32,87 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+Registration = Literal["open", "invite"]
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    """A registration whose fields are checked and whose password is hashed: what is
+    left is writing it, in whichever transaction the caller opens."""
+
+    username: str
+    display_name: str
+    password_hash: str
+
+
 class AccountService:
-    def __init__(self, db: Database, publisher: Publisher, token_ttl_days: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        publisher: Publisher,
+        token_ttl_days: int,
+        registration: Registration = "open",
+    ) -> None:
         self._db = db
         self._publisher = publisher
         self._hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
         self._token_ttl_ms = token_ttl_days * 86_400_000
+        self.invite_only = registration == "invite"
 
     async def register(
         self, username: str, password: str, display_name: str | None = None
     ) -> tuple[User, str]:
         """Create an account and log it in. The first account on a server is the admin."""
+        if self.invite_only:
+            # Refused before the costly hash; `create_in` decides again in its transaction.
+            async with self._db.read() as conn:
+                self._check_open(await store.count_users(conn) == 0, admitted=False)
+        account = await self.prepare(username, password, display_name)
+        async with self._db.write() as conn:
+            return await self.create_in(conn, account)
+
+    async def prepare(self, username: str, password: str, display_name: str | None) -> NewAccount:
+        """Check a registration's fields and hash its password (off the event loop)."""
         name = text.normalize_username(username)
         if name.startswith(store.DELETED_PREFIX):
             raise BadRequest(f"usernames starting with {store.DELETED_PREFIX!r} are reserved")
         secret = text.validate_password(password)
         shown = text.validate_display_name(display_name, fallback=name)
-        password_hash = await hashing.run(self._hasher.hash, secret)
-        async with self._db.write() as conn:
-            role: Role = "admin" if await store.count_users(conn) == 0 else "student"
-            user = await store.create_user(
-                conn,
-                username=name,
-                display_name=shown,
-                password_hash=password_hash,
-                role=role,
-                now=now_ms(),
-            )
-            token = await self._issue_token(conn, user.id)
+        return NewAccount(name, shown, await hashing.run(self._hasher.hash, secret))
+
+    async def create_in(
+        self, conn: AsyncConnection, account: NewAccount, *, admitted: bool = False
+    ) -> tuple[User, str]:
+        """Write the account and its first token in the caller's transaction.
+
+        Under CHAT_REGISTRATION=invite only the first account (the admin, so that a new
+        server can be set up from a browser) and `admitted` ones (a valid invite, or the
+        operator's CLI) are created.
+        """
+        first = await store.count_users(conn) == 0
+        self._check_open(first, admitted=admitted)
+        user = await store.create_user(
+            conn,
+            username=account.username,
+            display_name=account.display_name,
+            password_hash=account.password_hash,
+            role="admin" if first else "student",
+            now=now_ms(),
+        )
+        token = await self._issue_token(conn, user.id)
         return user, token
+
+    def _check_open(self, first: bool, *, admitted: bool) -> None:
+        if self.invite_only and not first and not admitted:
+            raise Forbidden("this server registers new accounts by invite only")
 
     async def create_user(self, username: str, password: str, role: Role) -> User:
         """For the CLI: create an account with a given role, no token."""
         if role not in ROLES:
             raise BadRequest(f"role must be one of {', '.join(ROLES)}")
-        user, _ = await self.register(username, password)
+        account = await self.prepare(username, password, None)
+        async with self._db.write() as conn:
+            user, _ = await self.create_in(conn, account, admitted=True)
         if user.role != role:
             await self.set_role(user.username, role)
         return User(user.id, user.username, user.display_name, role, user.region)

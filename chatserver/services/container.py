@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from chatserver.coordination.base import RateLimiter
 from chatserver.services.accounts import AccountService
+from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
 from chatserver.services.notifications import NotificationService
@@ -30,6 +31,7 @@ class Services:
     pins: PinService
     reports: ReportService
     social: SocialService
+    invites: InviteService
     notifications: NotificationService
     sync: SyncService
     session: SessionService
