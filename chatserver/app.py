@@ -37,6 +37,7 @@ from chatserver.services.container import Services
 from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
+from chatserver.services.moderation import ModerationService
 from chatserver.services.notifications import NotificationService
 from chatserver.services.pins import PinService
 from chatserver.services.presence import PresenceService
@@ -133,12 +134,13 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
     )
     room_events = RoomEvents(db, publisher)
     rooms = RoomService(db, room_events, presence.online_among)
-    notifications = NotificationService(db, publisher)
+    notifications = NotificationService(db, publisher, presence.online_among)
     accounts = AccountService(db, publisher, settings.token_ttl_days, settings.registration)
     services = Services(
         accounts=accounts,
         lifecycle=AccountLifecycle(db, room_events, publisher),
         rooms=rooms,
+        moderation=ModerationService(db, room_events, rooms),
         messages=MessageService(db, room_events, notifications),
         reactions=ReactionService(db, room_events),
         pins=PinService(room_events),

@@ -46,13 +46,20 @@ class ApiError(Exception):
     """A refusal by the server, HTTP or WebSocket, carrying the protocol's stable `code`."""
 
     def __init__(
-        self, code: str, message: str, status: int | None = None, retry_after: float | None = None
+        self,
+        code: str,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        until: str | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
         self.retry_after = retry_after
+        self.until = until
+        """For `muted`: when the mute ends (a protocol time)."""
 
 
 class SocketClosed(ApiError, ConnectionError):
@@ -80,11 +87,13 @@ def _error_from_response(status: int, body: Any, headers: httpx.Headers) -> ApiE
     if not isinstance(err, dict):
         err = {}
     retry = err.get("retry_after", headers.get("retry-after"))
+    until = err.get("until")
     return ApiError(
         str(err.get("code") or _STATUS_CODES.get(status, "http_error")),
         str(err.get("message") or f"HTTP {status}"),
         status,
         float(retry) if retry is not None else None,
+        until if isinstance(until, str) else None,
     )
 
 
@@ -274,11 +283,100 @@ class ChatClient:
     async def leave(self, room_id: int) -> None:
         await self.http("POST", f"/api/rooms/{room_id}/leave")
 
-    async def add_member(self, room_id: int, user_id: int) -> Any:
-        return await self.http("POST", f"/api/rooms/{room_id}/members", json={"user_id": user_id})
+    async def add_member(self, room_id: int, user_id: int) -> Frame:
+        """`{added, not_found, already, room}`; adding a member again changes nothing."""
+        result: Frame = await self.http(
+            "POST", f"/api/rooms/{room_id}/members", json={"user_id": user_id}
+        )
+        return result
 
-    async def rooms(self, kind: str | None = None, q: str | None = None) -> list[Frame]:
-        return await self._list("GET", "/api/rooms", "rooms", params={"kind": kind, "q": q})
+    async def add_members(self, room_id: int, usernames: Sequence[str]) -> Frame:
+        """Up to 500 people by username: `{added: [ids], not_found: [names], already, room}`."""
+        payload = {"usernames": list(usernames)}
+        result: Frame = await self.http("POST", f"/api/rooms/{room_id}/members", json=payload)
+        return result
+
+    async def rooms(
+        self, kind: str | None = None, q: str | None = None, *, all: bool = False
+    ) -> list[Frame]:
+        """Public rooms and the caller's own; `all=True` (admins) every room but DMs."""
+        params = {"kind": kind, "q": q, "all": "true" if all else None}
+        return await self._list("GET", "/api/rooms", "rooms", params=params)
+
+    # ---- room settings and moderation ---------------------------------------------------
+
+    async def update_room(
+        self,
+        room_id: int,
+        *,
+        name: str | None = None,
+        topic: str | None = None,
+        posting: str | None = None,
+        slow_mode: int | None = None,
+        guests_allowed: bool | None = None,
+        archived: bool | None = None,
+        clear_topic: bool = False,
+    ) -> Frame:
+        """Change a room's settings (moderators); `clear_topic` removes the topic."""
+        payload = _present(
+            name=name,
+            topic=topic,
+            posting=posting,
+            slow_mode=slow_mode,
+            guests_allowed=guests_allowed,
+            archived=archived,
+        )
+        if clear_topic:
+            payload["topic"] = None
+        return await self._obj("PATCH", f"/api/rooms/{room_id}", "room", json=payload)
+
+    async def members(self, room_id: int, q: str | None = None) -> list[Frame]:
+        """Users with `online`, `room_role` and `muted_until`, connected ones first."""
+        return await self._list("GET", f"/api/rooms/{room_id}/members", "members", {"q": q})
+
+    async def set_room_role(self, room_id: int, user_id: int, room_role: str) -> Frame:
+        """`moderator` or `member` (the room's owner or an admin); returns the member."""
+        path = f"/api/rooms/{room_id}/members/{user_id}"
+        return await self._obj("PUT", path, "member", json={"room_role": room_role})
+
+    async def remove_member(self, room_id: int, user_id: int, reason: str | None = None) -> None:
+        """A moderator removes a member; one's own id leaves the room."""
+        path = f"/api/rooms/{room_id}/members/{user_id}"
+        await self.http("DELETE", path, json=_present(reason=reason))
+
+    async def ban(self, room_id: int, user_id: int, reason: str | None = None) -> None:
+        await self.http("PUT", f"/api/rooms/{room_id}/bans/{user_id}", json=_present(reason=reason))
+
+    async def unban(self, room_id: int, user_id: int) -> None:
+        await self.http("DELETE", f"/api/rooms/{room_id}/bans/{user_id}")
+
+    async def bans(self, room_id: int) -> list[Frame]:
+        """`{user, by, reason, created_at}` entries, newest first."""
+        return await self._list("GET", f"/api/rooms/{room_id}/bans", "bans")
+
+    async def mute(
+        self, room_id: int, user_id: int, duration_s: int, reason: str | None = None
+    ) -> str:
+        """Mute a member for 60 s to 28 days; returns when it ends."""
+        payload = _present(duration_s=duration_s, reason=reason)
+        body = await self.http("PUT", f"/api/rooms/{room_id}/mutes/{user_id}", json=payload)
+        until: str = body["until"]
+        return until
+
+    async def unmute(self, room_id: int, user_id: int) -> None:
+        await self.http("DELETE", f"/api/rooms/{room_id}/mutes/{user_id}")
+
+    async def room_audit(
+        self, room_id: int, before: int | None = None, limit: int | None = None
+    ) -> list[Frame]:
+        """The room's audit log, newest first (its moderators); page with `before`."""
+        params = {"before": before, "limit": limit}
+        return await self._list("GET", f"/api/rooms/{room_id}/audit", "entries", params)
+
+    async def audit(self, before: int | None = None, limit: int | None = None) -> list[Frame]:
+        """Every room's audit log, newest first (admins)."""
+        params = {"before": before, "limit": limit}
+        return await self._list("GET", "/api/audit", "entries", params)
 
     async def history(
         self,
@@ -592,8 +690,9 @@ class ChatClient:
 
     def _track(self, event: Frame) -> None:
         """Follow per-room seqs; a live jump means a missed event, which sync repairs."""
-        kind, room, seq = event.get("type"), event.get("room"), event.get("seq")
-        if kind not in SEQUENCED or not isinstance(room, int) or not isinstance(seq, int):
+        # `room.updated` carries the whole Room as `room`: its id names the room.
+        kind, room, seq = event.get("type"), _room_of(event), event.get("seq")
+        if kind not in SEQUENCED or room is None or not isinstance(seq, int):
             return
         last = self.last_seq.get(room)
         if kind == "room.synced":
@@ -641,11 +740,13 @@ class ChatClient:
             self._pending.pop(ref, None)
         if reply.get("op") == "error":
             retry = reply.get("retry_after")
+            until = reply.get("until")
             raise ApiError(
                 reply.get("code", "error"),
                 reply.get("message", ""),
                 None,
                 float(retry) if retry is not None else None,
+                until if isinstance(until, str) else None,
             )
         return reply
 

@@ -12,6 +12,7 @@ Visibility = Literal["public", "private"]
 Level = Literal["all", "friends", "mentions", "none"]
 Reason = Literal["mention", "dm", "room_mention", "answered", "friend", "all", "report", "event"]
 RoomRole = Literal["owner", "moderator", "member"]
+Posting = Literal["everyone", "moderators"]
 DeletedBy = Literal["author", "moderator"]
 AuditAction = Literal[
     "message.delete",
@@ -38,6 +39,8 @@ ROOM_KINDS: tuple[RoomKind, ...] = get_args(RoomKind)
 VISIBILITIES: tuple[Visibility, ...] = get_args(Visibility)
 LEVELS: tuple[Level, ...] = get_args(Level)
 DM_POLICIES: tuple[DmPolicy, ...] = get_args(DmPolicy)
+POSTINGS: tuple[Posting, ...] = get_args(Posting)
+ROOM_ROLES: tuple[RoomRole, ...] = get_args(RoomRole)
 DEFAULT_LEVEL: Level = "mentions"
 
 
@@ -62,6 +65,13 @@ class Room:
     member_count: int
     last_seq: int
     created_by: int | None
+    posting: Posting = "everyone"
+    slow_mode: int = 0
+    """Seconds a non-moderator waits between two messages here; 0 is off."""
+    guests_allowed: bool = False
+    archived: bool = False
+    pinned: tuple[int, ...] = ()
+    """Pinned message ids, oldest pin first; filled by the room reads that clients see."""
 
     @property
     def is_private(self) -> bool:
@@ -70,7 +80,8 @@ class Room:
 
 @dataclass(frozen=True, slots=True)
 class Membership:
-    """A user's seat in a room: their read marker and notification override."""
+    """A user's seat in a room: their read marker, notification override, room role,
+    mute and when they last posted (slow mode)."""
 
     room_id: int
     user_id: int
@@ -78,6 +89,7 @@ class Membership:
     notify_level: Level | None
     room_role: RoomRole = "member"
     muted_until_ms: int | None = None
+    last_post_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatserver.domain.errors import BadRequest, Forbidden
+from chatserver.domain.errors import BadRequest, Forbidden, Muted
 from chatserver.domain.models import (
     DEFAULT_LEVEL,
     DeletedBy,
@@ -15,6 +15,7 @@ from chatserver.domain.models import (
     RoomKind,
     User,
     Visibility,
+    iso_ms,
 )
 
 STAFF: frozenset[Role] = frozenset({"mentor", "admin"})
@@ -56,18 +57,66 @@ def room_visibility(kind: RoomKind, requested: Visibility | None) -> Visibility:
     return requested or "public"
 
 
-def check_can_add_member(actor: User, room: Room) -> None:
-    """The creator, mentors and admins add people to private rooms; DMs never grow.
+def check_can_add_member(actor: User | None, room: Room, membership: Membership | None) -> None:
+    """Moderators add people to any room but a DM, which never grows (PROTOCOL-COMMUNITY
+    section 1). `actor` None is the operator's CLI.
 
     Reaching a private room at all is the caller's business: only its members and
-    admins get this far (see RoomService.add_member).
+    admins get this far (see RoomService.add_members); an admin may add people to any
+    room but a DM, themselves included, even when not a member.
     """
     if room.kind == "dm":
         raise Forbidden("people cannot be added to a direct-message room")
-    if not room.is_private:
-        raise BadRequest("public rooms are joined, not added to")
-    if room.created_by != actor.id and not is_staff(actor):
-        raise Forbidden("only the room's creator, mentors and admins add members")
+    if actor is None or actor.role == "admin":
+        return
+    if not moderates(actor, room, membership):
+        raise Forbidden("only the room's moderators add members")
+
+
+def check_can_act_on(
+    actor: User, target: User, target_seat: Membership | None, action: str
+) -> None:
+    """A moderator may remove, ban or mute anyone in the room but an admin, nor its owner
+    unless the moderator is an admin (PROTOCOL-COMMUNITY's precisions)."""
+    if target.role == "admin":
+        raise Forbidden(f"nobody may {action} an admin")
+    if target_seat is not None and target_seat.room_role == "owner" and actor.role != "admin":
+        raise Forbidden(f"only an admin may {action} the room's owner")
+
+
+def check_can_change_room_role(actor: User, seat: Membership | None) -> None:
+    """Room roles are given by the room's owner or an admin."""
+    if actor.role != "admin" and (seat is None or seat.room_role != "owner"):
+        raise Forbidden("only the room's owner or an admin changes room roles")
+
+
+def check_can_write(
+    user: User, room: Room, membership: Membership | None, now: int, *, post: bool = False
+) -> None:
+    """What every write path checks (send, edit, react, typing): an archived room is
+    read-only for everyone, a muted member writes nothing until the mute ends, and in an
+    announcement room (`posting: moderators`) only moderators post (`post`)."""
+    if room.archived:
+        raise Forbidden("this room is archived: it is read-only")
+    muted = membership.muted_until_ms if membership is not None else None
+    if muted is not None and muted > now:
+        raise Muted("you are muted in this room", iso_ms(muted))
+    if post and room.posting == "moderators" and not moderates(user, room, membership):
+        raise Forbidden("only the room's moderators post here")
+
+
+def slow_mode_wait(user: User, room: Room, membership: Membership, now: int) -> float:
+    """Seconds before a non-moderator may post again in a slow-mode room (0: now)."""
+    last = membership.last_post_ms
+    if not room.slow_mode or last is None or moderates(user, room, membership):
+        return 0.0
+    return max(0.0, (last + room.slow_mode * 1000 - now) / 1000)
+
+
+def check_guests_allowed(room: Room) -> None:
+    """Guests may be let into public topic and region rooms only."""
+    if room.is_private or room.kind not in ("topic", "region"):
+        raise BadRequest("guests may be allowed in public topic and region rooms only")
 
 
 def check_can_edit(actor: User, message: Message) -> None:
@@ -97,9 +146,16 @@ def effective_level(default: Level, override: Level | None, is_dm: bool) -> Leve
 
 
 def notification_reason(
-    level: Level, *, is_dm: bool, is_friend: bool, mentioned: bool
+    level: Level,
+    *,
+    is_dm: bool,
+    is_friend: bool,
+    mentioned: bool,
+    room_mentioned: bool = False,
 ) -> Reason | None:
-    """The strongest reason to alert a member, or None (PROTOCOL: mention > dm > friend > all).
+    """The strongest reason to alert a member, or None (PROTOCOL-COMMUNITY: mention > dm >
+    room_mention > friend > all). A moderator's `@room`/`@here` beats the `friends` and
+    `mentions` levels, never `none`.
 
     Blocks and the author's own messages are filtered before this is asked.
     """
@@ -107,6 +163,8 @@ def notification_reason(
         return None
     if mentioned:
         return "mention"
+    if room_mentioned and not is_dm:
+        return "room_mention"
     if level == "mentions":
         return None
     if level == "friends" and not is_friend:

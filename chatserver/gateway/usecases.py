@@ -24,6 +24,7 @@ from chatserver.protocol import wire
 from chatserver.protocol.closecodes import CloseCode
 from chatserver.services import login_limits
 from chatserver.services.container import Services
+from chatserver.services.moderation import AuditView
 
 R = TypeVar("R", bound=msgspec.Struct)
 
@@ -235,7 +236,7 @@ def _marks(joined: bool, room: Room, marks: dict[int, tuple[int, int]]) -> dict[
 async def list_rooms(c: Caller, r: rq.RoomSearch) -> rs.RoomsReply:
     """Public rooms and the caller's own rooms, biggest first."""
     s = c.services
-    found = await s.rooms.directory(c.user, r.kind, r.q, r.limit)
+    found = await s.rooms.directory(c.user, r.kind, r.q, r.limit, every=r.all)
     peers = await s.session.dm_peers([room for room, _ in found], c.user)
     marks = await s.session.marks(c.user)
     rooms = []
@@ -257,7 +258,15 @@ async def get_room(c: Caller, r: rq.RoomRef) -> rs.RoomReply:
     """One room (a private room the caller is not in does not exist)."""
     room, membership = await c.services.rooms.get(c.user, r.room)
     marks = await c.services.session.marks(c.user) if membership else {}
-    return rs.RoomReply(await _room_out(c, room, **_marks(membership is not None, room, marks)))
+    extra = _marks(membership is not None, room, marks)
+    if membership is not None:
+        extra.update(wire.seat_extras(membership, now_ms()))
+    return rs.RoomReply(await _room_out(c, room, **extra))
+
+
+async def update_room(c: Caller, r: rq.RoomChanges) -> rs.RoomReply:
+    """Change a room's settings (its moderators); members see `room.updated`."""
+    return rs.RoomReply(await _room_out(c, await c.services.rooms.update_settings(c.user, r)))
 
 
 async def join_room(c: Caller, r: rq.RoomRef) -> rs.RoomReply:
@@ -271,16 +280,104 @@ async def leave_room(c: Caller, r: rq.RoomRef) -> None:
     await c.services.rooms.leave(c.user, r.room)
 
 
-async def add_member(c: Caller, r: rq.AddMember) -> rs.RoomReply:
-    """Add a user to a private room."""
-    room = await c.services.rooms.add_member(c.user, r.room, r.user_id)
-    return rs.RoomReply(await _room_out(c, room))
+async def add_members(c: Caller, r: rq.AddMembers) -> rs.AddedReply:
+    """Add people to a room (its moderators): one by id, or up to 500 by username."""
+    done = await c.services.rooms.add_members(
+        c.user, r.room, user_id=r.user_id, usernames=r.usernames
+    )
+    return rs.AddedReply(done.added, done.not_found, done.already, await _room_out(c, done.room))
 
 
 async def room_members(c: Caller, r: rq.MemberSearch) -> rs.MembersReply:
-    """A room's members, connected ones first."""
+    """A room's members, connected ones first, with their room role and mute."""
     members = await c.services.rooms.members(c.user, r.room, r.q, r.limit)
-    return rs.MembersReply([wire.member_out(user, online) for user, online in members])
+    now = now_ms()
+    return rs.MembersReply([wire.member_out(m.user, m.online, m.seat, now) for m in members])
+
+
+async def remove_member(c: Caller, r: rq.MemberAction) -> None:
+    """Remove a member (the room's moderators), or leave when naming oneself."""
+    await c.services.rooms.remove_member(c.user, r.room, r.user, _reason(r.reason))
+
+
+async def set_room_role(c: Caller, r: rq.RoomRoleChange) -> rs.MemberReply:
+    """Make a member a moderator, or a member again (the room's owner, or an admin)."""
+    user, seat = await c.services.moderation.set_room_role(c.user, r.room, r.user, r.room_role)
+    online = await c.services.presence.online_among([user.id])
+    return rs.MemberReply(wire.member_out(user, user.id in online, seat, now_ms()))
+
+
+async def ban(c: Caller, r: rq.MemberAction) -> None:
+    """Ban a user: removed from the room at once, and kept out (its moderators)."""
+    await c.services.moderation.ban(c.user, r.room, r.user, _reason(r.reason))
+
+
+async def unban(c: Caller, r: rq.MemberRef) -> None:
+    """Lift a ban (the room's moderators); idempotent."""
+    await c.services.moderation.unban(c.user, r.room, r.user)
+
+
+async def bans(c: Caller, r: rq.RoomRef) -> rs.BansReply:
+    """The room's bans, newest first (its moderators)."""
+    found = await c.services.moderation.bans(c.user, r.room)
+    return rs.BansReply(
+        [
+            wire.BanOut(
+                wire.user_out(b.user),
+                wire.user_out(b.by) if b.by else None,
+                b.reason,
+                iso_ms(b.created_at_ms),
+            )
+            for b in found
+        ]
+    )
+
+
+async def mute(c: Caller, r: rq.Mute) -> rs.MuteReply:
+    """Mute a member for `duration_s` (60 s to 28 days): they read but do not write."""
+    until = await c.services.moderation.mute(
+        c.user, r.room, r.user, r.duration_s, _reason(r.reason)
+    )
+    return rs.MuteReply(iso_ms(until))
+
+
+async def unmute(c: Caller, r: rq.MemberRef) -> None:
+    """Lift a member's mute (the room's moderators); idempotent."""
+    await c.services.moderation.unmute(c.user, r.room, r.user)
+
+
+def _audit_out(found: list[AuditView]) -> rs.AuditReply:
+    return rs.AuditReply(
+        [
+            wire.AuditEntryOut(
+                id=v.entry.id,
+                action=v.entry.action,
+                actor=wire.user_out(v.actor) if v.actor else None,
+                room=v.entry.room_id,
+                target_user=wire.user_out(v.target_user) if v.target_user else None,
+                target_message=v.entry.target_message_id,
+                reason=v.entry.reason,
+                details=v.entry.details,
+                created_at=iso_ms(v.entry.created_at_ms),
+            )
+            for v in found
+        ]
+    )
+
+
+async def room_audit(c: Caller, r: rq.RoomAudit) -> rs.AuditReply:
+    """The room's audit log, newest first (its moderators)."""
+    return _audit_out(await c.services.moderation.room_audit(c.user, r.room, r.before, r.limit))
+
+
+async def server_audit(c: Caller, r: rq.ServerAudit) -> rs.AuditReply:
+    """Every room's audit log, newest first (admins)."""
+    return _audit_out(await c.services.moderation.server_audit(c.user, r.before, r.limit))
+
+
+def _reason(reason: str | None) -> str | None:
+    """A moderator's reason as kept: trimmed, and none when blank."""
+    return (reason or "").strip() or None
 
 
 # -- invites ---------------------------------------------------------------------------
@@ -382,11 +479,9 @@ async def ping(c: Caller, r: rq.Ping) -> None:
 
 async def typing(c: Caller, r: rq.Typing) -> None:
     """Tell the room the caller is typing."""
-    conn = c.connection
-    if conn is None or r.room not in conn.rooms:
-        # Not attached means not a member (or no such room): check properly.
-        await c.services.rooms.require_member(c.user, r.room)
-    await c.services.presence.typing(c.user, r.room)
+    # One query: membership, and whether the caller may write there (muted, archived).
+    room = await c.services.rooms.typing_room(c.user, r.room)
+    await c.services.presence.typing(c.user, room)
 
 
 async def read(c: Caller, r: rq.Read) -> None:
@@ -566,7 +661,8 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     U(rq.RoomRef, get_room, rs.RoomReply, Http("GET", "/api/rooms/{room}")),
     U(rq.RoomRef, join_room, rs.RoomReply, Http("POST", "/api/rooms/{room}/join")),
     U(rq.RoomRef, leave_room, None, Http("POST", "/api/rooms/{room}/leave")),
-    U(rq.AddMember, add_member, rs.RoomReply, Http("POST", "/api/rooms/{room}/members")),
+    U(rq.RoomChanges, update_room, rs.RoomReply, Http("PATCH", "/api/rooms/{room}")),
+    U(rq.AddMembers, add_members, rs.AddedReply, Http("POST", "/api/rooms/{room}/members")),
     U(rq.MemberSearch, room_members, rs.MembersReply, Http("GET", "/api/rooms/{room}/members")),
     U(rq.NewInvite, create_invite, rs.InviteReply, Http("POST", "/api/rooms/{room}/invites", 201)),
     U(rq.RoomRef, room_invites, rs.InvitesReply, Http("GET", "/api/rooms/{room}/invites")),
@@ -579,6 +675,25 @@ USE_CASES: tuple[UseCase[Any], ...] = (
         anonymous=True,
     ),
     U(rq.InviteRef, accept_invite, rs.RoomReply, Http("POST", "/api/invites/{code}/accept")),
+    U(
+        rq.MemberAction,
+        remove_member,
+        None,
+        Http("DELETE", "/api/rooms/{room}/members/{user}"),
+    ),
+    U(
+        rq.RoomRoleChange,
+        set_room_role,
+        rs.MemberReply,
+        Http("PUT", "/api/rooms/{room}/members/{user}"),
+    ),
+    U(rq.MemberAction, ban, None, Http("PUT", "/api/rooms/{room}/bans/{user}")),
+    U(rq.MemberRef, unban, None, Http("DELETE", "/api/rooms/{room}/bans/{user}")),
+    U(rq.RoomRef, bans, rs.BansReply, Http("GET", "/api/rooms/{room}/bans")),
+    U(rq.Mute, mute, rs.MuteReply, Http("PUT", "/api/rooms/{room}/mutes/{user}")),
+    U(rq.MemberRef, unmute, None, Http("DELETE", "/api/rooms/{room}/mutes/{user}")),
+    U(rq.RoomAudit, room_audit, rs.AuditReply, Http("GET", "/api/rooms/{room}/audit")),
+    U(rq.ServerAudit, server_audit, rs.AuditReply, Http("GET", "/api/audit")),
     U(rq.History, history, rs.MessagesReply, Http("GET", "/api/rooms/{room}/messages"), ws=True),
     U(
         rq.Send,

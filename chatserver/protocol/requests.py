@@ -21,6 +21,7 @@ from chatserver.domain.invites import InviteRole
 from chatserver.domain.models import (
     DmPolicy,
     Level,
+    Posting,
     ReportAction,
     ReportState,
     Role,
@@ -63,6 +64,11 @@ InviteLifetime = Annotated[
     msgspec.Meta(
         ge=invites.MIN_EXPIRY_S, le=invites.MAX_EXPIRY_S, description="seconds: 60 s to 30 days"
     ),
+]
+ModerationReason = Annotated[str, msgspec.Meta(max_length=500)]
+SlowMode = Annotated[int, msgspec.Meta(ge=0, le=21_600, description="seconds, 0 is off")]
+MuteSeconds = Annotated[
+    int, msgspec.Meta(ge=60, le=28 * 86_400, description="seconds: 60 s to 28 days")
 ]
 
 
@@ -193,9 +199,12 @@ class UserRef(Request):
 
 
 class RoomSearch(Request):
+    """`all=true` is the admins' door: every room but DMs (403 for anyone else)."""
+
     kind: RoomKind | None = None
     q: Annotated[str, msgspec.Meta(max_length=80)] | None = None
     limit: PageSize = 200
+    all: bool = False
 
 
 class NewRoom(Request):
@@ -210,9 +219,66 @@ class RoomRef(Request):
     room: Id
 
 
-class AddMember(Request):
+class RoomChanges(Request):
+    """`PATCH /api/rooms/{room}`: a field left out is unchanged; only `topic` may be null."""
+
     room: Id
-    user_id: Id
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    topic: str | msgspec.UnsetType | None = msgspec.UNSET
+    posting: Posting | msgspec.UnsetType = msgspec.UNSET
+    slow_mode: SlowMode | msgspec.UnsetType = msgspec.UNSET
+    guests_allowed: bool | msgspec.UnsetType = msgspec.UNSET
+    archived: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class AddMembers(Request):
+    """`{user_id}` for one person, or `{usernames: [...]}` for up to 500."""
+
+    room: Id
+    user_id: Id | None = None
+    usernames: (
+        Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=500)]
+        | None
+    ) = None
+
+
+class MemberRef(Request):
+    room: Id
+    user: Id
+
+
+class MemberAction(Request):
+    """A moderator's action on a member (remove, ban), with an optional reason."""
+
+    room: Id
+    user: Id
+    reason: ModerationReason | None = None
+
+
+class RoomRoleChange(Request):
+    room: Id
+    user: Id
+    room_role: Literal["moderator", "member"]
+
+
+class Mute(Request):
+    room: Id
+    user: Id
+    duration_s: MuteSeconds
+    reason: ModerationReason | None = None
+
+
+class RoomAudit(Request):
+    """A page of a room's audit log, newest first; `before` is an entry id (exclusive)."""
+
+    room: Id
+    before: Id | None = None
+    limit: PageSize = 50
+
+
+class ServerAudit(Request):
+    before: Id | None = None
+    limit: PageSize = 50
 
 
 class MemberSearch(Request):

@@ -14,6 +14,8 @@ from chatserver.domain.models import Level
 from chatserver.protocol.wire import (
     InviteOut,
     InvitePreviewOut,
+    AuditEntryOut,
+    BanOut,
     MemberOut,
     MessageOut,
     NotificationOut,
@@ -56,6 +58,32 @@ class RoomsReply(msgspec.Struct):
 
 class MembersReply(msgspec.Struct):
     members: list[MemberOut]
+
+
+class MemberReply(msgspec.Struct):
+    member: MemberOut
+
+
+class AddedReply(msgspec.Struct):
+    """`POST /api/rooms/{room}/members`: the ids added, the names nobody has, the ids
+    that already were members, and the room after the add."""
+
+    added: list[int]
+    not_found: list[str]
+    already: list[int]
+    room: RoomOut
+
+
+class MuteReply(msgspec.Struct):
+    until: str
+
+
+class BansReply(msgspec.Struct):
+    bans: list[BanOut]
+
+
+class AuditReply(msgspec.Struct):
+    entries: list[AuditEntryOut]
 
 
 class MessageReply(msgspec.Struct):
@@ -153,12 +181,13 @@ class InvitePreviewReply(msgspec.Struct):
 
 
 class ErrorDetail(msgspec.Struct, omit_defaults=True):
-    """A refusal: a stable `code` (see PROTOCOL.md), a human `message`, and for
-    `rate_limited` the seconds to wait."""
+    """A refusal: a stable `code` (see PROTOCOL.md), a human `message`, for
+    `rate_limited` the seconds to wait, and for `muted` the time the mute ends."""
 
     code: str
     message: str
     retry_after: float | msgspec.UnsetType = msgspec.UNSET
+    until: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ErrorReply(msgspec.Struct):
@@ -173,6 +202,11 @@ Reply = (
     | RoomReply
     | RoomsReply
     | MembersReply
+    | MemberReply
+    | AddedReply
+    | MuteReply
+    | BansReply
+    | AuditReply
     | MessageReply
     | MessagesReply
     | ReactionsReply

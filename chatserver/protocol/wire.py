@@ -10,6 +10,7 @@ import msgspec
 from chatserver.domain.invites import Invite
 from chatserver.domain.models import (
     DeletedBy,
+    Membership,
     Message,
     Notification,
     Report,
@@ -40,9 +41,12 @@ class SelfOut(UserOut):
 
 
 class MemberOut(UserOut):
-    """A room member, with whether they are connected now."""
+    """A room member: whether they are connected now, their room role, and the end of
+    their mute (null when not muted)."""
 
     online: bool
+    room_role: str = "member"
+    muted_until: str | None = None
 
 
 class ReactionOut(msgspec.Struct):
@@ -82,8 +86,19 @@ def user_out(user: User) -> UserOut:
     return UserOut(user.id, user.username, user.display_name, user.role, user.region)
 
 
-def member_out(user: User, online: bool) -> MemberOut:
-    return MemberOut(user.id, user.username, user.display_name, user.role, user.region, online)
+def member_out(user: User, online: bool, seat: Membership | None = None, now: int = 0) -> MemberOut:
+    """The member as the members list shows them; a mute already over is shown as none."""
+    muted = seat.muted_until_ms if seat is not None else None
+    return MemberOut(
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        user.region,
+        online,
+        seat.room_role if seat is not None else "member",
+        iso_ms(muted) if muted is not None and muted > now else None,
+    )
 
 
 def self_out(user: User) -> SelfOut:
@@ -119,8 +134,9 @@ def message_out(message: Message, *, for_broadcast: bool = False) -> MessageOut:
 
 
 class RoomOut(msgspec.Struct, kw_only=True):
-    """A Room; the extensions after `last_seq` appear only where they apply (the caller's
-    own rooms carry their read marker and level, DMs their peers)."""
+    """A Room: its settings and pins, then extensions that appear only where they apply
+    (the caller's own rooms carry their read marker, level, room role and mute, DMs their
+    peers)."""
 
     id: int
     slug: str
@@ -130,12 +146,19 @@ class RoomOut(msgspec.Struct, kw_only=True):
     topic: str | None
     member_count: int
     last_seq: int
+    posting: str = "everyone"
+    slow_mode: int = 0
+    guests_allowed: bool = False
+    archived: bool = False
+    pinned: list[int] = msgspec.field(default_factory=list)
     joined: bool | msgspec.UnsetType = msgspec.UNSET
     unread: int | msgspec.UnsetType = msgspec.UNSET
     last_read_seq: int | msgspec.UnsetType = msgspec.UNSET
     notify_level: str | msgspec.UnsetType | None = msgspec.UNSET
     mentions_unread: int | msgspec.UnsetType = msgspec.UNSET
     peers: list[UserOut] | msgspec.UnsetType = msgspec.UNSET
+    room_role: str | msgspec.UnsetType = msgspec.UNSET
+    muted_until: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
 def broadcast_out(message: Message) -> MessageOut:
@@ -154,6 +177,11 @@ def room_out(room: Room, **extra: Any) -> RoomOut:
         topic=room.topic,
         member_count=room.member_count,
         last_seq=room.last_seq,
+        posting=room.posting,
+        slow_mode=room.slow_mode,
+        guests_allowed=room.guests_allowed,
+        archived=room.archived,
+        pinned=list(room.pinned),
         **extra,
     )
 
@@ -263,3 +291,35 @@ def invite_preview_out(invite: Invite, room: Room) -> InvitePreviewOut:
         expires_at=iso_ms(invite.expires_at_ms),
         role=invite.role,
     )
+
+
+
+class BanOut(msgspec.Struct):
+    user: UserOut
+    by: UserOut | None
+    reason: str | None
+    created_at: str
+
+
+class AuditEntryOut(msgspec.Struct):
+    """One moderator action. `actor` and `target_user` are Users (null once the account
+    is gone, or for the operator's command line); `room` and `target_message` are ids."""
+
+    id: int
+    action: str
+    actor: UserOut | None
+    room: int | None
+    target_user: UserOut | None
+    target_message: int | None
+    reason: str | None
+    details: dict[str, Any] | None
+    created_at: str
+
+
+def seat_extras(seat: Membership, now: int) -> dict[str, Any]:
+    """The caller's room role and mute in one of their rooms (a mute over is none)."""
+    muted = seat.muted_until_ms
+    return {
+        "room_role": seat.room_role,
+        "muted_until": iso_ms(muted) if muted is not None and muted > now else None,
+    }

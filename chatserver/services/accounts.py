@@ -20,6 +20,7 @@ from chatserver.protocol.requests import ProfileChanges
 from chatserver.services import hashing
 from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as store
+from chatserver.store import audit
 from chatserver.store.engine import Database
 
 # Verified against when the username does not exist, so that a wrong username
@@ -125,6 +126,15 @@ class AccountService:
             if user is None:
                 raise NotFound(f"no user named {username!r}")
             await store.set_role(conn, user.id, role)
+            if user.role != role:  # the operator's change: an entry without an actor
+                await audit.record(
+                    conn,
+                    "user.role",
+                    actor_id=None,
+                    now=now_ms(),
+                    target_user_id=user.id,
+                    details={"role": role, "previous": user.role},
+                )
         await self._publisher.control(RoleChanged(user_id=user.id, role=role))
         return User(user.id, user.username, user.display_name, role, user.region, user.dm_policy)
 

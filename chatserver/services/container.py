@@ -9,6 +9,7 @@ from chatserver.services.accounts import AccountService
 from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
+from chatserver.services.moderation import ModerationService
 from chatserver.services.notifications import NotificationService
 from chatserver.services.pins import PinService
 from chatserver.services.presence import PresenceService
@@ -26,6 +27,7 @@ class Services:
     accounts: AccountService
     lifecycle: AccountLifecycle
     rooms: RoomService
+    moderation: ModerationService
     messages: MessageService
     reactions: ReactionService
     pins: PinService

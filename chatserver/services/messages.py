@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chatserver.domain import rules, text
 from chatserver.domain.errors import Blocked, NotFound
 from chatserver.domain.models import Membership, Message, Nonce, Room, User, now_ms
+from chatserver.domain.text import RoomCall
 from chatserver.protocol.events import MessageCreated, MessageUpdated
 from chatserver.protocol.wire import broadcast_out
 from chatserver.services.erasure import erase
 from chatserver.services.notifications import NotificationService, Pending
 from chatserver.services.room_events import Outbox, RoomEvents
-from chatserver.services.rooms import member_room, visible_room
+from chatserver.services.rooms import claim_post, member_room, visible_room
 from chatserver.store import accounts as account_store
 from chatserver.store import messages as store
 from chatserver.store import notifications as notification_store
@@ -106,8 +107,10 @@ class MessageService:
         prepared = text.prepare_body(body)
         checked_nonce = nonce
         reply = reply_to
+        call = text.room_call(prepared)
+        online = await self._notifications.online_members(room_id) if call == "here" else set()
         try:
-            return await self._send(user, room_id, prepared, reply, checked_nonce)
+            return await self._send(user, room_id, prepared, reply, checked_nonce, call, online)
         except _AlreadySent as resent:
             # Two retries raced past the first lookup; the unique index let one through.
             async with self._db.read() as conn:
@@ -116,18 +119,29 @@ class MessageService:
                 return await self._current(conn, earlier, user)
 
     async def _send(
-        self, user: User, room_id: int, prepared: str, reply: int | None, checked_nonce: Nonce
+        self,
+        user: User,
+        room_id: int,
+        prepared: str,
+        reply: int | None,
+        checked_nonce: Nonce,
+        call: RoomCall | None,
+        online: set[int],
     ) -> Message:
         async def store_it(outbox: Outbox) -> Message | _Stored:
             """The whole write; it may run twice (see Database.write_shared)."""
             conn = outbox.conn
-            room, _ = await member_room(conn, user, room_id)
+            room, membership = await member_room(conn, user, room_id)
             if room.kind == "dm":
                 await check_dm_open(conn, room, user)
             if checked_nonce is not None:
                 earlier = await store.find_by_nonce(conn, room.id, user.id, checked_nonce)
                 if earlier is not None:
                     return await self._current(conn, earlier, user)
+            now = now_ms()
+            # Archived, muted, announcement-only and slow mode: all from the seat just read.
+            rules.check_can_write(user, room, membership, now, post=True)
+            await claim_post(conn, user, room, membership, now)
             if reply is not None and not await store.existing_in_room(conn, room.id, reply):
                 raise NotFound("the message replied to does not exist in this room")
             mentions = await mentioned_members(conn, room.id, prepared)
@@ -142,7 +156,7 @@ class MessageService:
                     reply_to=reply,
                     mentions=mentions,
                     nonce=checked_nonce,
-                    now=now_ms(),
+                    now=now,
                 )
             except IntegrityError:
                 if checked_nonce is None:
@@ -151,7 +165,10 @@ class MessageService:
             await outbox.log(MessageCreated(room=room.id, seq=seq, message=broadcast_out(message)))
             # The author has read what they wrote.
             await room_store.move_read_marker(conn, room.id, user.id, seq)
-            pending = await self._notifications.record(conn, room, message)
+            moderator = call is not None and rules.moderates(user, room, membership)
+            pending = await self._notifications.record(
+                conn, room, message, call if moderator else None, online
+            )
             return _Stored(message, pending)
 
         stored = await self._events.write_shared(store_it)
@@ -164,8 +181,9 @@ class MessageService:
         prepared = text.prepare_body(body)
         async with self._events.write() as outbox:
             conn = outbox.conn
-            message = await live_message(conn, user, message_id)
+            message, room, membership = await message_in_view(conn, user, message_id)
             rules.check_can_edit(user, message)
+            rules.check_can_write(user, room, membership, now_ms())
             mentions = await mentioned_members(conn, message.room_id, prepared)
             seq = await outbox.next_seq(message.room_id)
             await store.edit_message(conn, message.id, prepared, mentions, seq, now_ms())

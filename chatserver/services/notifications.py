@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import rules
 from chatserver.domain.errors import BadRequest
 from chatserver.domain.models import Level, Message, Notification, Reason, Room, User
+from chatserver.domain.text import RoomCall
 from chatserver.protocol import wire
 from chatserver.protocol.events import NotificationEvent
 from chatserver.services.publisher import Publisher
@@ -25,18 +26,24 @@ Pending = list[tuple[int, int, Reason]]
 
 
 async def decide(
-    conn: AsyncConnection, room: Room, author: User, mentions: Sequence[int]
+    conn: AsyncConnection,
+    room: Room,
+    author: User,
+    mentions: Sequence[int],
+    called: Collection[int] = (),
 ) -> list[tuple[int, Reason]]:
     """Who gets alerted by `author`'s new message in `room`, with the strongest reason.
 
     Cost does not grow with the room: a member can only be alerted if they have a
     room override, a default of `all`/`friends`, are mentioned, or the room is a
     DM (at most a handful of members). Everyone else keeps the default `mentions`
-    and is not mentioned, so is never looked at.
+    and is not mentioned, so is never looked at. A moderator's `@room` or `@here`
+    (`called`: the members it reaches) is the exception, and is meant to be one.
     """
     is_dm = room.kind == "dm"
     overrides = await room_store.overrides(conn, room.id)
-    candidates: set[int] = set(overrides) | set(mentions)
+    reached = set(called)
+    candidates: set[int] = set(overrides) | set(mentions) | reached
     if is_dm:
         candidates |= set(await room_store.member_ids(conn, room.id))
     else:
@@ -54,21 +61,51 @@ async def decide(
             defaults.get(user_id, "mentions"), overrides.get(user_id), is_dm
         )
         reason = rules.notification_reason(
-            level, is_dm=is_dm, is_friend=user_id in friends, mentioned=user_id in mentioned
+            level,
+            is_dm=is_dm,
+            is_friend=user_id in friends,
+            mentioned=user_id in mentioned,
+            room_mentioned=user_id in reached,
         )
         if reason is not None:
             out.append((user_id, reason))
     return out
 
 
+OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
+
+
 class NotificationService:
-    def __init__(self, db: Database, publisher: Publisher) -> None:
+    def __init__(self, db: Database, publisher: Publisher, online_among: OnlineAmong) -> None:
         self._db = db
         self._publisher = publisher
+        self._online_among = online_among
 
-    async def record(self, conn: AsyncConnection, room: Room, message: Message) -> Pending:
-        """Decide and store a new message's notifications in the sender's transaction."""
-        decided = await decide(conn, room, message.author, message.mentions)
+    async def online_members(self, room_id: int) -> set[int]:
+        """The room's members connected now (whom an `@here` reaches), read before the
+        sender's transaction so that no write waits on the presence registry."""
+        async with self._db.read() as conn:
+            members = await room_store.member_ids(conn, room_id)
+        return await self._online_among(members)
+
+    async def record(
+        self,
+        conn: AsyncConnection,
+        room: Room,
+        message: Message,
+        call: RoomCall | None = None,
+        online: Collection[int] = (),
+    ) -> Pending:
+        """Decide and store a new message's notifications in the sender's transaction.
+
+        `call` is a moderator's `@room` (every member) or `@here` (the `online` ones
+        among them); the caller passes it only for moderators."""
+        called: Collection[int] = ()
+        if call == "room":
+            called = set(await room_store.member_ids(conn, room.id))
+        elif call == "here":
+            called = await room_store.members_among(conn, room.id, online)
+        decided = await decide(conn, room, message.author, message.mentions, called)
         if not decided:
             return []
         return await store.insert_many(conn, decided, message.id, room.id, message.created_at_ms)

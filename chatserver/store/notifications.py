@@ -39,7 +39,7 @@ _WITH_DEFAULT = select(users.c.id).where(
 _DEFAULTS_OF = select(users.c.id, users.c.notify_default).where(
     users.c.id.in_(bindparam("ids", expanding=True))
 )
-_INSERT = insert(notifications).returning(notifications.c.id)
+_INSERT = insert(notifications).returning(notifications.c.id, sort_by_parameter_order=True)
 
 
 async def members_with_default(
@@ -68,22 +68,24 @@ async def insert_many(
     room_id: int,
     now: int,
 ) -> list[tuple[int, int, Reason]]:
-    """Insert one row per (user, reason); returns (notification id, user id, reason)."""
-    out: list[tuple[int, int, Reason]] = []
-    for user_id, reason in rows:
-        result = await conn.execute(
-            _INSERT,
-            {
-                "user_id": user_id,
-                "message_id": message_id,
-                "room_id": room_id,
-                "reason": reason,
-                "created_at_ms": now,
-                "read": False,
-            },
-        )
-        out.append((int(result.scalar_one()), user_id, reason))
-    return out
+    """Insert one row per (user, reason), in one statement (an `@room` in a large room
+    alerts thousands); returns (notification id, user id, reason) in the given order."""
+    if not rows:
+        return []
+    params = [
+        {
+            "user_id": user_id,
+            "message_id": message_id,
+            "room_id": room_id,
+            "reason": reason,
+            "created_at_ms": now,
+            "read": False,
+        }
+        for user_id, reason in rows
+    ]
+    result = await conn.execute(_INSERT, params)
+    ids = [int(row[0]) for row in result]
+    return [(new_id, user_id, reason) for new_id, (user_id, reason) in zip(ids, rows, strict=True)]
 
 
 def _room_visible(user_id: int) -> ColumnElement[bool]:

@@ -41,13 +41,30 @@ def test_cohorts_are_private_and_other_rooms_default_public() -> None:
         rules.room_visibility("cohort", "public")
 
 
-def test_adding_members_to_private_rooms() -> None:
-    rules.check_can_add_member(MENTOR, _room(created_by=STUDENT.id))
-    rules.check_can_add_member(STUDENT, _room(created_by=STUDENT.id))
+def test_moderators_add_members_to_any_room_but_a_dm() -> None:
+    owner = Membership(9, STUDENT.id, 0, None, room_role="owner")
+    member = Membership(9, STUDENT.id, 0, None)
+    rules.check_can_add_member(STUDENT, _room(created_by=STUDENT.id), owner)
+    rules.check_can_add_member(MENTOR, _room(), Membership(9, MENTOR.id, 0, None))
+    rules.check_can_add_member(MENTOR, _room(kind="topic", visibility="public"), None)
+    rules.check_can_add_member(ADMIN, _room(), None)  # the admins' door
+    rules.check_can_add_member(None, _room(), None)  # the operator's command line
     with pytest.raises(Forbidden):
-        rules.check_can_add_member(STUDENT, _room(created_by=MENTOR.id))
-    with pytest.raises(BadRequest):
-        rules.check_can_add_member(ADMIN, _room(kind="topic", visibility="public"))
+        rules.check_can_add_member(STUDENT, _room(), member)
+    with pytest.raises(Forbidden):
+        rules.check_can_add_member(ADMIN, _room(kind="dm"), None)
+
+
+def test_nobody_bans_or_mutes_an_admin_and_only_admins_touch_an_owner() -> None:
+    owner_seat = Membership(9, STUDENT.id, 0, None, room_role="owner")
+    with pytest.raises(Forbidden):
+        rules.check_can_act_on(MENTOR, ADMIN, None, "ban")
+    with pytest.raises(Forbidden):
+        rules.check_can_act_on(ADMIN, ADMIN, None, "mute")
+    with pytest.raises(Forbidden):
+        rules.check_can_act_on(MENTOR, STUDENT, owner_seat, "mute")
+    rules.check_can_act_on(ADMIN, STUDENT, owner_seat, "ban")
+    rules.check_can_act_on(STUDENT, MENTOR, Membership(9, MENTOR.id, 0, None), "mute")
 
 
 def test_moderation() -> None:
@@ -98,3 +115,23 @@ def test_notification_reason_is_the_strongest_that_applies(
         rules.notification_reason(level, is_dm=is_dm, is_friend=is_friend, mentioned=mentioned)
         == expected
     )
+
+
+@pytest.mark.parametrize(
+    ("level", "is_friend", "mentioned", "expected"),
+    [
+        ("mentions", False, False, "room_mention"),
+        ("friends", False, False, "room_mention"),
+        ("friends", True, False, "room_mention"),
+        ("all", True, False, "room_mention"),
+        ("all", False, True, "mention"),
+        ("none", True, True, None),
+    ],
+)
+def test_a_moderators_room_mention_beats_friends_and_mentions_but_not_none(
+    level: Level, is_friend: bool, mentioned: bool, expected: str | None
+) -> None:
+    reason = rules.notification_reason(
+        level, is_dm=False, is_friend=is_friend, mentioned=mentioned, room_mentioned=True
+    )
+    assert reason == expected
