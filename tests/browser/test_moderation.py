@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import LIVE_MS, PASSWORD, Person, create_topic, unique
 from tests.support.server import ServerProcess
@@ -266,3 +266,94 @@ def test_students_create_topics_and_mentors_every_kind_of_room(
         r for r in mentor.api("GET", "/api/rooms")["rooms"] if r["name"] == "Promo Automne 2026"
     ]
     assert created and created[0]["kind"] == "cohort" and created[0]["visibility"] == "private"
+
+
+def test_moderators_add_people_by_search_and_by_a_pasted_list(
+    make_person: Callable[..., Person],
+) -> None:
+    owner = make_person("Claire", open=False)
+    found = make_person("Bastien", open=False)
+    pasted = [make_person(name, open=False) for name in ("Elsa", "Farid")]
+    create_topic(owner, "Club lecture")
+    owner.open()
+    owner.open_room("Club lecture")
+    found.open()
+
+    page = owner.page
+    page.get_by_role("button", name="Gérer le salon").click()
+    page.get_by_role("button", name="Gérer les membres").click()
+    panel = page.get_by_role("dialog", name="Membres de # Club lecture")
+    panel.get_by_label("Rechercher quelqu’un").fill(found.username)
+    panel.get_by_role("button", name="Ajouter Bastien au salon").click()
+    expect(panel.locator(".member-list .person", has_text="Bastien")).to_be_visible(timeout=LIVE_MS)
+    # Bastien has the room at once, without reloading.
+    expect(found.page.locator(".room-item", has_text="Club lecture")).to_be_visible(timeout=LIVE_MS)
+
+    panel.get_by_text("Coller une liste de noms d’utilisateur").click()
+    names = f"{pasted[0].username}, @{pasted[1].username}\npersonne-inconnue"
+    panel.get_by_label("Noms d’utilisateur").fill(names)
+    panel.get_by_role("button", name="Ajouter ces personnes").click()
+    expect(panel.locator(".bulk-added")).to_have_text("2 personnes ajoutées.", timeout=LIVE_MS)
+    expect(panel.locator(".bulk-missing")).to_have_text("1 nom introuvable : personne-inconnue")
+    expect(panel.get_by_label("Noms d’utilisateur")).to_have_value("personne-inconnue")
+    expect(panel.locator(".member-list .person")).to_have_count(4)
+
+
+def test_the_admin_page_changes_roles_and_opens_every_room(
+    server: ServerProcess,
+    admin_token: str,
+    browser: Browser,
+    make_person: Callable[..., Person],
+) -> None:
+    student = make_person("Hugo", open=False)
+    private = student.api(
+        "POST",
+        "/api/rooms",
+        {
+            "slug": unique("secret"),
+            "name": "Projet secret",
+            "kind": "topic",
+            "visibility": "private",
+        },
+    )["room"]
+    me = httpx.get(
+        f"{server.base_url}/api/me", headers={"Authorization": f"Bearer {admin_token}"}, timeout=10
+    ).json()["user"]
+    admin = Person(
+        me["username"],
+        me["display_name"],
+        admin_token,
+        me,
+        server.base_url,
+        browser,
+        {"width": 1280, "height": 800},
+        "light",
+    )
+    try:
+        admin.open()
+        page = admin.page
+        page.get_by_role("button", name="Administration").click()
+        dlg = page.get_by_role("dialog", name="Administration")
+        dlg.get_by_label("Rechercher une personne").fill(student.username)
+        dlg.get_by_label("Rôle de Hugo").select_option("mentor")
+        expect(page.get_by_text("Hugo est maintenant Mentor.")).to_be_visible(timeout=LIVE_MS)
+        assert student.api("GET", "/api/me")["user"]["role"] == "mentor"
+
+        # Every room, private ones included; entering one is seen and logged.
+        dlg.get_by_role("tab", name="Salons").click()
+        dlg.get_by_label("Filtrer les salons").fill("Projet secret")
+        dlg.get_by_role("button", name="Entrer dans Projet secret").click()
+        expect(page.locator(".room-title")).to_contain_text("Projet secret", timeout=LIVE_MS)
+        members = student.api("GET", f"/api/rooms/{private['id']}/members")["members"]
+        assert me["id"] in [m["id"] for m in members]
+
+        page.get_by_role("button", name="Administration").click()
+        dlg.get_by_role("tab", name="Journal").click()
+        log = dlg.locator(".audit-entry")
+        expect(log.filter(has_text="Rôle dans l’école").first).to_contain_text(
+            "Hugo", timeout=LIVE_MS
+        )
+        expect(log.filter(has_text="Membre ajouté").first).to_contain_text("# Projet secret")
+    finally:
+        if admin.context is not None:
+            admin.context.close()
