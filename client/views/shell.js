@@ -22,6 +22,7 @@ import { openAudit } from './audit.js';
 import { openReports } from './reports.js';
 import { openAdmin } from './admin.js';
 import { openReport } from './report.js';
+import { openInvitesPanel } from './invites.js';
 import { toast } from './ui.js';
 
 const LAST_ROOM_KEY = 'chat.lastRoom';
@@ -56,15 +57,7 @@ export function mountShell(root, session) {
   // ---- moderation and staff panels
   const roomName = (id) => { const st = store.get(); return st.rooms[id] ? roomTitle(st.rooms[id], st) : ''; };
   const openAuditFor = (id) => openAudit({ api, store, roomId: id, title: t('audit.titleOf', { name: roomName(id) }) });
-  /** The invites panel is its own module (views/invites.js), loaded the first time it opens. */
-  const openInvitesFor = async (id) => {
-    try {
-      const { openInvitesPanel } = await import('./invites.js');
-      openInvitesPanel({ store, api, actions, roomId: id });
-    } catch (err) {
-      toast(errorText(err), 'error');
-    }
-  };
+  const openInvitesFor = (id) => openInvitesPanel({ api, store, roomId: id });
   const openMembersFor = (id) => openMembers({ store, api, actions, roomId: id, onInvites: () => openInvitesFor(id) });
   const openSettingsFor = (id) => openRoomSettings({
     store, actions, roomId: id,

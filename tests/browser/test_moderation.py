@@ -298,6 +298,10 @@ def test_moderators_add_people_by_search_and_by_a_pasted_list(
     expect(panel.get_by_label("Noms d’utilisateur")).to_have_value("personne-inconnue")
     expect(panel.locator(".member-list .person")).to_have_count(4)
 
+    # Invites are one click away.
+    panel.get_by_role("button", name="Invitations").click()
+    expect(page.get_by_role("dialog", name="Invitations · Club lecture")).to_be_visible()
+
 
 def test_the_admin_page_changes_roles_and_opens_every_room(
     server: ServerProcess,
