@@ -1,0 +1,273 @@
+"""Pins and moderator deletes: who may, the 50-pin limit, what open sockets see, and what a
+client that was away gets back in its replay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from chatserver.sdk import ApiError, ChatClient
+from tests.e2e.conftest import ClientFactory, take_first_account
+from tests.support.server import ServerProcess
+
+Slug = Callable[[str], str]
+Frame = dict[str, Any]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def first_account_taken(server: ServerProcess) -> None:
+    take_first_account(server)
+
+
+async def refused(call: Awaitable[Any]) -> tuple[int | None, str]:
+    with pytest.raises(ApiError) as caught:
+        await call
+    return caught.value.status, caught.value.code
+
+
+def uid(client: ChatClient) -> int:
+    assert client.user is not None
+    return int(client.user["id"])
+
+
+def uname(client: ChatClient) -> str:
+    assert client.user is not None
+    return str(client.user["username"])
+
+
+async def make_moderator(owner: ChatClient, room_id: int, user: ChatClient) -> None:
+    await owner.http(
+        "PUT", f"/api/rooms/{room_id}/members/{uid(user)}", json={"room_role": "moderator"}
+    )
+
+
+async def next_update(client: ChatClient, room_id: int, message_id: int) -> Frame:
+    """The next `message.updated` of that message, skipping anything else."""
+    async with asyncio.timeout(5):
+        while True:
+            event = await client.next_event("message.updated", room=room_id)
+            if event["message"]["id"] == message_id:
+                return event
+
+
+# -- pins --------------------------------------------------------------------------------
+
+
+async def test_a_pin_reaches_open_sockets_as_the_messages_full_state(
+    make_client: ClientFactory, slug: Slug
+) -> None:
+    owner = await make_client("owner")
+    member = await make_client("member")
+    room = await owner.create_room(slug("pins"), "Pins", "topic")
+    rid = room["id"]
+    await member.join(rid)
+    await member.connect()
+    first = await member.post_message(rid, "read the rules")
+    second = await member.post_message(rid, "and the schedule")
+
+    await owner.pin(rid, first["id"])  # 204
+    event = await next_update(member, rid, first["id"])
+    assert event["message"]["pinned"] is True
+    assert event["message"]["body"] == "read the rules"
+    assert event["seq"] == first["seq"] + 2  # a sequenced change of its own
+    await owner.pin(rid, second["id"])
+    await next_update(member, rid, second["id"])
+    assert (await member.room(rid))["pinned"] == [first["id"], second["id"]]  # oldest first
+    pinned = {m["id"]: m["pinned"] for m in await member.history(rid)}
+    assert pinned == {first["id"]: True, second["id"]: True}
+
+    # Idempotent: pinning again changes nothing and announces nothing.
+    before = (await owner.room(rid))["last_seq"]
+    await owner.pin(rid, first["id"])
+    assert (await owner.room(rid))["last_seq"] == before
+
+    await owner.unpin(rid, first["id"])
+    event = await next_update(member, rid, first["id"])
+    assert event["message"]["pinned"] is False
+    await owner.unpin(rid, first["id"])
+    assert (await owner.room(rid))["last_seq"] == before + 1
+    assert (await member.room(rid))["pinned"] == [second["id"]]
+
+
+async def test_who_may_pin(
+    make_client: ClientFactory, slug: Slug, staff: dict[str, ChatClient]
+) -> None:
+    owner = await make_client("owner")
+    student = await make_client("student")
+    helper = await make_client("helper")
+    outsider = await make_client("outsider")
+    mentor, admin = staff["mentor"], staff["admin"]
+    public = await owner.create_room(slug("pub"), "Public", "topic")
+    private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
+    for client in (student, helper):
+        await client.join(public["id"])
+    await make_moderator(owner, public["id"], helper)
+    in_public = await student.post_message(public["id"], "pin me")
+    in_private = await owner.post_message(private["id"], "secret schedule")
+
+    # Members who do not moderate, and outsiders of a public room: forbidden.
+    for client in (student, outsider):
+        assert await refused(client.pin(public["id"], in_public["id"])) == (403, "forbidden")
+    # The owner, a room moderator, and staff (a public room needs no membership).
+    for client in (owner, helper, mentor, admin):
+        await client.unpin(public["id"], in_public["id"])
+        await client.pin(public["id"], in_public["id"])
+    # A private room does not exist for those outside it, staff included.
+    for client in (outsider, mentor, admin):
+        assert await refused(client.pin(private["id"], in_private["id"])) == (404, "not_found")
+    await owner.add_member(private["id"], uid(mentor))
+    await mentor.pin(private["id"], in_private["id"])  # a mentor who is a member moderates
+    # A DM has no moderators, not even its members.
+    dm = await student.open_dm(uname(outsider))
+    in_dm = await outsider.post_message(dm["id"], "hi")
+    for client in (student, outsider):
+        assert await refused(client.pin(dm["id"], in_dm["id"])) == (403, "forbidden")
+
+    # Wrong room, unknown or deleted message: 404.
+    assert await refused(owner.pin(private["id"], in_public["id"])) == (404, "not_found")
+    assert await refused(owner.pin(public["id"], 987654321)) == (404, "not_found")
+    gone = await student.post_message(public["id"], "soon gone")
+    await student.delete_message(gone["id"])
+    assert await refused(owner.pin(public["id"], gone["id"])) == (404, "not_found")
+
+
+async def test_pins_refuse_bad_input(server: ServerProcess, make_client: ClientFactory) -> None:
+    owner = await make_client("owner")
+    async with httpx.AsyncClient(base_url=server.base_url) as raw:
+        resp = await raw.put("/api/rooms/1/pins/1")
+        assert (resp.status_code, resp.json()["error"]["code"]) == (401, "unauthorized")
+    for path in ("/api/rooms/abc/pins/1", "/api/rooms/1/pins/0", "/api/rooms/1/pins/1.5"):
+        assert await refused(owner.http("PUT", path)) == (400, "bad_request")
+
+
+async def test_the_51st_pin_is_refused(make_client: ClientFactory, slug: Slug) -> None:
+    owner = await make_client("owner")
+    room = await owner.create_room(slug("limit"), "Limit", "topic")
+    rid = room["id"]
+    sent = [await owner.post_message(rid, f"note {i}") for i in range(51)]
+    for message in sent[:50]:
+        await owner.pin(rid, message["id"])
+    assert await refused(owner.pin(rid, sent[50]["id"])) == (409, "limit_reached")
+    await owner.pin(rid, sent[0]["id"])  # already pinned: still fine at the limit
+    pinned = (await owner.room(rid))["pinned"]
+    assert pinned == [m["id"] for m in sent[:50]]
+    await owner.unpin(rid, sent[0]["id"])
+    await owner.pin(rid, sent[50]["id"])
+    assert (await owner.room(rid))["pinned"] == [m["id"] for m in sent[1:]]
+
+
+# -- moderator deletes --------------------------------------------------------------------
+
+
+async def test_a_moderators_delete_reaches_open_sockets_and_unpins(
+    make_client: ClientFactory, slug: Slug
+) -> None:
+    owner = await make_client("owner")
+    author = await make_client("author")
+    room = await owner.create_room(slug("mod"), "Moderated", "topic")
+    rid = room["id"]
+    await author.join(rid)
+    await author.connect()
+    rude = await author.send(rid, "something rude")
+    mine = await author.send(rid, "my own")
+    await owner.pin(rid, rude["id"])
+    await next_update(author, rid, rude["id"])
+
+    await owner.delete_message(rude["id"])
+    event = await next_update(author, rid, rude["id"])
+    tombstone = event["message"]
+    assert (tombstone["deleted"], tombstone["deleted_by"], tombstone["body"]) == (
+        True,
+        "moderator",
+        "",
+    )
+    assert tombstone["pinned"] is False
+    assert (await author.room(rid))["pinned"] == []
+
+    await author.delete(mine["id"])
+    event = await next_update(author, rid, mine["id"])
+    assert event["message"]["deleted_by"] == "author"
+    assert "deleted_by" not in (await author.post_message(rid, "still here"))
+    by_id = {m["id"]: m for m in await author.history(rid)}
+    assert by_id[rude["id"]]["deleted_by"] == "moderator"
+    assert by_id[mine["id"]]["deleted_by"] == "author"
+
+
+async def test_who_may_delete_others_messages(
+    make_client: ClientFactory, slug: Slug, staff: dict[str, ChatClient]
+) -> None:
+    owner = await make_client("owner")
+    student = await make_client("student")
+    helper = await make_client("helper")
+    mentor, admin = staff["mentor"], staff["admin"]
+    public = await owner.create_room(slug("pub"), "Public", "topic")
+    private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
+    for client in (student, helper):
+        await client.join(public["id"])
+    await make_moderator(owner, public["id"], helper)
+
+    async def by_student() -> int:
+        return int((await student.post_message(public["id"], "delete me"))["id"])
+
+    assert await refused(helper.edit_message(await by_student(), "x")) == (403, "forbidden")
+    other = await make_client("other")
+    await other.join(public["id"])
+    assert await refused(other.delete_message(await by_student())) == (403, "forbidden")
+    for client in (owner, helper, mentor, admin):  # staff need no membership in a public room
+        await client.delete_message(await by_student())
+    in_private = await owner.post_message(private["id"], "members only")
+    for client in (mentor, admin):
+        assert await refused(client.delete_message(in_private["id"])) == (404, "not_found")
+    await owner.add_member(private["id"], uid(mentor))
+    await mentor.delete_message(in_private["id"])
+
+    # In a DM nobody moderates: a mentor in it deletes only their own messages.
+    dm = await mentor.open_dm(uname(student))
+    in_dm = await student.post_message(dm["id"], "between us")
+    assert await refused(mentor.delete_message(in_dm["id"])) == (403, "forbidden")
+
+
+async def test_a_replay_after_reconnecting_shows_pins_and_tombstones(
+    make_client: ClientFactory, slug: Slug, staff: dict[str, ChatClient]
+) -> None:
+    owner = await make_client("owner")
+    reader = await make_client("reader")
+    room = await owner.create_room(slug("away"), "Away", "topic")
+    rid = room["id"]
+    await reader.join(rid)
+    notice = await owner.post_message(rid, "notice")
+    spam = await reader.post_message(rid, "spam")
+    typo = await reader.post_message(rid, "typo")
+    away = ChatClient(reader.base_url, reader.token, reconnect=False)
+    try:
+        await away.connect()
+        seen = away.last_seq[rid]
+    finally:
+        await away.close()
+
+    await owner.pin(rid, notice["id"])
+    await staff["mentor"].delete_message(spam["id"])
+    await reader.delete_message(typo["id"])
+
+    back = ChatClient(reader.base_url, reader.token)
+    try:
+        await back.connect(since={rid: seen})
+        replay: list[Frame] = []
+        async with asyncio.timeout(10):
+            while not replay or replay[-1].get("type") != "room.synced":
+                replay.append(await back.next_event(room=rid))
+        updated = {f["message"]["id"]: f["message"] for f in replay[:-1]}
+        assert [f["type"] for f in replay[:-1]] == ["message.updated"] * 3
+        assert updated[notice["id"]]["pinned"] is True
+        assert (updated[spam["id"]]["deleted"], updated[spam["id"]]["deleted_by"]) == (
+            True,
+            "moderator",
+        )
+        assert updated[typo["id"]]["deleted_by"] == "author"
+        assert replay[-1]["seq"] == seen + 3
+    finally:
+        await back.close()
