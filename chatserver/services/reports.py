@@ -29,7 +29,6 @@ from chatserver.store import accounts as account_store
 from chatserver.store import messages as message_store
 from chatserver.store import notifications as notification_store
 from chatserver.store import reports as store
-from chatserver.store import rooms as room_store
 from chatserver.store.engine import Database
 
 REASON_MAX = 500
@@ -95,11 +94,8 @@ class ReportService:
                 r.resolved_by for r in found if r.resolved_by is not None
             }
             users = await account_store.get_users(conn, named)
-            rooms: dict[int, Room] = {}
-            for room_id in {r.room_id for r in found}:
-                room = await room_store.get_room(conn, room_id)
-                assert room is not None  # a room's reports go with it (cascade)
-                rooms[room_id] = room
+            rooms = await store.rooms_of(conn, found)
+        # A room's reports go with it (cascade): every report's room is there.
         return [(report, rooms[report.room_id], users) for report in found]
 
     async def resolve(self, user: User, report_id: int, action: ReportAction) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chatserver.domain.models import Report, ReportAction, ReportState
-from chatserver.store.tables import AnyRow, reports, users
+from chatserver.domain.models import Report, ReportAction, ReportState, Room
+from chatserver.store.rooms import ROOM_COLUMNS, room_from_row, with_pins
+from chatserver.store.tables import AnyRow, reports, rooms, users
 
 
 def _from_row(row: AnyRow) -> Report:
@@ -79,6 +80,15 @@ async def page(
         stmt = stmt.where(reports.c.id < before)
     stmt = stmt.order_by(reports.c.id.desc()).limit(limit)
     return [_from_row(row) for row in await conn.execute(stmt)]
+
+
+async def rooms_of(conn: AsyncConnection, found: list[Report]) -> dict[int, Room]:
+    """The rooms of a page of reports, pins included, in two queries however many."""
+    ids = list({report.room_id for report in found})
+    if not ids:
+        return {}
+    rows = await conn.execute(select(*ROOM_COLUMNS).where(rooms.c.id.in_(ids)))
+    return {room.id: room for room in await with_pins(conn, [room_from_row(r) for r in rows])}
 
 
 async def resolve(
