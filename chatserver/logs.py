@@ -122,6 +122,11 @@ class Repeats:
             self._untracked = 0
 
 
+CLIENT_FAULTS = frozenset({"Invalid UTF-8 sequence received from client."})
+"""uvicorn messages it logs with a traceback although a client caused them (the socket is
+closed with 1007 as RFC 6455 requires; nothing on the server went wrong)."""
+
+
 class RepeatFilter(logging.Filter):
     """`Repeats` for a logger whose calls are not ours (uvicorn's): warnings and errors
     pass once per kind (message and exception type) and window, then are counted.
@@ -135,6 +140,11 @@ class RepeatFilter(logging.Filter):
         self._repeats = Repeats(logger, window)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg in CLIENT_FAULTS:
+            # The client's fault, not ours: one warning line, no traceback.
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         if record.levelno < logging.WARNING or record.msg is SUMMARY:
             return True
         kind = (record.msg, record.exc_info[0] if record.exc_info else None)
