@@ -67,7 +67,7 @@ class InviteService:
             else:
                 room, membership = await visible_room(conn, actor, room_id)
                 check_moderates(actor, room, membership)
-            if role == "guest" and not await store.guests_allowed(conn, room.id):
+            if role == "guest" and not room.guests_allowed:
                 raise Forbidden("guest invites are only for rooms that allow guests")
             code = rules.new_code()
             invite = await store.create(
@@ -185,7 +185,7 @@ class InviteService:
         """Count the use and add the member, in the caller's transaction; the room's row
         is locked and the user is not a member yet."""
         conn = outbox.conn
-        if await store.is_banned(conn, invite.room_id, user.id):
+        if await room_store.is_banned(conn, invite.room_id, user.id):
             raise Forbidden("you are banned from this room")
         now = now_ms()
         if not await store.take_use(conn, invite.id, now):

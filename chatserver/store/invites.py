@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.invites import Invite, InviteRole
-from chatserver.store.tables import AnyRow, invites, room_bans, rooms
+from chatserver.store.tables import AnyRow, invites, rooms
 
 LIST_LIMIT = 500
 """Invites a room's list shows, newest first: enough for any poster campaign."""
@@ -109,19 +109,3 @@ async def lock_room(conn: AsyncConnection, room_id: int) -> None:
     already a member is decided once per room at a time (PostgreSQL; SQLite writes one
     transaction at a time anyway)."""
     await conn.execute(select(rooms.c.id).where(rooms.c.id == room_id).with_for_update())
-
-
-async def guests_allowed(conn: AsyncConnection, room_id: int) -> bool:
-    row = (await conn.execute(select(rooms.c.guests_allowed).where(rooms.c.id == room_id))).first()
-    return bool(row and row[0])
-
-
-async def is_banned(conn: AsyncConnection, room_id: int, user_id: int) -> bool:
-    row = (
-        await conn.execute(
-            select(room_bans.c.user_id).where(
-                and_(room_bans.c.room_id == room_id, room_bans.c.user_id == user_id)
-            )
-        )
-    ).first()
-    return row is not None
