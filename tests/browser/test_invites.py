@@ -154,20 +154,9 @@ def test_the_invites_panel_makes_copies_shows_the_qr_code_and_revokes(
     mentor.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = mentor.page
     mentor.open_room("Promo Lyon 2026")
-    # The panel's entry point, as the room's settings and members panels call it.
-    page.evaluate(
-        """async ({ token, roomId }) => {
-            const { openInvitesPanel } = await import('/views/invites.js');
-            const { createApi } = await import('/api.js');
-            const room = await createApi({ getToken: () => token }).room(roomId);
-            openInvitesPanel({
-                api: createApi({ getToken: () => token }),
-                store: { get: () => ({ rooms: { [roomId]: room.room } }) },
-                roomId,
-            });
-        }""",
-        {"token": mentor.token, "roomId": room["id"]},
-    )
+    # The moderators' way in: the room's details, then its invites.
+    page.get_by_role("button", name="Détails du salon").click()
+    page.get_by_role("dialog").get_by_role("button", name="Invitations").click()
     panel = page.get_by_role("dialog", name="Invitations · Promo Lyon 2026")
     expect(panel.get_by_text("Aucune invitation pour l’instant.")).to_be_visible(timeout=LIVE_MS)
 
