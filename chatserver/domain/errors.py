@@ -12,6 +12,10 @@ class ChatError(Exception):
 
     code: str = "bad_request"
     status: int = 400
+    retry_after: float | None = None
+    """Seconds after which the same request may pass (`rate_limited`, `unavailable`)."""
+    until: str | None = None
+    """When a mute ends (`muted`), as a protocol time."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -14,7 +14,7 @@ from chatserver.domain.errors import BadRequest, ChatError, TooLarge, Unauthoriz
 from chatserver.gateway import faults
 from chatserver.gateway.usecases import Caller, UseCase
 from chatserver.protocol import requests as rq
-from chatserver.protocol.responses import ErrorDetail, ErrorReply
+from chatserver.protocol.responses import ErrorReply, error_detail
 from chatserver.protocol.wire import encode
 from chatserver.services.container import Services
 from chatserver.services.ratelimit import enforce
@@ -143,17 +143,11 @@ def json_response(payload: msgspec.Struct | None, status: int = 200) -> Response
 
 
 def error_response(error: ChatError) -> Response:
-    retry_after = getattr(error, "retry_after", None)
-    detail = ErrorDetail(error.code, error.message)
     headers = {}
-    if retry_after is not None:
-        detail.retry_after = retry_after
-        headers["Retry-After"] = str(max(1, round(retry_after)))
-    until = getattr(error, "until", None)
-    if until is not None:
-        detail.until = until
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
     return Response(
-        encode(ErrorReply(detail)),
+        encode(ErrorReply(error_detail(error))),
         status_code=error.status,
         media_type="application/json",
         headers=headers,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatserver.domain.errors import ChatError
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.hub import Hub
 from chatserver.gateway.usecases import USE_CASES, Caller, UseCase, ok_frame
@@ -37,19 +36,3 @@ class Dispatcher:
         if case.ws_reply == "pong":
             return b'{"op":"pong","ref":' + wire.encode(command.ref) + b"}"
         return None
-
-
-def error_frame(error: ChatError, ref: frames.Ref) -> bytes:
-    frame: dict[str, Any] = {
-        "op": "error",
-        "ref": ref,
-        "code": error.code,
-        "message": error.message,
-    }
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        frame["retry_after"] = retry_after
-    until = getattr(error, "until", None)
-    if until is not None:
-        frame["until"] = until
-    return wire.encode(frame)

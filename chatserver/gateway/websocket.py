@@ -17,7 +17,7 @@ from chatserver.domain.models import User, now_ms
 from chatserver.gateway import faults
 from chatserver.gateway.admission import Admission
 from chatserver.gateway.api import error_response
-from chatserver.gateway.commands import Dispatcher, error_frame
+from chatserver.gateway.commands import Dispatcher
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.direct import direct_writer
 from chatserver.gateway.guard import server_send_limit
@@ -28,6 +28,7 @@ from chatserver.gateway.origin import host_allowed, origin_allowed, public_origi
 from chatserver.logformat import bind_socket
 from chatserver.protocol import frames, wire
 from chatserver.protocol.closecodes import CloseCode
+from chatserver.protocol.responses import error_frame
 from chatserver.services.container import Services
 from chatserver.services.ratelimit import enforce
 from chatserver.services.session import Snapshot

@@ -206,12 +206,12 @@ class Pong(msgspec.Struct, kw_only=True):
     ref: str | int | float | bool | None = None
 
 
-class ErrorFrame(msgspec.Struct, kw_only=True, omit_defaults=True):
+class ErrorFrame(msgspec.Struct, kw_only=True):
     """A refused request; `retry_after` and `until` only when the error carries them."""
 
     op: Literal["error"] = "error"
     ref: str | int | float | bool | None
     code: str
     message: str
-    retry_after: float | None = None
-    until: str | None = None
+    retry_after: float | msgspec.UnsetType = msgspec.UNSET
+    until: str | msgspec.UnsetType = msgspec.UNSET

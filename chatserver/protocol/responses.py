@@ -10,12 +10,14 @@ from typing import Literal
 
 import msgspec
 
+from chatserver.domain.errors import ChatError
 from chatserver.domain.models import Level
+from chatserver.protocol.events import ErrorFrame
 from chatserver.protocol.wire import (
-    InviteOut,
-    InvitePreviewOut,
     AuditEntryOut,
     BanOut,
+    InviteOut,
+    InvitePreviewOut,
     MemberOut,
     MessageOut,
     NotificationOut,
@@ -24,6 +26,7 @@ from chatserver.protocol.wire import (
     RoomOut,
     SelfOut,
     UserOut,
+    encode,
 )
 
 
@@ -164,10 +167,6 @@ class ExportReply(msgspec.Struct):
     notification_settings: NotificationSettingsReply
 
 
-class ReportsReply(msgspec.Struct):
-    reports: list[ReportOut]
-
-
 class InviteReply(msgspec.Struct):
     invite: InviteOut
 
@@ -178,6 +177,10 @@ class InvitesReply(msgspec.Struct):
 
 class InvitePreviewReply(msgspec.Struct):
     invite: InvitePreviewOut
+
+
+class ReportsReply(msgspec.Struct):
+    reports: list[ReportOut]
 
 
 class ErrorDetail(msgspec.Struct, omit_defaults=True):
@@ -192,6 +195,30 @@ class ErrorDetail(msgspec.Struct, omit_defaults=True):
 
 class ErrorReply(msgspec.Struct):
     error: ErrorDetail
+
+
+def error_detail(error: ChatError) -> ErrorDetail:
+    """The one encoding of a refusal, shared by HTTP bodies and WebSocket error frames."""
+    detail = ErrorDetail(error.code, error.message)
+    if error.retry_after is not None:
+        detail.retry_after = error.retry_after
+    if error.until is not None:
+        detail.until = error.until
+    return detail
+
+
+def error_frame(error: ChatError, ref: str | int | float | bool | None) -> bytes:
+    """`{"op": "error", "ref", "code", "message", ...}`: the detail beside op and ref."""
+    detail = error_detail(error)
+    return encode(
+        ErrorFrame(
+            ref=ref,
+            code=detail.code,
+            message=detail.message,
+            retry_after=detail.retry_after,
+            until=detail.until,
+        )
+    )
 
 
 Reply = (
@@ -217,8 +244,8 @@ Reply = (
     | NotificationSettingsReply
     | NotificationsReply
     | ExportReply
+    | ReportsReply
     | InviteReply
     | InvitesReply
     | InvitePreviewReply
-    | ReportsReply
 )

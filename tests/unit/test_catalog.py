@@ -60,3 +60,22 @@ def test_every_encoded_event_validates_against_its_schema_entry() -> None:
     decoded = msgspec.json.decode(frame, type=events.MemberJoined)
     assert decoded.user == user
     assert decoded.type == "member.joined"
+
+
+def test_a_refusal_is_encoded_once_for_both_transports() -> None:
+    from chatserver.domain.errors import BadRequest, Muted, RateLimited
+    from chatserver.protocol.responses import ErrorReply, error_detail, error_frame
+
+    assert json.loads(error_frame(BadRequest("no"), 7)) == {
+        "op": "error",
+        "ref": 7,
+        "code": "bad_request",
+        "message": "no",
+    }
+    slow = RateLimited("slow down", 1.5)
+    assert json.loads(error_frame(slow, "r"))["retry_after"] == 1.5
+    http = json.loads(encode(ErrorReply(error_detail(slow))))
+    assert http == {"error": {"code": "rate_limited", "message": "slow down", "retry_after": 1.5}}
+    muted = Muted("muted", "2026-12-06T10:00:00.000Z")
+    assert json.loads(error_frame(muted, None))["until"] == "2026-12-06T10:00:00.000Z"
+    assert json.loads(encode(ErrorReply(error_detail(muted))))["error"]["until"] == muted.until
