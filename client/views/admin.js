@@ -44,6 +44,7 @@ function peopleTab({ api, store, actions }) {
   async function load() {
     const q = search.value.trim().replace(/^@/, '');
     lastQuery = q;
+    if (!q) { list.replaceChildren(h('li', { class: 'empty' }, t('admin.searchHint'))); return; }
     try {
       const users = await actions.searchUsers(q);
       if (q !== lastQuery) return;

@@ -1,9 +1,12 @@
 """Screenshots of the main screens for the docs: `python -m tests.browser.screenshots [OUT_DIR]`.
 
 Starts a throwaway server, fills it with a small school (people, rooms, a
-lively conversation with reactions, a DM, notifications), then photographs
-the login screen, a chat room, the emoji picker and the notifications inbox
-at desktop (1280×800) and phone (390×844) widths, light and dark.
+lively conversation with reactions, a DM, notifications, a pin, a moderator's
+delete, a mute and open reports), then photographs the login screen, a chat
+room, the emoji picker and the notifications inbox, and the moderation
+screens (a message's menu, room settings, members, a muted member's room, the
+reports, the admin page and its audit log) at desktop (1280×800) and phone
+(390×844) widths, light and dark.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
-from playwright.sync_api import Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 from websockets.sync.client import connect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD
@@ -37,6 +40,7 @@ class Seed:
         self.base = base
         self.tokens: dict[str, str] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.rooms: dict[str, int] = {}
 
     def call(self, who: str, method: str, path: str, body: Any = None) -> Any:
         r = httpx.request(
@@ -76,6 +80,7 @@ class Seed:
                 )
             else:
                 self.call(m, "POST", f"/api/rooms/{room['id']}/join")
+        self.rooms[slug] = int(room["id"])
         return int(room["id"])
 
     def say(self, who: str, room: int, body: str, reply_to: int | None = None) -> int:
@@ -172,6 +177,21 @@ def seed(base: str) -> tuple[Seed, int]:
     s.say("hugo", dm, "Tu relis mon deck avant mardi ? 🙏")
     s.call("camille", "PUT", "/api/settings/notifications", {"default": "friends"})
     s.say("ines", fonds, "Super article sur les BSA Air, je vous le mets demain.")
+
+    # Moderation: Léa (the room's owner) pins the welcome and removes an ad; a
+    # scam in another room is reported twice and waits for staff; Hugo mutes Camille there.
+    s.call("lea", "PUT", f"/api/rooms/{pitch}/pins/{m1}")
+    ad = s.say("karim", pitch, "🔥 Formation « Devenir riche en 7 jours » à -50 %, écrivez-moi !")
+    s.call("lea", "DELETE", f"/api/messages/{ad}")
+    scam = s.say("karim", fonds, "Qui veut investir dans ma crypto ? Rendement garanti 300 % 🚀")
+    s.call("ines", "POST", f"/api/messages/{scam}/report", {"reason": "Arnaque probable"})
+    s.call("hugo", "POST", f"/api/messages/{scam}/report", {"reason": "Spam, déjà posté ailleurs"})
+    s.call(
+        "hugo",
+        "PUT",
+        f"/api/rooms/{fonds}/mutes/{s.users['camille']['id']}",
+        {"duration_s": 3600, "reason": "On garde le fil sur la levée de fonds"},
+    )
     return s, pitch
 
 
@@ -183,6 +203,83 @@ def typing(base: str, token: str, room: int) -> None:
         ws.recv(timeout=5)
         ws.send(json.dumps({"op": "typing", "room": room, "ref": 1}))
         time.sleep(0.3)
+
+
+def signed_in(browser: Browser, base: str, token: str, viewport: ViewportSize, theme: str) -> Page:
+    """A page already signed in with `token` (as after an earlier login)."""
+    ctx = browser.new_context(
+        viewport=viewport,
+        color_scheme=theme,  # type: ignore[arg-type]
+        locale="fr-FR",
+        device_scale_factor=1,
+    )
+    ctx.add_init_script(f"localStorage.setItem('chat.token', {json.dumps(token)});")
+    page = ctx.new_page()
+    page.goto(base + "/")
+    page.wait_for_selector(".conn-status.conn-online", state="attached")
+    return page
+
+
+def open_room(page: Page, room: int, phone: bool) -> None:
+    if phone:
+        page.get_by_role("button", name="Ouvrir la liste des salons").click()
+    page.locator(f".room-item[data-room-id='{room}']").click()
+    page.wait_for_selector("article.msg")
+
+
+def moderation_shots(
+    browser: Browser, s: Seed, base: str, size: str, theme: str, out: Path
+) -> None:
+    """The moderation screens: as the room's owner, a muted member, and the admin."""
+    tag = f"{size}-{theme}"
+    viewport = SIZES[size]
+    phone = size == "phone"
+    pitch = s.rooms["atelier-pitch"]
+
+    page = signed_in(browser, base, s.tokens["lea"], viewport, theme)
+    open_room(page, pitch, phone)
+    page.wait_for_selector(".pin-bar")
+    msg = page.locator("article.msg", has_text="Je passe en premier")
+    msg.hover()
+    msg.get_by_role("button", name="Plus d’actions").click()
+    page.wait_for_selector(".menu")
+    shoot(page, out / f"message-menu-{tag}.png")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Gérer le salon").click()
+    page.wait_for_selector("#rs-name")
+    page.get_by_label("Mode lent").select_option("30")
+    shoot(page, out / f"room-settings-{tag}.png")
+    page.get_by_role("button", name="Gérer les membres").click()
+    page.wait_for_selector(".member-list .person")
+    page.get_by_label("Rechercher quelqu’un").fill("s")
+    page.wait_for_selector(".add-people .person")
+    shoot(page, out / f"members-{tag}.png")
+    page.context.close()
+
+    page = signed_in(browser, base, s.tokens["camille"], viewport, theme)
+    open_room(page, s.rooms["levee-de-fonds"], phone)
+    page.wait_for_selector(".notice-muted")
+    page.mouse.move(0, 0)
+    shoot(page, out / f"muted-{tag}.png")
+    page.context.close()
+
+    page = signed_in(browser, base, s.tokens["sophie"], viewport, theme)
+    if phone:
+        page.get_by_role("button", name="Ouvrir la liste des salons").click()
+    page.get_by_role("button", name="Signalements").click()
+    page.wait_for_selector(".report")
+    shoot(page, out / f"reports-{tag}.png")
+    page.keyboard.press("Escape")
+    if phone:
+        page.get_by_role("button", name="Ouvrir la liste des salons").click()
+    page.get_by_role("button", name="Administration").click()
+    page.get_by_role("tab", name="Salons").click()
+    page.wait_for_selector(".admin-panel .directory-item")
+    shoot(page, out / f"admin-{tag}.png")
+    page.get_by_role("tab", name="Journal").click()
+    page.wait_for_selector(".audit-entry")
+    shoot(page, out / f"audit-{tag}.png")
+    page.context.close()
 
 
 def shoot(page: Page, path: Path) -> None:
@@ -234,6 +331,7 @@ def main(out: Path) -> None:
                 page.wait_for_selector(".notif")
                 shoot(page, out / f"notifications-{tag}.png")
                 ctx.close()
+                moderation_shots(browser, s, server.base_url, size, theme, out)
         browser.close()
 
 
