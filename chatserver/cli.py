@@ -108,6 +108,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--owner", required=True, help="username of the mentor or admin who owns it"
     )
     room_create.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
+    room_add = room_sub.add_parser(
+        "add",
+        help="add people to a room by username, as an admin would (any room but a DM)",
+        description="Exits with 1 when some names were not found (the others are added).",
+    )
+    room_add.add_argument("slug", help="the room's slug")
+    room_add.add_argument("usernames", nargs="*", metavar="USER")
+    room_add.add_argument(
+        "--from-csv",
+        metavar="FILE",
+        help="more usernames: one per line, or a CSV file with a `username` column",
+    )
+    room_add.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
+    room_add.add_argument(
+        "--redis-url",
+        help="overrides CHAT_REDIS_URL: with Redis, open sockets see the newcomers at once; "
+        "without, members' clients catch up at their next event or reconnect",
+    )
+
+    audit = sub.add_parser("audit", help="print the moderation audit log, newest first")
+    audit.add_argument("--room", metavar="SLUG", help="one room's entries only")
+    audit.add_argument("--limit", type=int, default=50, help="entries to print (default 50)")
+    audit.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
 
     invite = sub.add_parser("invite", help="make invite links to rooms")
     invite_sub = invite.add_subparsers(dest="invite_command", required=True, metavar="ACTION")
@@ -179,7 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "user":
             return asyncio.run(_user(settings, args))
         if args.command == "room":
+            if args.room_command == "add":
+                return asyncio.run(_room_add(settings, args))
             return asyncio.run(_room(settings, args))
+        if args.command == "audit":
+            return asyncio.run(_audit(settings, args))
         if args.command == "invite":
             return asyncio.run(_invite(settings, args))
     except ChatError as error:
@@ -389,4 +416,121 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await db.close()
     print(services.invites.link(invite.code, f"http://{settings.host}:{settings.port}"))
+    return 0
+
+
+def read_usernames(path: str) -> list[str]:
+    """Usernames from a file: a CSV with a `username` column, or one name per line (the
+    first column of each line when there is no such header)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as source:
+            rows = [row for row in csv.reader(source) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise ChatError(f"cannot read {path}: {_one_line(error)}") from None
+    if not rows:
+        return []
+    header = [cell.strip().lower() for cell in rows[0]]
+    if "username" in header:
+        column = header.index("username")
+        cells = (row[column] for row in rows[1:] if len(row) > column)
+    else:
+        cells = (row[0] for row in rows)
+    return [name for name in (cell.strip() for cell in cells) if name]
+
+
+async def _room_add(settings: Settings, args: argparse.Namespace) -> int:
+    """The operator adds people by name, in batches of the API's 500: each newcomer's
+    `member.joined` reaches the room, and the audit log names no actor."""
+    from chatserver.services.rooms import MAX_BULK_ADD
+    from chatserver.store import rooms as room_store
+
+    names = list(args.usernames) + (read_usernames(args.from_csv) if args.from_csv else [])
+    if not names:
+        raise ChatError("name at least one user, or give --from-csv FILE")
+    broker = None
+    if settings.redis_url:
+        from chatserver.app import make_broker
+
+        broker = make_broker(settings)
+    db, services = await _services(settings, broker)
+    added: list[int] = []
+    already: list[int] = []
+    missing: list[str] = []
+    try:
+        async with db.read() as conn:
+            room = await room_store.get_room_by_slug(conn, args.slug)
+        if room is None:
+            raise ChatError(f"no room with the slug {args.slug!r}")
+        for start in range(0, len(names), MAX_BULK_ADD):
+            done = await services.rooms.add_members(
+                None, room.id, usernames=names[start : start + MAX_BULK_ADD]
+            )
+            added += done.added
+            already += done.already
+            missing += done.not_found
+    finally:
+        await db.close()
+        if broker is not None:
+            await broker.close()
+    print(f"{room.slug}: {len(added)} added, {len(already)} already members")
+    if missing:
+        print(f"not found: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    """Print audit entries, one line each: when, what, who, where, to whom, why."""
+    import json
+
+    from chatserver.domain.models import iso_ms
+    from chatserver.store import accounts as account_store
+    from chatserver.store import audit
+    from chatserver.store import rooms as room_store
+
+    if not 1 <= args.limit <= 10_000:
+        raise ChatError("--limit is 1 to 10000")
+    db, _ = await _services(settings)
+    try:
+        async with db.read() as conn:
+            room_id = None
+            if args.room:
+                room = await room_store.get_room_by_slug(conn, args.room)
+                if room is None:
+                    raise ChatError(f"no room with the slug {args.room!r}")
+                room_id = room.id
+            entries = await audit.page(conn, room_id=room_id, before=None, limit=args.limit)
+            people = await account_store.get_users(
+                conn,
+                {e.actor_id for e in entries if e.actor_id}
+                | {e.target_user_id for e in entries if e.target_user_id},
+            )
+            rooms = {
+                e.room_id: await room_store.get_room(conn, e.room_id)
+                for e in entries
+                if e.room_id is not None
+            }
+    finally:
+        await db.close()
+
+    def name(user_id: int | None, absent: str) -> str:
+        user = people.get(user_id) if user_id is not None else None
+        return user.username if user is not None else absent
+
+    for e in entries:
+        room = rooms.get(e.room_id) if e.room_id is not None else None
+        parts = [iso_ms(e.created_at_ms), e.action, f"by {name(e.actor_id, 'the operator')}"]
+        if e.room_id is not None:
+            parts.append(f"in {room.slug if room else e.room_id}")
+        if e.target_user_id is not None:
+            parts.append(f"user {name(e.target_user_id, str(e.target_user_id))}")
+        if e.target_message_id is not None:
+            parts.append(f"message {e.target_message_id}")
+        if e.reason:
+            parts.append(f"reason {json.dumps(e.reason, ensure_ascii=False)}")
+        if e.details:
+            parts.append(json.dumps(e.details, ensure_ascii=False, sort_keys=True))
+        print("  ".join(parts))
     return 0

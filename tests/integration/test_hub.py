@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from chatserver.broker.base import Broker, room_channel
+from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel
 from chatserver.broker.memory import MemoryBroker
 from chatserver.broker.redis import RedisBroker
 from chatserver.domain.models import User
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.hub import Hub
-from chatserver.protocol.envelope import pack
+from chatserver.protocol.envelope import MembershipChanged, encode_control, pack
 from tests.integration.conftest import REDIS_URL, require_redis
 
 NEVER = 3600.0
@@ -289,3 +289,24 @@ async def test_presence_reaches_each_room_mate_once_and_never_its_subject(rig: R
     await subject.got(1)
     assert [e["status"] for e in mate.unsequenced] == ["online"]
     assert subject.unsequenced == []
+
+
+async def test_a_leaving_member_gets_no_event_the_broker_hands_over_after_the_detach(
+    rig: Rig,
+) -> None:
+    """A removal publishes its detach command before its `member.left`; an event another
+    writer committed just after may arrive in the same breath, before any task of the
+    hub runs. The command detaches at once, so that event reaches only those who stay."""
+    hub = await rig.start()
+    leaving, staying = rig.client(user_id=1), rig.client(user_id=2)
+    for client in (leaving, staying):
+        await hub.add_connection(client.conn)
+        await hub.attach(client.conn, rig.room, 0)
+    await rig.publish(1)
+    assert await leaving.got(1) == [1]
+    removal = MembershipChanged(user_id=1, room_id=rig.room, joined=False, seq=2)
+    await rig.broker.publish(CONTROL_CHANNEL, encode_control(removal))
+    await rig.publish(2, 3)
+    assert await staying.got(3) == [1, 2, 3]
+    assert leaving.received == [1]
+    assert rig.room not in leaving.conn.rooms
