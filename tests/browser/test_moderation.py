@@ -361,3 +361,47 @@ def test_the_admin_page_changes_roles_and_opens_every_room(
     finally:
         if admin.context is not None:
             admin.context.close()
+
+
+def test_a_banned_member_loses_the_room_at_once_until_the_ban_is_lifted(
+    make_person: Callable[..., Person],
+) -> None:
+    owner = make_person("Amélie", open=False)
+    member = make_person("Victor", open=False)
+    room = create_topic(owner, "Jeux de société", member)
+    owner.open()
+    member.open()
+    member.open_room("Jeux de société")
+
+    page = owner.page
+    owner.open_room("Jeux de société")
+    page.get_by_role("button", name="Gérer le salon").click()
+    page.get_by_role("button", name="Gérer les membres").click()
+    panel = page.get_by_role("dialog", name="Membres de # Jeux de société")
+    panel.get_by_role("button", name="Actions pour Victor").click()
+    page.get_by_role("menuitem", name="Bannir…").click()
+    ask = page.get_by_role("dialog", name="Bannir Victor")
+    ask.get_by_label("Motif").fill("Insultes répétées")
+    ask.get_by_role("button", name="Bannir").click()
+
+    # Victor is told, and the room leaves his screen without a reload.
+    expect(
+        member.page.get_by_text("Un modérateur vous a retiré·e de « Jeux de société »")
+    ).to_be_visible(timeout=LIVE_MS)
+    expect(member.page.locator(".room-item", has_text="Jeux de société")).to_have_count(0)
+    joined = httpx.post(
+        f"{member.base_url}/api/rooms/{room['id']}/join",
+        headers={"Authorization": f"Bearer {member.token}"},
+        timeout=10,
+    )
+    assert joined.status_code == 403 and joined.json()["error"]["code"] == "forbidden"
+
+    banned = panel.locator("section", has=page.get_by_role("heading", name="Personnes bannies"))
+    expect(banned).to_contain_text("Insultes répétées", timeout=LIVE_MS)
+    expect(panel.locator(".member-list .person", has_text="Victor")).to_have_count(0)
+    banned.get_by_role("button", name="Lever le bannissement de Victor").click()
+    expect(banned).to_be_hidden(timeout=LIVE_MS)
+    member.api("POST", f"/api/rooms/{room['id']}/join")
+    expect(member.page.locator(".room-item", has_text="Jeux de société")).to_be_visible(
+        timeout=LIVE_MS
+    )
