@@ -152,4 +152,6 @@ def _sqlite_pragmas(synchronous: str, dbapi_connection: Any, _record: Any) -> No
     cursor.execute(f"PRAGMA synchronous={synchronous}")  # FULL or NORMAL: checked above
     cursor.execute(f"PRAGMA busy_timeout={inloop_sqlite.BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database.checkpoint does it off the loop
+    # Deleted text is overwritten in the file, not left in free pages (deleted means gone).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
