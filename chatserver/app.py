@@ -42,6 +42,7 @@ from chatserver.services.notifications import NotificationService
 from chatserver.services.pins import PinService
 from chatserver.services.presence import PresenceService
 from chatserver.services.publisher import Publisher
+from chatserver.services.questions import QuestionService
 from chatserver.services.ratelimit import Limits
 from chatserver.services.reactions import ReactionService
 from chatserver.services.reports import ReportService
@@ -50,6 +51,7 @@ from chatserver.services.rooms import RoomService
 from chatserver.services.session import SessionService
 from chatserver.services.social import SocialService
 from chatserver.services.sync import SyncService
+from chatserver.services.workshops import WorkshopService
 from chatserver.settings import Settings
 from chatserver.store.engine import Database
 
@@ -144,6 +146,8 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         messages=MessageService(db, room_events, notifications),
         reactions=ReactionService(db, room_events),
         pins=PinService(room_events),
+        questions=QuestionService(db, room_events, notifications),
+        workshops=WorkshopService(db, room_events),
         reports=ReportService(db, room_events, notifications),
         social=SocialService(db, room_events, publisher, rooms),
         invites=InviteService(db, room_events, rooms, accounts, settings.public_url),
@@ -236,6 +240,17 @@ async def _prune_periodically(services: Services, every: float = 300.0) -> None:
             log.warning("event log not pruned: %s", exc)
 
 
+async def _end_workshops_periodically(services: Services, every: float = 1.0) -> None:
+    """Workshops end from their stored end time, so a restart or a second node only
+    delays an end by one round; each is claimed by one node (see WorkshopService)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await services.workshops.end_due()
+        except Exception as exc:  # the database may be restarting; try again later
+            log.warning("workshops not ended: %s", exc)
+
+
 async def _checkpoint_periodically(db: Database, every: float = 1.0) -> None:
     while True:
         await asyncio.sleep(every)
@@ -266,6 +281,7 @@ def create_app(settings: Settings) -> Starlette:
         background = [
             asyncio.create_task(_prune_periodically(services), name="event-log-pruner"),
             asyncio.create_task(_checkpoint_periodically(db), name="wal-checkpointer"),
+            asyncio.create_task(_end_workshops_periodically(services), name="workshop-ender"),
             asyncio.create_task(
                 recheck_periodically(hub, services.lifecycle), name="account-recheck"
             ),

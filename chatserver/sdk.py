@@ -394,8 +394,10 @@ class ChatClient:
         body: str,
         reply_to: int | None = None,
         nonce: str | int | None = None,
+        question: bool = False,
     ) -> Frame:
-        payload = _present(body=body, reply_to=reply_to, nonce=nonce)
+        """Post a message; `question` asks it as a question for the room's mentors."""
+        payload = _present(body=body, reply_to=reply_to, nonce=nonce, question=question or None)
         return await self._obj("POST", f"/api/rooms/{room_id}/messages", "message", json=payload)
 
     async def edit_message(self, id: int, body: str) -> Frame:
@@ -523,6 +525,61 @@ class ChatClient:
     async def resolve_report(self, report_id: int, action: str) -> None:
         """Mentors and admins: `dismiss`, or `delete` the message as a moderator."""
         await self.http("POST", f"/api/reports/{report_id}/resolve", json={"action": action})
+
+    # ---- questions and workshops --------------------------------------------------------
+
+    async def ask(self, message_id: int) -> Frame:
+        """Turn a message into an open question, or reopen an answered one (its author
+        or the room's moderators)."""
+        path = f"/api/messages/{message_id}/question"
+        return await self._obj("PUT", path, "message", json={"state": "open"})
+
+    async def answer(self, message_id: int, answer: int | None = None) -> Frame:
+        """Mark a question answered, optionally by a message of the same room."""
+        payload = _present(state="answered", answer=answer)
+        path = f"/api/messages/{message_id}/question"
+        return await self._obj("PUT", path, "message", json=payload)
+
+    async def vote(self, message_id: int) -> Frame:
+        """Upvote someone else's question (idempotent)."""
+        return await self._obj("PUT", f"/api/messages/{message_id}/question/vote", "message")
+
+    async def unvote(self, message_id: int) -> Frame:
+        return await self._obj("DELETE", f"/api/messages/{message_id}/question/vote", "message")
+
+    async def claim(self, message_id: int) -> Frame:
+        """Moderators: "I am on it" on an open question (idempotent)."""
+        return await self._obj("PUT", f"/api/messages/{message_id}/question/claim", "message")
+
+    async def unclaim(self, message_id: int) -> Frame:
+        return await self._obj("DELETE", f"/api/messages/{message_id}/question/claim", "message")
+
+    async def questions(
+        self, room_id: int, state: str = "open", sort: str = "votes", limit: int | None = None
+    ) -> list[Frame]:
+        """The room's question queue: `votes` (then oldest) or `oldest` first."""
+        params = {"state": state, "sort": sort, "limit": limit}
+        return await self._list("GET", f"/api/rooms/{room_id}/questions", "questions", params)
+
+    async def start_workshop(
+        self,
+        room_id: int,
+        duration_s: int,
+        slow_mode: int | None = None,
+        guests: bool | None = None,
+    ) -> Frame:
+        """Moderators: workshop mode (slow mode, question mode, optionally guests) for
+        `duration_s`; returns the room with `workshop: {ends_at}`."""
+        payload = _present(duration_s=duration_s, slow_mode=slow_mode, guests=guests)
+        return await self._obj("POST", f"/api/rooms/{room_id}/workshop", "room", json=payload)
+
+    async def stop_workshop(self, room_id: int) -> Frame:
+        """Moderators: end the workshop now; returns its summary."""
+        return await self._obj("DELETE", f"/api/rooms/{room_id}/workshop", "summary")
+
+    async def workshop_summary(self, room_id: int) -> Frame:
+        """The summary of the room's latest finished workshop."""
+        return await self._obj("GET", f"/api/rooms/{room_id}/workshop/summary", "summary")
 
     # ---- WebSocket: connection lifecycle ------------------------------------------------
 
@@ -759,9 +816,16 @@ class ChatClient:
         body: str,
         reply_to: int | None = None,
         nonce: str | int | None = None,
+        question: bool = False,
     ) -> Frame:
         message: Frame = await self._result(
-            "send", "message", room=room, body=body, reply_to=reply_to, nonce=nonce
+            "send",
+            "message",
+            room=room,
+            body=body,
+            reply_to=reply_to,
+            nonce=nonce,
+            question=question or None,
         )
         return message
 

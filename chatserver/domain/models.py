@@ -30,6 +30,8 @@ AuditAction = Literal[
     "invite.revoke",
     "report.resolve",
     "user.role",
+    "workshop.start",
+    "workshop.end",
 ]
 DmPolicy = Literal["everyone", "friends"]
 Nonce = str | int | None
@@ -72,6 +74,12 @@ class Room:
     archived: bool = False
     pinned: tuple[int, ...] = ()
     """Pinned message ids, oldest pin first; filled by the room reads that clients see."""
+    workshop_ends_ms: int | None = None
+    """Set while a workshop runs: its end (question mode is on until then)."""
+
+    def question_mode(self, now: int) -> bool:
+        """Whether new messages that are not replies are questions (a workshop runs)."""
+        return self.workshop_ends_ms is not None and self.workshop_ends_ms > now
 
     @property
     def is_private(self) -> bool:
@@ -99,6 +107,23 @@ class Reaction:
     me: bool
 
 
+QuestionState = Literal["open", "answered"]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A message's question state (PROTOCOL-COMMUNITY section 4); `my_vote` is the
+    viewer's, false when read for no one."""
+
+    state: QuestionState
+    votes: int
+    claimed_by: int | None
+    answered_by: int | None
+    answer: int | None
+    asked_at_ms: int
+    my_vote: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     id: int
@@ -116,6 +141,7 @@ class Message:
     reactions: tuple[Reaction, ...] = field(default=())
     pinned_at_ms: int | None = None
     deleted_by: DeletedBy | None = None
+    question: Question | None = None
 
     @property
     def pinned(self) -> bool:

@@ -421,7 +421,9 @@ async def accept_invite(c: Caller, r: rq.InviteRef) -> rs.RoomReply:
 
 async def send(c: Caller, r: rq.Send) -> rs.MessageReply:
     """Post a message; a repeated nonce returns the first one."""
-    message = await c.services.messages.send(c.user, r.room, r.body, r.reply_to, r.nonce)
+    message = await c.services.messages.send(
+        c.user, r.room, r.body, r.reply_to, r.nonce, r.question
+    )
     return rs.MessageReply(wire.message_out(message))
 
 
@@ -631,6 +633,63 @@ async def resolve_report(c: Caller, r: rq.Resolution) -> None:
     await c.services.reports.resolve(c.user, r.report, r.action)
 
 
+# -- questions and workshops -------------------------------------------------------------
+
+
+async def set_question(c: Caller, r: rq.QuestionChange) -> rs.MessageReply:
+    """Ask (`open`, also reopens) or answer (`answered`, with `answer`) a question: its
+    author or the room's moderators."""
+    found = await c.services.questions.set_state(c.user, r.message, r.state, r.answer)
+    return rs.MessageReply(wire.message_out(found))
+
+
+async def vote_question(c: Caller, r: rq.MessageRef) -> rs.MessageReply:
+    """Upvote a question (members but its author); idempotent."""
+    found = await c.services.questions.vote(c.user, r.message, up=True)
+    return rs.MessageReply(wire.message_out(found))
+
+
+async def unvote_question(c: Caller, r: rq.MessageRef) -> rs.MessageReply:
+    """Take one's vote back; idempotent."""
+    found = await c.services.questions.vote(c.user, r.message, up=False)
+    return rs.MessageReply(wire.message_out(found))
+
+
+async def claim_question(c: Caller, r: rq.MessageRef) -> rs.MessageReply:
+    """Claim an open question: "I am on it" (moderators); idempotent."""
+    found = await c.services.questions.claim(c.user, r.message, on=True)
+    return rs.MessageReply(wire.message_out(found))
+
+
+async def unclaim_question(c: Caller, r: rq.MessageRef) -> rs.MessageReply:
+    """Drop a question's claim (moderators); idempotent."""
+    found = await c.services.questions.claim(c.user, r.message, on=False)
+    return rs.MessageReply(wire.message_out(found))
+
+
+async def questions(c: Caller, r: rq.QuestionQueue) -> rs.QuestionsReply:
+    """A room's questions: by votes then oldest, or oldest first (whoever reads the room)."""
+    found = await c.services.questions.queue(c.user, r.room, r.state, r.sort, r.limit)
+    return rs.QuestionsReply([wire.message_out(m) for m in found])
+
+
+async def start_workshop(c: Caller, r: rq.NewWorkshop) -> rs.RoomReply:
+    """Workshop mode for `duration_s`: slow mode, question mode, optionally guests
+    (moderators)."""
+    room = await c.services.workshops.start(c.user, r.room, r.duration_s, r.slow_mode, r.guests)
+    return rs.RoomReply(await _room_out(c, room))
+
+
+async def stop_workshop(c: Caller, r: rq.RoomRef) -> rs.WorkshopSummaryReply:
+    """End the room's workshop now (moderators): its summary."""
+    return rs.WorkshopSummaryReply(await c.services.workshops.stop(c.user, r.room))
+
+
+async def workshop_summary(c: Caller, r: rq.RoomRef) -> rs.WorkshopSummaryReply:
+    """The summary of the room's latest finished workshop."""
+    return rs.WorkshopSummaryReply(await c.services.workshops.summary(c.user, r.room))
+
+
 # -- the table ---------------------------------------------------------------------------
 
 U = UseCase
@@ -722,6 +781,50 @@ USE_CASES: tuple[UseCase[Any], ...] = (
         costs_message=True,
     ),
     U(rq.ReportSearch, reports, rs.ReportsReply, Http("GET", "/api/reports")),
+    U(
+        rq.QuestionChange,
+        set_question,
+        rs.MessageReply,
+        Http("PUT", "/api/messages/{message}/question"),
+    ),
+    U(
+        rq.MessageRef,
+        vote_question,
+        rs.MessageReply,
+        Http("PUT", "/api/messages/{message}/question/vote"),
+    ),
+    U(
+        rq.MessageRef,
+        unvote_question,
+        rs.MessageReply,
+        Http("DELETE", "/api/messages/{message}/question/vote"),
+    ),
+    U(
+        rq.MessageRef,
+        claim_question,
+        rs.MessageReply,
+        Http("PUT", "/api/messages/{message}/question/claim"),
+    ),
+    U(
+        rq.MessageRef,
+        unclaim_question,
+        rs.MessageReply,
+        Http("DELETE", "/api/messages/{message}/question/claim"),
+    ),
+    U(rq.QuestionQueue, questions, rs.QuestionsReply, Http("GET", "/api/rooms/{room}/questions")),
+    U(rq.NewWorkshop, start_workshop, rs.RoomReply, Http("POST", "/api/rooms/{room}/workshop")),
+    U(
+        rq.RoomRef,
+        stop_workshop,
+        rs.WorkshopSummaryReply,
+        Http("DELETE", "/api/rooms/{room}/workshop"),
+    ),
+    U(
+        rq.RoomRef,
+        workshop_summary,
+        rs.WorkshopSummaryReply,
+        Http("GET", "/api/rooms/{room}/workshop/summary"),
+    ),
     U(rq.Resolution, resolve_report, None, Http("POST", "/api/reports/{report}/resolve")),
     U(
         rq.React,

@@ -22,6 +22,7 @@ from chatserver.domain.models import (
     DmPolicy,
     Level,
     Posting,
+    QuestionState,
     ReportAction,
     ReportState,
     Role,
@@ -96,6 +97,7 @@ class Send(Command, tag="send"):
     body: str
     reply_to: Id | None = None
     nonce: Nonce = None
+    question: bool = False
 
 
 class Edit(Command, tag="edit"):
@@ -378,6 +380,32 @@ class ReportSearch(Request):
 class Resolution(Request):
     report: Id
     action: ReportAction
+
+
+class QuestionChange(Request):
+    """`open` asks or reopens; `answered` answers, `answer` naming a message of the room."""
+
+    message: Id
+    state: QuestionState
+    answer: Id | None = None
+
+
+class MessageRef(Request):
+    message: Id
+
+
+class QuestionQueue(Request):
+    room: Id
+    state: QuestionState = "open"
+    sort: Literal["votes", "oldest"] = "votes"
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
+
+
+class NewWorkshop(Request):
+    room: Id
+    duration_s: Annotated[int, msgspec.Meta(ge=1, le=86_400, description="seconds: 1 s to 24 h")]
+    slow_mode: SlowMode = 30
+    guests: bool = False
 
 
 # -- decoding helpers shared by both transports ----------------------------------------

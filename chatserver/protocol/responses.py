@@ -26,6 +26,7 @@ from chatserver.protocol.wire import (
     RoomOut,
     SelfOut,
     UserOut,
+    WorkshopSummaryOut,
     encode,
 )
 
@@ -95,6 +96,14 @@ class MessageReply(msgspec.Struct):
 
 class MessagesReply(msgspec.Struct):
     messages: list[MessageOut]
+
+
+class QuestionsReply(msgspec.Struct):
+    questions: list[MessageOut]
+
+
+class WorkshopSummaryReply(msgspec.Struct):
+    summary: WorkshopSummaryOut
 
 
 class ReactionsReply(msgspec.Struct):
@@ -248,4 +257,6 @@ Reply = (
     | InviteReply
     | InvitesReply
     | InvitePreviewReply
+    | QuestionsReply
+    | WorkshopSummaryReply
 )

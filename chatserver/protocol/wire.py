@@ -55,6 +55,17 @@ class ReactionOut(msgspec.Struct):
     me: bool
 
 
+class QuestionOut(msgspec.Struct):
+    """A message's question state; `my_vote` is false in broadcasts."""
+
+    state: str
+    votes: int
+    my_vote: bool
+    claimed_by: int | None
+    answered_by: int | None
+    answer: int | None
+
+
 class MessageOut(msgspec.Struct):
     id: int
     room: int
@@ -71,6 +82,7 @@ class MessageOut(msgspec.Struct):
     pinned: bool = False
     deleted_by: DeletedBy | msgspec.UnsetType = msgspec.UNSET
     """Present on deleted messages only: who deleted it (`author` or `moderator`)."""
+    question: QuestionOut | None = None
 
 
 class NotificationOut(msgspec.Struct):
@@ -130,7 +142,28 @@ def message_out(message: Message, *, for_broadcast: bool = False) -> MessageOut:
         nonce=message.nonce,
         pinned=message.pinned,
         deleted_by=msgspec.UNSET if message.deleted_by is None else message.deleted_by,
+        question=_question_out(message, for_broadcast),
     )
+
+
+def _question_out(message: Message, for_broadcast: bool) -> QuestionOut | None:
+    question = message.question
+    if question is None or message.deleted:
+        return None
+    return QuestionOut(
+        state=question.state,
+        votes=question.votes,
+        my_vote=question.my_vote and not for_broadcast,
+        claimed_by=question.claimed_by,
+        answered_by=question.answered_by,
+        answer=question.answer,
+    )
+
+
+class WorkshopOut(msgspec.Struct):
+    """A running workshop: when it ends."""
+
+    ends_at: str
 
 
 class RoomOut(msgspec.Struct, kw_only=True):
@@ -159,6 +192,7 @@ class RoomOut(msgspec.Struct, kw_only=True):
     peers: list[UserOut] | msgspec.UnsetType = msgspec.UNSET
     room_role: str | msgspec.UnsetType = msgspec.UNSET
     muted_until: str | msgspec.UnsetType | None = msgspec.UNSET
+    workshop: WorkshopOut | None = None
 
 
 def broadcast_out(message: Message) -> MessageOut:
@@ -182,8 +216,28 @@ def room_out(room: Room, **extra: Any) -> RoomOut:
         guests_allowed=room.guests_allowed,
         archived=room.archived,
         pinned=list(room.pinned),
+        workshop=_workshop_out(room),
         **extra,
     )
+
+
+class WorkshopSummaryOut(msgspec.Struct):
+    """What a workshop gave: questions asked while it ran, answered and still open, the
+    most voted of them (live messages), and the summary message posted in the room."""
+
+    room: int
+    started_at: str
+    ended_at: str
+    asked: int
+    answered: int
+    open: int
+    top: list[MessageOut]
+    message: int | None
+
+
+def _workshop_out(room: Room) -> WorkshopOut | None:
+    ends = room.workshop_ends_ms
+    return None if ends is None else WorkshopOut(iso_ms(ends))
 
 
 def notification_out(notification: Notification) -> NotificationOut:

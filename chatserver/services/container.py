@@ -13,6 +13,7 @@ from chatserver.services.moderation import ModerationService
 from chatserver.services.notifications import NotificationService
 from chatserver.services.pins import PinService
 from chatserver.services.presence import PresenceService
+from chatserver.services.questions import QuestionService
 from chatserver.services.ratelimit import Limits
 from chatserver.services.reactions import ReactionService
 from chatserver.services.reports import ReportService
@@ -20,6 +21,7 @@ from chatserver.services.rooms import RoomService
 from chatserver.services.session import SessionService
 from chatserver.services.social import SocialService
 from chatserver.services.sync import SyncService
+from chatserver.services.workshops import WorkshopService
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,8 @@ class Services:
     messages: MessageService
     reactions: ReactionService
     pins: PinService
+    questions: QuestionService
+    workshops: WorkshopService
     reports: ReportService
     social: SocialService
     invites: InviteService

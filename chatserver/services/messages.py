@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import rules, text
 from chatserver.domain.errors import Blocked, NotFound
-from chatserver.domain.models import Membership, Message, Nonce, Room, User, now_ms
+from chatserver.domain.models import Membership, Message, Nonce, Question, Room, User, now_ms
 from chatserver.domain.text import RoomCall
 from chatserver.protocol.events import MessageCreated, MessageUpdated
 from chatserver.protocol.wire import broadcast_out
@@ -20,6 +20,7 @@ from chatserver.services.rooms import claim_post, member_room, visible_room
 from chatserver.store import accounts as account_store
 from chatserver.store import messages as store
 from chatserver.store import notifications as notification_store
+from chatserver.store import questions as question_store
 from chatserver.store import rooms as room_store
 from chatserver.store import social as social_store
 from chatserver.store.engine import Database
@@ -102,15 +103,21 @@ class MessageService:
         body: str,
         reply_to: int | None = None,
         nonce: Nonce = None,
+        question: bool = False,
     ) -> Message:
-        """Store a new message and announce it; a repeated nonce returns the first one."""
+        """Store a new message and announce it; a repeated nonce returns the first one.
+
+        `question` asks it as a question, as is every message but a reply while the
+        room's workshop runs (question mode)."""
         prepared = text.prepare_body(body)
         checked_nonce = nonce
         reply = reply_to
         call = text.room_call(prepared)
         online = await self._notifications.online_members(room_id) if call == "here" else set()
         try:
-            return await self._send(user, room_id, prepared, reply, checked_nonce, call, online)
+            return await self._send(
+                user, room_id, prepared, reply, checked_nonce, call, online, question
+            )
         except _AlreadySent as resent:
             # Two retries raced past the first lookup; the unique index let one through.
             async with self._db.read() as conn:
@@ -127,6 +134,7 @@ class MessageService:
         checked_nonce: Nonce,
         call: RoomCall | None,
         online: set[int],
+        question: bool,
     ) -> Message:
         async def store_it(outbox: Outbox) -> Message | _Stored:
             """The whole write; it may run twice (see Database.write_shared)."""
@@ -162,6 +170,9 @@ class MessageService:
                 if checked_nonce is None:
                     raise
                 raise _AlreadySent(room.id) from None  # the rollback takes the seq back
+            if question or (reply is None and room.question_mode(now)):
+                await question_store.ask(conn, message.id, room.id, now)
+                message = replace(message, question=Question("open", 0, None, None, None, now))
             await outbox.log(MessageCreated(room=room.id, seq=seq, message=broadcast_out(message)))
             # The author has read what they wrote.
             await room_store.move_read_marker(conn, room.id, user.id, seq)

@@ -120,6 +120,25 @@ class NotificationService:
         rows: list[tuple[int, Reason]] = [(uid, "report") for uid in staff if uid != reporter_id]
         return await store.insert_many(conn, rows, message.id, message.room_id, now)
 
+    async def record_answered(
+        self, conn: AsyncConnection, room: Room, question: Message, answerer: User, now: int
+    ) -> Pending:
+        """Alert a question's author that it was answered, in the answer's transaction:
+        not when they answered it themselves, nor when their level for the room is
+        `none` (nor across a block), nor once they have left the room."""
+        asker = question.author.id
+        if asker == answerer.id:
+            return []
+        seat = await room_store.get_membership(conn, room.id, asker)
+        if seat is None:
+            return []
+        default = (await store.defaults_of(conn, [asker])).get(asker, "mentions")
+        if rules.effective_level(default, seat.notify_level, room.kind == "dm") == "none":
+            return []
+        if await social_store.blocked_either_way_among(conn, answerer.id, [asker]):
+            return []
+        return await store.insert_many(conn, [(asker, "answered")], question.id, room.id, now)
+
     async def push(self, message: Message, pending: Pending, at: int | None = None) -> None:
         """After commit: send each recipient their `notification` event, dated `at` (the
         message's creation unless said otherwise)."""

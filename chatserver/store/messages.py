@@ -21,10 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chatserver.domain.models import DeletedBy, Message, Nonce, User
+from chatserver.domain.models import DeletedBy, Message, Nonce, Reaction, User
 from chatserver.store.accounts import AUTHOR_COLUMNS, author_from_row
+from chatserver.store.questions import QUESTION_COLUMNS, my_votes, question_from_row
 from chatserver.store.reactions import reactions_for
-from chatserver.store.tables import AnyRow, messages, users
+from chatserver.store.tables import AnyRow, messages, questions, users
 
 MESSAGE_COLUMNS = (
     messages.c.id,
@@ -45,7 +46,12 @@ MESSAGE_COLUMNS = (
 
 
 def _select() -> Select[tuple[object, ...]]:
-    return select(*MESSAGE_COLUMNS).join(users, users.c.id == messages.c.author_id)
+    """Messages with their author and question state (an outer join on its key)."""
+    return (
+        select(*MESSAGE_COLUMNS, *QUESTION_COLUMNS)
+        .join(users, users.c.id == messages.c.author_id)
+        .outerjoin(questions, questions.c.message_id == messages.c.id)
+    )
 
 
 # Built once: the send path runs them for every message (see store/rooms.py).
@@ -80,6 +86,7 @@ def _from_row(row: AnyRow) -> Message:
         author=author_from_row(row),
         pinned_at_ms=row.pinned_at_ms,
         deleted_by=row.deleted_by,
+        question=question_from_row(row),
     )
 
 
@@ -311,8 +318,22 @@ async def existing_in_room(conn: AsyncConnection, room_id: int, message_id: int)
 async def _with_reactions(
     conn: AsyncConnection, page: list[Message], viewer_id: int
 ) -> list[Message]:
+    """The viewer's view of a page: reactions with `me`, and `my_vote` on questions
+    (one query each for the whole page)."""
     live = [m.id for m in page if not m.deleted]
     if not live:
         return page
     by_message = await reactions_for(conn, live, viewer_id)
-    return [replace(m, reactions=by_message[m.id]) if m.id in by_message else m for m in page]
+    asked = [m.id for m in page if m.question is not None and not m.deleted]
+    voted = await my_votes(conn, asked, viewer_id)
+    return [_viewed(m, by_message, voted) for m in page]
+
+
+def _viewed(
+    message: Message, by_message: Mapping[int, tuple[Reaction, ...]], voted: set[int]
+) -> Message:
+    if message.id in by_message:
+        message = replace(message, reactions=by_message[message.id])
+    if message.id in voted and message.question is not None:
+        message = replace(message, question=replace(message.question, my_vote=True))
+    return message

@@ -30,6 +30,7 @@ ROOM_COLUMNS = (
     rooms.c.slow_mode,
     rooms.c.guests_allowed,
     rooms.c.archived,
+    rooms.c.workshop_ends_ms,
 )
 SEAT_COLUMNS = (
     room_members.c.last_read_seq,
@@ -56,6 +57,7 @@ def room_from_row(row: AnyRow) -> Room:
         slow_mode=row.slow_mode,
         guests_allowed=bool(row.guests_allowed),
         archived=bool(row.archived),
+        workshop_ends_ms=row.workshop_ends_ms,
     )
 
 

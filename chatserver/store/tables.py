@@ -96,6 +96,8 @@ rooms = Table(
     Column("slow_mode", Integer, nullable=False, server_default="0"),
     Column("guests_allowed", Boolean, nullable=False, server_default="0"),
     Column("archived", Boolean, nullable=False, server_default="0"),
+    # Set while a workshop runs (question mode on): when it ends.
+    Column("workshop_ends_ms", BigInteger, nullable=True),
     Index("ix_rooms_kind", "kind"),
 )
 
@@ -290,6 +292,53 @@ invites = Table(
     Column("created_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     Column("created_at_ms", BigInteger, nullable=False),
     Index("ix_invites_room", "room_id", "id"),
+)
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    # open | answered
+    Column("state", String(16), nullable=False, server_default="open"),
+    # Kept in step with question_votes in the vote's own transaction.
+    Column("votes", Integer, nullable=False, server_default="0"),
+    Column("claimed_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("answered_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    # The answering message: no foreign key, an answer may be deleted later.
+    Column("answer_id", Id, nullable=True),
+    Column("asked_at_ms", BigInteger, nullable=False),
+    # The queue by votes then age is a range of this index, never a sort of the room.
+    Index("ix_questions_queue", "room_id", "state", "votes", "message_id"),
+    Index("ix_questions_asked", "room_id", "asked_at_ms"),
+)
+
+question_votes = Table(
+    "question_votes",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+workshops = Table(
+    "workshops",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("started_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("started_at_ms", BigInteger, nullable=False),
+    Column("ends_at_ms", BigInteger, nullable=False),
+    # Set once, by the conditional UPDATE that claims the end (one node, one time).
+    Column("ended_at_ms", BigInteger, nullable=True),
+    # The settings to give back at the end.
+    Column("prev_slow_mode", Integer, nullable=False),
+    Column("prev_guests_allowed", Boolean, nullable=False),
+    # JSON: asked, answered, open and the top-voted question ids, written at the end.
+    Column("summary", Text, nullable=True),
+    Column("summary_message_id", Id, nullable=True),
+    Index("ix_workshops_due", "ended_at_ms", "ends_at_ms"),
+    Index("ix_workshops_room", "room_id", "id"),
 )
 
 AnyRow = Row[*tuple[Any, ...]]
