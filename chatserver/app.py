@@ -34,6 +34,7 @@ from chatserver.gateway.websocket import websocket_endpoint
 from chatserver.services import hashing
 from chatserver.services.accounts import AccountService
 from chatserver.services.container import Services
+from chatserver.services.guests import GuestPolicy, GuestService, sweep_periodically
 from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
@@ -138,6 +139,8 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
     rooms = RoomService(db, room_events, presence.online_among)
     notifications = NotificationService(db, publisher, presence.online_among)
     accounts = AccountService(db, publisher, settings.token_ttl_days, settings.registration)
+    invites = InviteService(db, room_events, rooms, accounts, settings.public_url)
+    guest_policy = GuestPolicy(settings.guest_ttl * 1000, settings.guest_retention * 1000)
     services = Services(
         accounts=accounts,
         lifecycle=AccountLifecycle(db, room_events, publisher),
@@ -150,7 +153,8 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         workshops=WorkshopService(db, room_events),
         reports=ReportService(db, room_events, notifications),
         social=SocialService(db, room_events, publisher, rooms),
-        invites=InviteService(db, room_events, rooms, accounts, settings.public_url),
+        invites=invites,
+        guests=GuestService(db, room_events, accounts, invites, guest_policy),
         notifications=notifications,
         sync=sync,
         session=session,
@@ -165,6 +169,10 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
             request_burst=settings.request_burst,
             auth_rate=settings.auth_rate_per_ip,
             auth_burst=settings.auth_burst_per_ip,
+            guest_message_rate=settings.guest_message_rate,
+            guest_message_burst=settings.guest_message_burst,
+            guest_create_rate=settings.guest_create_rate_per_ip,
+            guest_create_burst=settings.guest_create_burst_per_ip,
         ),
     )
     return services, hub
@@ -284,6 +292,10 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(_end_workshops_periodically(services), name="workshop-ender"),
             asyncio.create_task(
                 recheck_periodically(hub, services.lifecycle), name="account-recheck"
+            ),
+            asyncio.create_task(
+                sweep_periodically(services.guests, settings.guest_sweep_seconds),
+                name="guest-sweep",
             ),
         ]
         try:

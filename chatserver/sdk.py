@@ -215,6 +215,20 @@ class ChatClient:
     async def login(self, username: str, password: str) -> Frame:
         return await self._auth("/api/auth/login", {"username": username, "password": password})
 
+    async def guest(self, display_name: str, invite: str | None = None) -> Frame:
+        """Enter as a guest, no password: `{user, token}` with `user.role` "guest" and
+        `user.expires_at`; with an invite code also its `room` (one that allows guests)."""
+        payload = _present(display_name=display_name, invite=invite)
+        return await self._auth("/api/auth/guest", payload)
+
+    async def upgrade(self, username: str, password: str, invite: str | None = None) -> Frame:
+        """Turn this guest account into a student's, keeping its id, rooms and messages;
+        `{user}` (and `room` when an invite came). The token stays valid."""
+        payload = _present(username=username, password=password, invite=invite)
+        result = await self._obj("POST", "/api/auth/upgrade", None, json=payload)
+        self.user = result["user"]
+        return result
+
     async def logout(self) -> None:
         """Revoke the token server-side and forget it, since it can no longer be used."""
         await self.http("POST", "/api/auth/logout")

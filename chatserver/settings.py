@@ -70,6 +70,13 @@ class Settings:
     token_ttl_days: int = 90
     public_url: str | None = None
     registration: Literal["open", "invite"] = "open"
+    guest_ttl: int = 86_400
+    guest_retention: int = 7 * 86_400
+    guest_sweep_seconds: float = 60.0
+    guest_message_rate: float = 0.5
+    guest_message_burst: int = 10
+    guest_create_rate_per_ip: float = 2.0
+    guest_create_burst_per_ip: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -123,6 +130,12 @@ class Settings:
             "max_frame_bytes",
             "max_http_body_bytes",
             "token_ttl_days",
+            "guest_ttl",
+            "guest_sweep_seconds",
+            "guest_message_rate",
+            "guest_message_burst",
+            "guest_create_rate_per_ip",
+            "guest_create_burst_per_ip",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -147,6 +160,8 @@ class Settings:
             )
         if self.registration not in ("open", "invite"):
             raise ConfigError(f"CHAT_REGISTRATION is open or invite (got {self.registration})")
+        if self.guest_retention < 0:
+            raise ConfigError("CHAT_GUEST_RETENTION must be 0 or more seconds")
         if self.presence_grace < 0 or self.presence_grace > 10:
             raise ConfigError("CHAT_PRESENCE_GRACE must be between 0 and 10 seconds")
         for origin in self.allowed_origins:
@@ -450,5 +465,53 @@ OPTIONS: tuple[Option, ...] = (
         str,
         "open (default): anyone may create an account; invite: only with a valid invite "
         "(the first account on an empty server, the admin, excepted)",
+    ),
+    Option(
+        "CHAT_GUEST_TTL",
+        "guest_ttl",
+        int,
+        "Seconds a guest account lasts; then its token is refused and its sockets close "
+        "(default 86400, a day)",
+    ),
+    Option(
+        "CHAT_GUEST_RETENTION",
+        "guest_retention",
+        int,
+        "Seconds an ended guest's name is kept before it is anonymised like a deleted "
+        "account, its messages kept under 'Deleted user' (default 604800, 7 days; 0: at "
+        "the next sweep)",
+    ),
+    Option(
+        "CHAT_GUEST_SWEEP_SECONDS",
+        "guest_sweep_seconds",
+        float,
+        "Seconds between two sweeps of ended guests (their tokens, then past the retention "
+        "their personal data); one node does each guest (default 60)",
+    ),
+    Option(
+        "CHAT_GUEST_MESSAGE_RATE",
+        "guest_message_rate",
+        float,
+        "Messages, edits and reactions per second per guest, sustained (default 0.5)",
+    ),
+    Option(
+        "CHAT_GUEST_MESSAGE_BURST",
+        "guest_message_burst",
+        int,
+        "Messages, edits and reactions a guest may send in a burst (default 10)",
+    ),
+    Option(
+        "CHAT_GUEST_CREATE_RATE_PER_IP",
+        "guest_create_rate_per_ip",
+        float,
+        "Guest accounts created per second per client address, sustained (default 2, times "
+        "CHAT_RATE_LIMIT_SCALE)",
+    ),
+    Option(
+        "CHAT_GUEST_CREATE_BURST_PER_IP",
+        "guest_create_burst_per_ip",
+        int,
+        "Guest accounts one client address may create in a burst: a school behind one NAT "
+        "on an open day (default 300, times CHAT_RATE_LIMIT_SCALE)",
     ),
 )

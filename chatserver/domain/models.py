@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-Role = Literal["student", "mentor", "admin"]
+Role = Literal["student", "mentor", "admin", "guest"]
+AssignableRole = Literal["student", "mentor", "admin"]
+"""The roles an admin or the operator gives; `guest` comes only from POST /api/auth/guest."""
 RoomKind = Literal["cohort", "region", "topic", "dm"]
 Visibility = Literal["public", "private"]
 Level = Literal["all", "friends", "mentions", "none"]
@@ -36,7 +38,7 @@ AuditAction = Literal[
 DmPolicy = Literal["everyone", "friends"]
 Nonce = str | int | None
 
-ROLES: tuple[Role, ...] = get_args(Role)
+ROLES: tuple[AssignableRole, ...] = get_args(AssignableRole)
 ROOM_KINDS: tuple[RoomKind, ...] = get_args(RoomKind)
 VISIBILITIES: tuple[Visibility, ...] = get_args(Visibility)
 LEVELS: tuple[Level, ...] = get_args(Level)
@@ -54,6 +56,8 @@ class User:
     role: Role
     region: str | None = None
     dm_policy: DmPolicy = "everyone"
+    expires_at_ms: int | None = None
+    """When a guest account ends (None for every other account)."""
 
 
 @dataclass(frozen=True, slots=True)

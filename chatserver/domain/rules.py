@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chatserver.domain.errors import BadRequest, Forbidden, Muted
 from chatserver.domain.models import (
     DEFAULT_LEVEL,
@@ -42,6 +44,8 @@ def check_moderates(user: User, room: Room, membership: Membership | None) -> No
 
 def check_can_create_room(user: User, kind: RoomKind) -> None:
     """Students open topic rooms; staff open any kind but DMs (those come from /api/dms)."""
+    if user.role == "guest":
+        raise Forbidden("guests may not create rooms")
     if kind == "dm":
         raise BadRequest("direct-message rooms are opened with POST /api/dms")
     if kind != "topic" and not is_staff(user):
@@ -117,6 +121,26 @@ def check_guests_allowed(room: Room) -> None:
     """Guests may be let into public topic and region rooms only."""
     if room.is_private or room.kind not in ("topic", "region"):
         raise BadRequest("guests may be allowed in public topic and region rooms only")
+
+
+def check_guest_may_enter(user: User, room: Room) -> None:
+    """A guest joins, is added or is invited only to rooms with `guests_allowed` (and to
+    DMs with staff, which `check_dm_people` vets)."""
+    if user.role == "guest" and room.kind != "dm" and not room.guests_allowed:
+        raise Forbidden("guests may only join rooms that allow guests")
+
+
+def check_may_befriend(user: User, other: User) -> None:
+    """Guests neither befriend nor are befriended: they are visitors for a day."""
+    if user.role == "guest" or other.role == "guest":
+        raise Forbidden("guests have no friends list")
+
+
+def check_dm_people(people: Sequence[User]) -> None:
+    """A DM with a guest in it holds that one guest and mentors or admins only."""
+    guests = [p for p in people if p.role == "guest"]
+    if guests and (len(guests) > 1 or any(p.role == "student" for p in people)):
+        raise Forbidden("guests write directly to mentors and admins only")
 
 
 def check_can_edit(actor: User, message: Message) -> None:

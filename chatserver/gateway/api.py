@@ -195,13 +195,15 @@ def endpoint(shape: HttpShape) -> Callable[[Request], Awaitable[Response]]:
         try:
             if case.anonymous:
                 ip = client_ip(request)
-                await enforce(services.limiter, services.limits.auth_ip, ip)
+                limit = services.limits.per_ip(case.ip_limit)
+                await enforce(services.limiter, limit, ip)
                 caller = Caller(services, None, address=ip)
             else:
                 user, token_id = await services.accounts.authenticate(bearer_token(request))
                 await enforce(services.limiter, services.limits.requests, f"u{user.id}")
                 if case.costs_message:
-                    await enforce(services.limiter, services.limits.messages, f"u{user.id}")
+                    limit = services.limits.messages_for(user.role)
+                    await enforce(services.limiter, limit, f"u{user.id}")
                 caller = Caller(services, user, token_id)
             command = await shape.read(request, settings.max_http_body_bytes)
             result = await case.run(caller, command)

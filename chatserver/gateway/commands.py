@@ -29,7 +29,8 @@ class Dispatcher:
             # Per connection, so this node's own memory suffices: no round trip to Redis.
             await enforce(self._s.local_limiter, limits.requests, f"c{conn.serial}")
             if case.costs_message:
-                await enforce(self._s.limiter, limits.messages, f"u{conn.user.id}")
+                limit = limits.messages_for(conn.user.role)
+                await enforce(self._s.limiter, limit, f"u{conn.user.id}")
         result = await case.run(Caller(self._s, conn.user, conn.token_id, conn, self._hub), command)
         if case.ws_reply == "ok":
             return ok_frame(command.ref, result)

@@ -25,6 +25,7 @@ from chatserver.protocol.closecodes import CloseCode
 from chatserver.services import login_limits
 from chatserver.services.container import Services
 from chatserver.services.moderation import AuditView
+from chatserver.services.ratelimit import IpLimit
 
 R = TypeVar("R", bound=msgspec.Struct)
 
@@ -67,7 +68,7 @@ class UseCase(Generic[R]):
     `ws` makes it a WebSocket op named by its request's tag; `ws_reply` is the frame
     that answers it there (`none` when the op queues its own). `costs_message` spends
     the caller's `messages` budget on both transports. `anonymous` use cases need no
-    token and are limited per client IP; `free` ops are not counted against the
+    token and are limited per client IP (`ip_limit`); `free` ops are not counted against the
     request rate.
     """
 
@@ -80,6 +81,7 @@ class UseCase(Generic[R]):
     costs_message: bool = False
     anonymous: bool = False
     free: bool = False
+    ip_limit: IpLimit = "auth_ip"
 
     @property
     def name(self) -> str:
@@ -110,6 +112,23 @@ async def login(c: Caller, r: rq.Login) -> rs.SessionReply:
     await login_limits.check(s.limiter, s.limits.login_pair, c.address, r.username)
     user, token = await s.accounts.login(r.username, r.password)
     return rs.SessionReply(wire.self_out(user), token)
+
+
+async def guest(c: Caller, r: rq.GuestEntry) -> rs.SessionReply:
+    """A guest account for an open day (no password, ends at `expires_at`); with an
+    invite, also join its room."""
+    user, token, room = await c.services.guests.create(r.display_name, r.invite)
+    if room is None:
+        return rs.SessionReply(wire.self_out(user), token)
+    return rs.SessionReply(wire.self_out(user), token, wire.room_out(room, joined=True))
+
+
+async def upgrade(c: Caller, r: rq.Upgrade) -> rs.UpgradeReply:
+    """Turn the caller's guest account into a student: same id, rooms and history."""
+    user, room = await c.services.guests.upgrade(c.user, r.username, r.password, r.invite)
+    if room is None:
+        return rs.UpgradeReply(wire.self_out(user))
+    return rs.UpgradeReply(wire.self_out(user), await _room_out(c, room, joined=True))
 
 
 async def logout(c: Caller, r: rq.NoInput) -> None:
@@ -702,6 +721,15 @@ USE_CASES: tuple[UseCase[Any], ...] = (
         anonymous=True,
     ),
     U(rq.Login, login, rs.SessionReply, Http("POST", "/api/auth/login"), anonymous=True),
+    U(
+        rq.GuestEntry,
+        guest,
+        rs.SessionReply,
+        Http("POST", "/api/auth/guest", 201),
+        anonymous=True,
+        ip_limit="guest_ip",
+    ),
+    U(rq.Upgrade, upgrade, rs.UpgradeReply, Http("POST", "/api/auth/upgrade")),
     U(rq.NoInput, logout, None, Http("POST", "/api/auth/logout")),
     U(rq.NoInput, me, rs.SelfReply, Http("GET", "/api/me")),
     U(rq.ProfileChanges, update_me, rs.SelfReply, Http("PATCH", "/api/me")),

@@ -19,13 +19,13 @@ from chatserver.domain import invites
 from chatserver.domain.errors import BadRequest, ChatError, TooLarge
 from chatserver.domain.invites import InviteRole
 from chatserver.domain.models import (
+    AssignableRole,
     DmPolicy,
     Level,
     Posting,
     QuestionState,
     ReportAction,
     ReportState,
-    Role,
     RoomKind,
     Visibility,
 )
@@ -175,6 +175,22 @@ class Register(Request):
     username: Username
     password: Password
     display_name: str | None = None
+    invite: InviteCode | None = None
+
+
+class GuestEntry(Request):
+    """`POST /api/auth/guest`: a guest account for an open day, optionally joining an
+    invite's room."""
+
+    display_name: Annotated[str, msgspec.Meta(max_length=256)]
+    invite: InviteCode | None = None
+
+
+class Upgrade(Request):
+    """`POST /api/auth/upgrade`: a guest becomes a student, same id, rooms and history."""
+
+    username: Username
+    password: Password
     invite: InviteCode | None = None
 
 
@@ -343,7 +359,7 @@ class PasswordReset(Request):
 
 class RoleChange(Request):
     user: Id
-    role: Role
+    role: AssignableRole
 
 
 class NewInvite(Request):

@@ -44,6 +44,13 @@ class SelfReply(msgspec.Struct):
     user: SelfOut
 
 
+class UpgradeReply(msgspec.Struct):
+    """A guest turned student: their User (same id), and the invite's room if one came."""
+
+    user: SelfOut
+    room: RoomOut | msgspec.UnsetType = msgspec.UNSET
+
+
 class UserReply(msgspec.Struct):
     user: UserOut
 
@@ -233,6 +240,7 @@ def error_frame(error: ChatError, ref: str | int | float | bool | None) -> bytes
 Reply = (
     SessionReply
     | SelfReply
+    | UpgradeReply
     | UserReply
     | UsersReply
     | RoomReply

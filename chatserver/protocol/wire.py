@@ -26,7 +26,14 @@ encode = _encoder.encode
 """JSON-encode a frame to bytes (msgspec: several times faster than the stdlib)."""
 
 
-class UserOut(msgspec.Struct):
+class _Expiring(msgspec.Struct, kw_only=True):
+    """`expires_at`, present on guests only: a keyword field, so that the User shapes
+    built from UserOut keep their positional fields."""
+
+    expires_at: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class UserOut(_Expiring):
     id: int
     username: str
     display_name: str
@@ -94,8 +101,22 @@ class NotificationOut(msgspec.Struct):
     read: bool
 
 
+def _expires_at(user: User) -> str | msgspec.UnsetType:
+    """A guest's end; an upgraded guest's stale value is not shown (its role says)."""
+    if user.role != "guest" or user.expires_at_ms is None:
+        return msgspec.UNSET
+    return iso_ms(user.expires_at_ms)
+
+
 def user_out(user: User) -> UserOut:
-    return UserOut(user.id, user.username, user.display_name, user.role, user.region)
+    return UserOut(
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        user.region,
+        expires_at=_expires_at(user),
+    )
 
 
 def member_out(user: User, online: bool, seat: Membership | None = None, now: int = 0) -> MemberOut:
@@ -110,12 +131,19 @@ def member_out(user: User, online: bool, seat: Membership | None = None, now: in
         online,
         seat.room_role if seat is not None else "member",
         iso_ms(muted) if muted is not None and muted > now else None,
+        expires_at=_expires_at(user),
     )
 
 
 def self_out(user: User) -> SelfOut:
     return SelfOut(
-        user.id, user.username, user.display_name, user.role, user.region, user.dm_policy
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        user.region,
+        user.dm_policy,
+        expires_at=_expires_at(user),
     )
 
 

@@ -57,7 +57,7 @@ class AccountService:
         self._db = db
         self._publisher = publisher
         self._hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
-        self._token_ttl_ms = token_ttl_days * 86_400_000
+        self.token_ttl_ms = token_ttl_days * 86_400_000
         self.invite_only = registration == "invite"
 
     async def register(
@@ -75,8 +75,9 @@ class AccountService:
     async def prepare(self, username: str, password: str, display_name: str | None) -> NewAccount:
         """Check a registration's fields and hash its password (off the event loop)."""
         name = text.normalize_username(username)
-        if name.startswith(store.DELETED_PREFIX):
-            raise BadRequest(f"usernames starting with {store.DELETED_PREFIX!r} are reserved")
+        for prefix in (store.DELETED_PREFIX, store.GUEST_PREFIX):
+            if name.startswith(prefix):
+                raise BadRequest(f"usernames starting with {prefix!r} are reserved")
         secret = text.validate_password(password)
         shown = text.validate_display_name(display_name, fallback=name)
         return NewAccount(name, shown, await hashing.run(self._hasher.hash, secret))
@@ -210,5 +211,5 @@ class AccountService:
     async def _issue_token(self, conn: AsyncConnection, user_id: int) -> str:
         token = secrets.token_urlsafe(32)
         now = now_ms()
-        await store.add_token(conn, user_id, hash_token(token), now, now + self._token_ttl_ms)
+        await store.add_token(conn, user_id, hash_token(token), now, now + self.token_ttl_ms)
         return token

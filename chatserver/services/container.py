@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from chatserver.coordination.base import RateLimiter
 from chatserver.services.accounts import AccountService
+from chatserver.services.guests import GuestService
 from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.messages import MessageService
@@ -38,6 +39,7 @@ class Services:
     reports: ReportService
     social: SocialService
     invites: InviteService
+    guests: GuestService
     notifications: NotificationService
     sync: SyncService
     session: SessionService

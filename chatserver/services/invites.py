@@ -164,6 +164,33 @@ class InviteService:
             room = await self._use(outbox, invite, user)
         return user, token, room
 
+    async def guest_invite(self, conn: AsyncConnection, code: str) -> Invite:
+        """The invite a new guest comes with: usable, and to a room that allows guests
+        (whatever its role: the room's setting decides who may come in)."""
+        invite = await _find(conn, code)
+        refusal = invite.refusal(now_ms())
+        if refusal is not None:
+            raise refusal
+        room = await room_store.get_room(conn, invite.room_id)
+        if room is None or not room.guests_allowed:
+            raise Forbidden("this invite's room does not allow guests")
+        return invite
+
+    async def upgrade_invite(self, conn: AsyncConnection, code: str) -> Invite:
+        """The invite a guest's upgrade comes with: what a registration would accept."""
+        return await self._registration_invite(conn, code)
+
+    async def enter(self, outbox: Outbox, invite: Invite, user: User) -> Room:
+        """Use the invite for `user` in the caller's transaction; a member already in the
+        room uses nothing."""
+        conn = outbox.conn
+        await store.lock_room(conn, invite.room_id)
+        if await room_store.get_membership(conn, invite.room_id, user.id) is not None:
+            room = await room_store.get_room(conn, invite.room_id)
+            assert room is not None
+            return room
+        return await self._use(outbox, invite, user)
+
     async def _registration_invite(self, conn: AsyncConnection, code: str) -> Invite:
         """The invite a registration comes with, if it lets someone in. Under
         CHAT_REGISTRATION=invite an unknown or spent invite is no invite (`forbidden`, as

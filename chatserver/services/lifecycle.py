@@ -206,7 +206,7 @@ class AccountLifecycle:
         """Re-read what open connections may still do (for changes made by the CLI,
         which may not reach this node's control channel)."""
         async with self._db.read() as conn:
-            roles = await store.standing(conn, user_ids)
+            roles = await store.standing(conn, user_ids, now_ms())
             tokens = await store.existing_tokens(conn, token_ids)
         return Standing(roles, tokens)
 

@@ -241,6 +241,8 @@ class RoomService:
                 targets, not_found = await _users_named(conn, usernames or ())
             present = await store.members_among(conn, room.id, (u.id for u in targets))
             newcomers = [u for u in targets if u.id not in present]
+            for newcomer in newcomers:
+                rules.check_guest_may_enter(newcomer, room)
             banned = await store.banned_among(conn, room.id, (u.id for u in newcomers))
             if banned:
                 names = ", ".join(sorted(u.username for u in newcomers if u.id in banned))
@@ -353,6 +355,10 @@ class RoomService:
         from that seq on.
         """
         conn = outbox.conn
+        if user.role == "guest":  # every door into a room comes through here
+            entered = await store.get_room(conn, room_id)
+            if entered is not None:
+                rules.check_guest_may_enter(user, entered)
         await store.add_member(conn, room_id, user.id, now_ms(), role)
         seq = await outbox.next_seq(room_id)
         await outbox.log(MemberJoined(room=room_id, seq=seq, user=wire.user_out(user)))

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Literal
 
+from chatserver.domain import rules
 from chatserver.domain.errors import BadRequest, Blocked, Conflict, Forbidden, NotFound
 from chatserver.domain.models import Room, User, now_ms
 from chatserver.domain.text import normalize_username
@@ -44,6 +45,7 @@ class SocialService:
     async def request_friend(self, user: User, username: str) -> Literal["requested", "friends"]:
         """Ask to be friends; asking someone who already asked you makes you friends."""
         target = await self._target(user, username)
+        rules.check_may_befriend(user, target)
         async with self._db.write() as conn:
             if await store.are_friends(conn, user.id, target.id):
                 return "friends"
@@ -102,6 +104,7 @@ class SocialService:
         if len(usernames) > MAX_GROUP_DM - 1:
             raise BadRequest(f"a group DM has at most {MAX_GROUP_DM} people")
         targets = {t.id: t for t in [await self._target(user, name) for name in usernames]}
+        rules.check_dm_people([user, *targets.values()])
         key = ":".join(str(i) for i in sorted({user.id, *targets}))
         try:
             return await self._open(user, targets, key)

@@ -19,6 +19,7 @@ USER_COLUMNS = (
     users.c.role,
     users.c.region,
     users.c.dm_policy,
+    users.c.expires_at_ms,
 )
 
 
@@ -35,6 +36,7 @@ def user_from_row(row: AnyRow) -> User:
         role=row.role,
         region=row.region,
         dm_policy=row.dm_policy,
+        expires_at_ms=row.expires_at_ms,
     )
 
 
@@ -47,11 +49,15 @@ def author_from_row(row: AnyRow) -> User:
         role=row.author_role,
         region=row.author_region,
         dm_policy=row.author_dm_policy,
+        expires_at_ms=row.author_expires_at_ms,
     )
 
 
 async def count_users(conn: AsyncConnection) -> int:
-    return int((await conn.execute(select(func.count()).select_from(users))).scalar_one())
+    """Accounts but guests: a visitor first on an empty server does not make the first
+    registration a student's instead of the admin's."""
+    query = select(func.count()).select_from(users).where(users.c.role != "guest")
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def create_user(
@@ -186,6 +192,7 @@ async def user_for_token(
                 tokens.c.token_hash == token_hash,
                 tokens.c.expires_at_ms > now,
                 users.c.deactivated_at_ms.is_(None),
+                or_(users.c.expires_at_ms.is_(None), users.c.expires_at_ms > now),
             )
         )
     ).first()
@@ -218,6 +225,9 @@ def _escape_like(text: str) -> str:
 
 DELETED_PREFIX = "deleted-"
 """A deleted account's username is this prefix and its id; registration refuses it."""
+
+GUEST_PREFIX = "guest-"
+"""A guest's username is this prefix and random letters; registration refuses it."""
 
 UNUSABLE_HASH = "!"
 """A password hash no password verifies against (it is not an argon2 hash at all)."""
@@ -291,14 +301,19 @@ async def anonymise(conn: AsyncConnection, user_id: int, now: int) -> User:
     return user
 
 
-async def standing(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[int, Role]:
-    """The role of each of these users whose account is still active."""
+async def standing(
+    conn: AsyncConnection, user_ids: Iterable[int], now: int
+) -> dict[int, Role]:
+    """The role of each of these users whose account is still active (a guest's ends
+    at its `expires_at_ms`)."""
     ids = list(set(user_ids))
     if not ids:
         return {}
     rows = await conn.execute(
         select(users.c.id, users.c.role).where(
-            users.c.id.in_(ids), users.c.deactivated_at_ms.is_(None)
+            users.c.id.in_(ids),
+            users.c.deactivated_at_ms.is_(None),
+            or_(users.c.expires_at_ms.is_(None), users.c.expires_at_ms > now),
         )
     )
     return {row.id: row.role for row in rows}

@@ -49,8 +49,12 @@ users = Table(
     Column("deactivated_at_ms", BigInteger, nullable=True),
     # A deleted account's row stays, anonymised, as the author of its messages.
     Column("deleted_at_ms", BigInteger, nullable=True),
+    # A guest account's end (null for every other account): its tokens stop then.
+    Column("expires_at_ms", BigInteger, nullable=True),
     # Few users change their default level: the filter starts from those few.
     Index("ix_users_notify_default", "notify_default"),
+    # The guest sweep finds ended guests without scanning every account.
+    Index("ix_users_expires_at_ms", "expires_at_ms"),
 )
 
 tokens = Table(
