@@ -312,9 +312,15 @@ questions = Table(
     # The answering message: no foreign key, an answer may be deleted later.
     Column("answer_id", Id, nullable=True),
     Column("asked_at_ms", BigInteger, nullable=False),
-    # The queue by votes then age is a range of this index, never a sort of the room.
-    Index("ix_questions_queue", "room_id", "state", "votes", "message_id"),
     Index("ix_questions_asked", "room_id", "asked_at_ms"),
+)
+# The queue, most votes then oldest, is a walk of this index, never a sort of the room.
+Index(
+    "ix_questions_queue",
+    questions.c.room_id,
+    questions.c.state,
+    questions.c.votes.desc(),
+    questions.c.message_id,
 )
 
 question_votes = Table(

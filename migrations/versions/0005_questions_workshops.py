@@ -56,7 +56,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("questions", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_questions_queue", ["room_id", "state", "votes", "message_id"], unique=False
+            "ix_questions_queue",
+            ["room_id", "state", sa.text("votes DESC"), "message_id"],
+            unique=False,
         )
         batch_op.create_index("ix_questions_asked", ["room_id", "asked_at_ms"], unique=False)
 
