@@ -345,6 +345,8 @@ class InvitedRoomOut(msgspec.Struct):
     name: str
     kind: str
     member_count: int
+    guests_allowed: bool = False
+    """Whether a visitor may enter it as a guest (`POST /api/auth/guest` with the code)."""
 
 
 class InvitePreviewOut(msgspec.Struct):
@@ -369,11 +371,10 @@ def invite_out(invite: Invite, url: str, creator: User | None) -> InviteOut:
 
 def invite_preview_out(invite: Invite, room: Room) -> InvitePreviewOut:
     return InvitePreviewOut(
-        room=InvitedRoomOut(room.name, room.kind, room.member_count),
+        room=InvitedRoomOut(room.name, room.kind, room.member_count, room.guests_allowed),
         expires_at=iso_ms(invite.expires_at_ms),
         role=invite.role,
     )
-
 
 
 class BanOut(msgspec.Struct):

@@ -1,7 +1,8 @@
 // The page an invite link opens (/invite/<code>): the room it opens, then a
 // "Join" button for a signed-in user, or the sign-up form (and a log-in form
-// for those who have an account) that joins in the same step. An unknown or
-// spent invite says so.
+// for those who have an account) that joins in the same step; when the room
+// allows guests, first a "continue as a guest" form (a display name, no
+// account). An unknown or spent invite says so.
 
 import { h } from '../dom.js';
 import { t, errorText, formatDateTime } from '../i18n.js';
@@ -131,6 +132,35 @@ export function renderInvitePage(root, { code, token, onJoined, onLeave }) {
     return { form, focus: () => username.focus() };
   }
 
+  // A visitor on an open day: a display name and in, no account (POST /api/auth/guest).
+  function guestForm() {
+    const error = h('p', { class: 'form-error', attrs: { role: 'alert' } });
+    const name = h('input', { attrs: { id: 'invite-guest-name', autocomplete: 'nickname', required: true, maxlength: 64 } });
+    const submit = h('button', { class: 'btn btn-primary btn-block', attrs: { type: 'submit' } }, t('invite.asGuest'));
+    return h('form', {
+      class: 'auth-form invite-guest', attrs: { novalidate: true, 'aria-label': t('invite.asGuest') },
+      on: {
+        submit: async (e) => {
+          e.preventDefault();
+          error.textContent = '';
+          const shown = name.value.trim();
+          if (!shown) { error.textContent = t('invite.guestName'); name.focus(); return; }
+          submit.disabled = true;
+          try {
+            const res = await anonymous.request('POST', '/api/auth/guest', { display_name: shown, invite: code });
+            onJoined({ token: res.token, room: res.room });
+          } catch (err) {
+            error.textContent = refusalText(err);
+            submit.disabled = false;
+          }
+        },
+      },
+    },
+    h('p', { class: 'invite-form-lead' }, t('invite.guestLead')),
+    h('div', { class: 'field' }, h('label', { attrs: { for: 'invite-guest-name' } }, t('invite.guestName')), name),
+    error, submit);
+  }
+
   (async () => {
     let invite;
     try {
@@ -152,6 +182,12 @@ export function renderInvitePage(root, { code, token, onJoined, onLeave }) {
       }
     }
     const account = accountForm();
+    if (invite.role === 'guest' || invite.room.guests_allowed) {
+      showRoom(invite, h('div', { class: 'invite-choices' },
+        guestForm(), h('p', { class: 'muted invite-or' }, t('invite.guestOr')), account.form));
+      card.querySelector('#invite-guest-name').focus();
+      return;
+    }
     showRoom(invite, account.form);
     account.focus();
   })();
