@@ -673,3 +673,37 @@ async def test_the_cli_adds_people_from_arguments_and_a_csv_file_and_prints_the_
     assert "member.add" in lines[0] and "by the operator" in lines[0] and name(dee) in lines[0]
     adds = [e for e in await mentor.room_audit(cohort["id"]) if e["action"] == "member.add"]
     assert adds[0]["actor"] is None  # the operator
+
+
+async def test_every_moderation_endpoint_answers_401_404_and_403_as_the_contract_says(
+    make_client: ClientFactory, slug: Slug
+) -> None:
+    owner = await make_client("owner")
+    member = await make_client("member")
+    target = await make_client("target")
+    outsider = await make_client("outsider")
+    room = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
+    for client in (member, target):
+        await owner.add_member(room["id"], uid(client))
+    base = f"/api/rooms/{room['id']}"
+    calls: list[tuple[str, str, Frame | None]] = [
+        ("PATCH", base, {"slow_mode": 5}),
+        ("POST", f"{base}/members", {"user_id": uid(outsider)}),
+        ("DELETE", f"{base}/members/{uid(target)}", {}),
+        ("PUT", f"{base}/members/{uid(target)}", {"room_role": "moderator"}),
+        ("PUT", f"{base}/bans/{uid(target)}", {}),
+        ("DELETE", f"{base}/bans/{uid(target)}", None),
+        ("GET", f"{base}/bans", None),
+        ("PUT", f"{base}/mutes/{uid(target)}", {"duration_s": 60}),
+        ("DELETE", f"{base}/mutes/{uid(target)}", None),
+        ("GET", f"{base}/audit", None),
+    ]
+    async with httpx.AsyncClient(base_url=owner.base_url) as anonymous:
+        for method, path, body in [*calls, ("GET", "/api/audit", None)]:
+            resp = await anonymous.request(method, path, json=body)
+            assert (resp.status_code, resp.json()["error"]["code"]) == (401, "unauthorized"), path
+    for method, path, body in calls:
+        assert await status_of(outsider.http(method, path, json=body)) == (404, "not_found")
+        assert await status_of(member.http(method, path, json=body)) == (403, "forbidden")
+    assert await status_of(member.audit()) == (403, "forbidden")
+    assert uid(target) in await members_of(owner, room["id"]), "nothing was done"
