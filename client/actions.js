@@ -130,8 +130,9 @@ export function createActions(session) {
 
     // ---------------------------------------------------------- messages
     /** Queue a message; it is shown as pending and sent now or when back online. */
-    send(roomId, body, replyTo = null) {
+    send(roomId, body, replyTo = null, question = false) {
       const entry = { nonce: newNonce(), room: roomId, body, reply_to: replyTo, created_at: new Date().toISOString() };
+      if (question) entry.question = true;
       store.dispatch({ op: 'local.queue', entry });
       lastTyping = { room: null, at: 0 };
       session.flushOutbox();
@@ -206,6 +207,23 @@ export function createActions(session) {
       await (pinned ? api.pin(roomId, messageId) : api.unpin(roomId, messageId));
     },
     report: (messageId, reason) => api.report(messageId, reason),
+
+    // ---------------------------------------------------------- questions
+    /** The room's open questions as the server lists them; the log keeps them live after. */
+    async loadQuestions(roomId, sort = 'votes') {
+      const { questions } = await api.questions(roomId, { state: 'open', sort });
+      store.dispatch({ op: 'local.questions', room: roomId, questions });
+    },
+    /** Each change answers with the full message; keep it now rather than wait for the event. */
+    async questionChange(request) {
+      const { message } = await request();
+      store.dispatch({ op: 'local.message', message });
+      return message;
+    },
+    vote: (messageId, up) => actions.questionChange(() => (up ? api.vote(messageId) : api.unvote(messageId))),
+    claim: (messageId, on) => actions.questionChange(() => (on ? api.claim(messageId) : api.unclaim(messageId))),
+    answer: (messageId, answerId = null) => actions.questionChange(() => api.setQuestion(messageId, 'answered', answerId)),
+    reopen: (messageId) => actions.questionChange(() => api.setQuestion(messageId, 'open')),
     /** An admin adds themself to a room (the one door into private rooms), then opens it. */
     async enterRoom(roomId) {
       const me = store.get().me;

@@ -104,5 +104,13 @@ export function createApi({ getToken, onUnauthorized = () => {}, base = '' }) {
     roomAudit: (id, { before, limit } = {}) => request('GET', `/api/rooms/${id}/audit${q({ before, limit })}`),
     audit: ({ before, limit } = {}) => request('GET', `/api/audit${q({ before, limit })}`),
     setUserRole: (userId, role) => request('PUT', `/api/users/${userId}/role`, { role }),
+
+    // --- questions and workshops
+    questions: (id, { state = 'open', sort = 'votes', limit } = {}) => request('GET', `/api/rooms/${id}/questions${q({ state, sort, limit })}`),
+    setQuestion: (messageId, state, answer) => request('PUT', `/api/messages/${messageId}/question`, { state, ...(answer ? { answer } : {}) }),
+    vote: (messageId) => request('PUT', `/api/messages/${messageId}/question/vote`),
+    unvote: (messageId) => request('DELETE', `/api/messages/${messageId}/question/vote`),
+    claim: (messageId) => request('PUT', `/api/messages/${messageId}/question/claim`),
+    unclaim: (messageId) => request('DELETE', `/api/messages/${messageId}/question/claim`),
   };
 }

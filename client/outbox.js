@@ -47,6 +47,7 @@ export function createSender({ store, conn }) {
           try {
             const fields = { room: entry.room, body: entry.body, nonce: entry.nonce };
             if (entry.reply_to) fields.reply_to = entry.reply_to;
+            if (entry.question) fields.question = true;
             const ok = await conn.request('send', fields);
             store.dispatch({ op: 'local.acked', nonce: entry.nonce, message: ok.message });
           } catch (err) {

@@ -83,6 +83,11 @@ export function applyLocal(state, f, now) {
       return setLog(state, f.room, { ...log, byId: { ...log.byId, [f.message]: { ...msg, reactions: f.reactions } } });
     }
     case 'local.members': return membersFetched(state, f, now);
+    case 'local.questions': {
+      // The queue as listed by the server; live changes then come through the room's log.
+      const listed = Object.fromEntries(f.questions.map((m) => [m.id, m]));
+      return { ...state, questions: { ...(state.questions || {}), [f.room]: listed } };
+    }
     case 'local.muted': return deadline(state, 'mutes', f.room, f.until, now);
     case 'local.slow': return deadline(state, 'slow', f.room, f.until, now);
     case 'local.users': return withUsers(state, f.users);

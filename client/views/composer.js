@@ -50,12 +50,23 @@ export function createComposer(store, actions, ui) {
   const announce = h('div', { class: 'visually-hidden', attrs: { role: 'status', 'aria-live': 'polite' } });
   let replyTo = null;
   let limit = { kind: null };
+  // "Ask as a question": on for the next message only, then back off.
+  let asking = false;
+  const askBtn = h('button', {
+    class: 'ask-toggle', attrs: { type: 'button', 'aria-pressed': 'false', title: t('questions.ask') },
+    on: { click: () => { setAsking(!asking); textarea.focus(); } },
+  }, icon('message'), h('span', { class: 'ask-label' }, t('questions.ask')));
+  function setAsking(on) {
+    asking = on;
+    askBtn.setAttribute('aria-pressed', String(on));
+    askBtn.classList.toggle('on', on);
+  }
 
   const form = h('form', {
     class: 'composer',
     attrs: { 'aria-label': t('composer.formLabel') },
     on: { submit: (e) => { e.preventDefault(); send(); } },
-  }, ac.el, replyBar, h('div', { class: 'composer-box' }, textarea, counter, emojiBtn, countdown, sendBtn));
+  }, ac.el, replyBar, h('div', { class: 'composer-box' }, textarea, counter, askBtn, emojiBtn, countdown, sendBtn));
   const el = h('div', { class: 'composer-wrap' }, typing, notice, announce, form);
 
   function grow() {
@@ -84,7 +95,8 @@ export function createComposer(store, actions, ui) {
       return;
     }
     if (body.length > MAX_BODY) return;
-    actions.send(room, body, replyTo ? replyTo.id : null);
+    actions.send(room, body, replyTo ? replyTo.id : null, asking);
+    setAsking(false);
     textarea.value = '';
     setReply(null);
     grow();
@@ -211,6 +223,8 @@ export function createComposer(store, actions, ui) {
         setReply(null);
         ac.close();
         const room = s.rooms[s.activeRoom];
+        setAsking(false);
+        askBtn.hidden = !room || room.kind === 'dm';
         textarea.placeholder = room ? t('composer.placeholder', { room: roomTitle(room, s) }) : '';
         textarea.value = drafts.get(s.activeRoom) || '';
         grow();

@@ -9,6 +9,7 @@ import { segments, isEmojiOnly } from '../richtext.js';
 import { displayName } from '../selectors.js';
 import { presenceDot } from './sidebar.js';
 import { openMenu } from './ui.js';
+import { questionBadge } from './questions.js';
 
 /** What a deleted message says: by its author, or removed by a moderator. */
 export function deletedText(msg) {
@@ -130,6 +131,7 @@ export function messageElement(msg, grouped, ctx) {
       time),
     msg.pinned && !msg.deleted ? h('span', { class: 'msg-pinned' }, icon('pin'), t('message.pinned')) : null,
     body,
+    msg.question && !msg.deleted ? questionBadge(msg, ctx, mine) : null,
     reactionsBar(msg, ctx)),
   msg.deleted ? null : toolbar(msg, ctx, mine));
 }

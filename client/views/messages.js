@@ -50,6 +50,7 @@ export function createMessageList(store, actions, ui) {
       onDelete: (msg) => confirmDelete(msg),
       onPin: (msg, pinned) => setPinned(msg, pinned),
       onReport: (msg) => ui.report(msg),
+      onVote: (msg, up) => actions.vote(msg.id, up).catch((e) => toast(errorText(e), 'error')),
       onJump: (id) => jumpTo(id),
       onRetry: (nonce) => actions.retry(nonce),
       onDiscard: (nonce) => actions.discard(nonce),

@@ -23,6 +23,7 @@ import { openReports } from './reports.js';
 import { openAdmin } from './admin.js';
 import { openReport } from './report.js';
 import { openInvitesPanel } from './invites.js';
+import { createQuestionQueue, showsQueue } from './questions.js';
 import { toast } from './ui.js';
 
 const LAST_ROOM_KEY = 'chat.lastRoom';
@@ -110,10 +111,23 @@ export function mountShell(root, session) {
     const id = store.get().activeRoom;
     if (id != null) openSettingsFor(id);
   }, 'mod-btn');
+  // The mentors' queue: a column beside the chat, a panel over it on phones.
+  let queueOpen = false;
+  const queue = createQuestionQueue(store, actions, {
+    onJump: (roomId, messageId) => { if (PHONE.matches) setQueue(false); jump(roomId, messageId); },
+    onClose: () => { setQueue(false); queueBtn.focus(); },
+  });
+  const queueBtn = iconButton('list', t('questions.queueOpen'), () => setQueue(!queueOpen), 'queue-btn');
+  function setQueue(open) {
+    queueOpen = open;
+    queueBtn.setAttribute('aria-expanded', String(open));
+    queue.show(open ? store.get().activeRoom : null);
+    queue.render(store.get());
+  }
   const header = h('header', { class: 'chat-head' },
     menuBtn,
     h('div', { class: 'room-heading' }, title, subtitle),
-    h('div', { class: 'head-actions' }, modBtn, infoBtn, bell));
+    h('div', { class: 'head-actions' }, queueBtn, modBtn, infoBtn, bell));
   const banner = h('div', { class: 'conn-banner', attrs: { role: 'status', hidden: true } });
 
   const empty = h('div', { class: 'empty-state' },
@@ -124,7 +138,7 @@ export function mountShell(root, session) {
 
   const chat = h('main', { class: 'chat', attrs: { 'aria-label': t('chat.label') } }, header, banner, empty, messages.el, composer.el);
   const backdrop = h('div', { class: 'drawer-backdrop', on: { click: () => setDrawer(false) } });
-  const app = h('div', { class: 'app' }, sidebar.el, backdrop, chat);
+  const app = h('div', { class: 'app' }, sidebar.el, backdrop, chat, queue.el);
   root.replaceChildren(app);
 
   function setDrawer(open) {
@@ -198,6 +212,7 @@ export function mountShell(root, session) {
       : [room.archived ? t('room.archivedTag') : null, room.topic || t('room.members', { count: room.member_count || 0 })].filter(Boolean).join(' · ');
     infoBtn.hidden = !room;
     modBtn.hidden = !room || !moderates(s, s.activeRoom);
+    queueBtn.hidden = !room || !showsQueue(s, s.activeRoom);
     const unreadN = s.notificationsUnread;
     bellBadge.hidden = !unreadN;
     bellBadge.textContent = unreadN > 99 ? '99+' : String(unreadN);
@@ -229,6 +244,10 @@ export function mountShell(root, session) {
     renderBanner(s);
     if (hasRoom) messages.render(s);
     composer.render(s);
+    if (queueOpen && queue.roomId !== s.activeRoom) {
+      if (hasRoom && showsQueue(s, s.activeRoom)) queue.show(s.activeRoom); else setQueue(false);
+    }
+    queue.render(s);
   }
   const unsubscribe = store.subscribe(render);
   render(store.get());
