@@ -233,7 +233,7 @@ class RoomService:
             room, seat = await self._room_to_add_to(conn, actor, room_id)
             rules.check_can_add_member(actor, room, seat)
             if user_id is not None:
-                target = await account_store.get_user(conn, user_id)
+                target = await account_store.live_user(conn, user_id)
                 if target is None:
                     raise NotFound("no such user")
                 targets, not_found = [target], list[str]()
