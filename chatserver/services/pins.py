@@ -51,7 +51,7 @@ class PinService:
                     pinned_at = now if latest is None else max(now, latest + 1)
                 if not await store.set_pinned(conn, message.id, pinned_at, seq):
                     raise _Unchanged
-                changed = await store.get_message(conn, message.id)
+                changed = await store.get_message(conn, message.id, user.id)
                 assert changed is not None
                 action: AuditAction = "message.pin" if pin else "message.unpin"
                 await audit_on_message(conn, action, user, changed, now)

@@ -68,12 +68,15 @@ async def test_a_pin_reaches_open_sockets_as_the_messages_full_state(
     await member.connect()
     first = await member.post_message(rid, "read the rules")
     second = await member.post_message(rid, "and the schedule")
+    await member.react_http(first["id"], "👍")
 
     await owner.pin(rid, first["id"])  # 204
     event = await next_update(member, rid, first["id"])
     assert event["message"]["pinned"] is True
     assert event["message"]["body"] == "read the rules"
-    assert event["seq"] == first["seq"] + 2  # a sequenced change of its own
+    # The full state: its reactions too (as broadcast, so not `me`).
+    assert event["message"]["reactions"] == [{"emoji": "👍", "count": 1, "me": False}]
+    assert event["seq"] == first["seq"] + 3  # a sequenced change of its own
     await owner.pin(rid, second["id"])
     await next_update(member, rid, second["id"])
     assert (await member.room(rid))["pinned"] == [first["id"], second["id"]]  # oldest first
