@@ -55,6 +55,11 @@ PageSize = Annotated[int, msgspec.Meta(ge=1, le=200)]
 UsersLimit = Annotated[int, msgspec.Meta(ge=1, le=50)]
 MembersLimit = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 InboxLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+ModerationReason = Annotated[str, msgspec.Meta(max_length=500)]
+SlowMode = Annotated[int, msgspec.Meta(ge=0, le=21_600, description="seconds, 0 is off")]
+MuteSeconds = Annotated[
+    int, msgspec.Meta(ge=60, le=28 * 86_400, description="seconds: 60 s to 28 days")
+]
 InviteCode = Annotated[
     str,
     msgspec.Meta(min_length=1, max_length=128, description="an invite's code (unknown: 404)"),
@@ -65,11 +70,6 @@ InviteLifetime = Annotated[
     msgspec.Meta(
         ge=invites.MIN_EXPIRY_S, le=invites.MAX_EXPIRY_S, description="seconds: 60 s to 30 days"
     ),
-]
-ModerationReason = Annotated[str, msgspec.Meta(max_length=500)]
-SlowMode = Annotated[int, msgspec.Meta(ge=0, le=21_600, description="seconds, 0 is off")]
-MuteSeconds = Annotated[
-    int, msgspec.Meta(ge=60, le=28 * 86_400, description="seconds: 60 s to 28 days")
 ]
 
 
