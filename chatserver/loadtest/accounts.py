@@ -135,7 +135,7 @@ async def prepare(opts: Options) -> Prepared:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=opts.http_url, timeout=120, limits=limits) as http:
         cache = TokenCache(opts.token_cache)
-        names = [username(opts, a) for a in range(opts.accounts)]
+        names = [username(opts, a) for a in range(opts.registered)]
         _say(opts, f"accounts: {len(names)} (registering the missing ones)")
         try:
             tokens = await bounded(
@@ -145,6 +145,8 @@ async def prepare(opts: Options) -> Prepared:
             cache.save()
         # Account j creates room j, so each room's creator is also one of its members.
         room_ids = [await _room_id(http, opts, j, tokens[j]) for j in range(opts.rooms)]
+        if opts.open_day:
+            tokens += await _open_day(http, opts, room_ids[0], tokens)
         _say(opts, f"rooms: {len(room_ids)}; joining")
         joins = (
             []
@@ -156,6 +158,34 @@ async def prepare(opts: Options) -> Prepared:
         )
         await bounded(32, joins)
     return Prepared(tokens=tokens, room_ids=room_ids)
+
+
+async def _open_day(
+    http: httpx.AsyncClient, opts: Options, room_id: int, tokens: list[str]
+) -> list[str]:
+    """The room opened to guests, its mentors (room moderators, accounts 0..mentors-1; the
+    owner is account 0) and fresh guests' tokens: guests have no password to log in again."""
+    resp = await _call(
+        http, "PATCH", f"/api/rooms/{room_id}", tokens[0], json={"guests_allowed": True}
+    )
+    if resp.status_code != 200:
+        raise RuntimeError(f"cannot open the room to guests: {resp.status_code} {resp.text[:200]}")
+    for token in tokens[1 : opts.mentors]:
+        me = (await _call(http, "GET", "/api/me", token)).json()["user"]["id"]
+        await _join(http, room_id, token)
+        path = f"/api/rooms/{room_id}/members/{me}"
+        resp = await _call(http, "PUT", path, tokens[0], json={"room_role": "moderator"})
+        if resp.status_code != 200:
+            raise RuntimeError(f"cannot make a mentor: {resp.status_code} {resp.text[:200]}")
+    _say(opts, f"guests: {opts.guests} (no password: created in a few seconds)")
+    return await bounded(32, [partial(_guest, http, i) for i in range(opts.guests)])
+
+
+async def _guest(http: httpx.AsyncClient, index: int) -> str:
+    resp = await _call(http, "POST", "/api/auth/guest", json={"display_name": f"Visitor {index}"})
+    if resp.status_code != 201:
+        raise RuntimeError(f"cannot create a guest: {resp.status_code} {resp.text[:200]}")
+    return str(resp.json()["token"])
 
 
 def write_plan(opts: Options, prepared: Prepared, path: str) -> None:

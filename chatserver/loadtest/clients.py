@@ -212,6 +212,8 @@ class Client:
             self.synced_at = time.monotonic()
             self.last_seq = max(self.last_seq, wire.scan_int(data, wire.SEQ_MARK) or 0)
             return
+        if data.startswith(wire.EVENT_PREFIX):  # votes and answers: nothing to count
+            return
         reply = wire.decode_reply(data)
         if reply is None or not isinstance(reply.ref, int):
             return

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from chatserver.loadtest import modes, report
+from chatserver.loadtest import modes, openday, report
 from chatserver.loadtest.accounts import Prepared, prepare, write_plan
 from chatserver.loadtest.metrics import StepResult
 from chatserver.loadtest.options import Options, options_from
@@ -99,6 +99,11 @@ async def _mode(run: Run, result: dict[str, Any]) -> int:
         result["storm"] = modes.as_dict(storm)
         steps = [step]
         report.print_summary("reconnect storm", _lines(result["storm"]))
+    elif opts.open_day:
+        step, side = await openday.open_day(run)
+        steps = [step]
+        result["open_day"] = modes.as_dict(side)
+        report.print_summary("open day", _lines(result["open_day"]))
     elif opts.step:
         steps = await _steps(run)
         passing = [s for s in steps if s.passed(opts.p99_bound_ms)]

@@ -49,6 +49,16 @@ class Options:
     prepare_only: bool
     plan_path: str | None
     quiet: bool
+    open_day: bool
+    guests: int
+    mentors: int
+    reaction_rate: float
+    question_rate: float
+
+    @property
+    def registered(self) -> int:
+        """Accounts with a password (the rest of --accounts are guests, made fresh each run)."""
+        return self.accounts - self.guests
 
     @property
     def http_url(self) -> str:
@@ -80,7 +90,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="chat",
         help="chat: this server; ws / socketio: the reference servers in benchmarks/reference",
     )
-    add("--clients", type=int, default=100, help="WebSocket connections to open")
+    add(
+        "--clients",
+        type=int,
+        help="WebSocket connections to open (default 100; 2000 with --open-day)",
+    )
     add(
         "--accounts",
         type=int,
@@ -94,7 +108,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rooms the clients are spread over (0 with --idle: connections in no room)",
     )
     add("--publishers", type=int, default=2, help="publishing accounts per room, rotated")
-    add("--rate", type=float, default=10.0, help="messages per second, all rooms together")
+    add(
+        "--rate",
+        type=float,
+        help="messages per second, all rooms together (default 10; 20 with --open-day)",
+    )
     add("--duration", type=float, default=10.0, help="seconds of sending (per step)")
     add(
         "--drain",
@@ -183,10 +201,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the prepared tokens and rooms as JSON for the Node load client",
     )
     add("--quiet", action="store_true", help="no live progress line")
+    add(
+        "--open-day",
+        action="store_true",
+        help="one room, three quarters of the clients guests; questions, votes, reactions, "
+        "and mentors answering from the question queue",
+    )
+    add("--mentors", type=int, default=3, help="--open-day: room moderators answering questions")
+    add(
+        "--reaction-rate",
+        type=float,
+        default=100.0,
+        help="--open-day: reactions and question votes per second (half each)",
+    )
+    add(
+        "--question-rate",
+        type=float,
+        default=2.0,
+        help="--open-day: questions per second, on top of --rate",
+    )
 
 
 def options_from(args: argparse.Namespace) -> Options:
     """Validate and freeze; errors name the option, as argparse's own do."""
+    if args.clients is None:
+        args.clients = 2000 if args.open_day else 100
+    if args.rate is None:
+        args.rate = 20.0 if args.open_day else 10.0
+    if args.open_day and (args.rooms != 1 or args.accounts or args.target != "chat"):
+        raise ValueError("--open-day is one room of this server, one account per client")
+    guests = args.clients * 3 // 4 if args.open_day else 0
+    if args.open_day and not 1 <= args.mentors <= args.clients - guests - args.publishers:
+        raise ValueError("--mentors must be at least 1 and leave room for the publishers")
+    if args.reaction_rate < 0 or args.question_rate < 0:
+        raise ValueError("--reaction-rate and --question-rate cannot be negative")
     if args.clients < 1 or args.publishers < 1 or args.rooms < (0 if args.idle else 1):
         raise ValueError("--clients, --rooms and --publishers must be at least 1 (--idle: rooms 0)")
     accounts = args.accounts or args.clients
@@ -230,4 +278,9 @@ def options_from(args: argparse.Namespace) -> Options:
         prepare_only=args.prepare_only,
         plan_path=args.plan_path,
         quiet=args.quiet,
+        open_day=args.open_day,
+        guests=guests,
+        mentors=args.mentors,
+        reaction_rate=args.reaction_rate,
+        question_rate=args.question_rate,
     )

@@ -60,6 +60,8 @@ class Run:
         self.readers: set[asyncio.Task[None]] = set()
         self.cpu = CpuClock()
         self.probe = ServerProbe(opts.server_pids)
+        self.question_share = 0.0  # --open-day: the share of published messages asked
+        self.questions = 0
 
     def say(self, text: str) -> None:
         if not self.opts.quiet:
@@ -149,7 +151,7 @@ class Run:
         self.next_id += count
         return first
 
-    async def send(self, client: Client, ident: int, text: str) -> None:
+    async def send(self, client: Client, ident: int, text: str, question: bool = False) -> None:
         ws = client.ws
         if ws is None:
             self.shared.errors["not_connected"] = self.shared.errors.get("not_connected", 0) + 1
@@ -157,7 +159,7 @@ class Run:
         if self.opts.target == "socketio":
             frame = wire.sio_send(ident, client.room, text)
         else:
-            frame = wire.send_frame(ident, client.room, text)
+            frame = wire.send_frame(ident, client.room, text, question)
         try:
             await ws.send(frame)
         except Exception:
@@ -176,6 +178,7 @@ class Run:
         rooms = self.opts.rooms
         loop = asyncio.get_running_loop()
         lateness = self.rec.lateness
+        share = self.question_share
         t0 = loop.time()
         for j in range(count):
             due = t0 + j / rate
@@ -189,7 +192,9 @@ class Run:
             if not pubs:
                 continue
             client = pubs[(ident // rooms) % len(pubs)]
-            await self.send(client, ident, wire.body(ident, time.time_ns(), self.pad))
+            question = share > 0 and int((j + 1) * share) > int(j * share)
+            self.questions += question
+            await self.send(client, ident, wire.body(ident, time.time_ns(), self.pad), question)
         return first, first + count
 
     # -- counting ---------------------------------------------------------------------

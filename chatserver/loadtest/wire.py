@@ -16,6 +16,8 @@ BODY_PREFIX = b'"lt '
 CREATED = b'"message.created"'
 REACTION = b'"reaction.added"'
 SYNCED = b'"room.synced"'
+EVENT_PREFIX = b'{"op":"event"'
+"""How this server starts every event frame: a reply (ok, error, pong) never does."""
 COUNT_MARK = b'"count":'
 SEQ_MARK = b'"seq":'
 
@@ -105,9 +107,20 @@ def sio_ack_id(data: bytes) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def send_frame(ref: int, room: int, text: str) -> str:
-    """Protocol v1 `send` request (the same for `chat` and `ws` targets)."""
-    return msgspec.json.encode({"op": "send", "ref": ref, "room": room, "body": text}).decode()
+def send_frame(ref: int, room: int, text: str, question: bool = False) -> str:
+    """Protocol v1 `send` request (the same for `chat` and `ws` targets); `question` asks it
+    as a question for the room's mentors (this server only)."""
+    frame: dict[str, object] = {"op": "send", "ref": ref, "room": room, "body": text}
+    if question:
+        frame["question"] = True
+    return msgspec.json.encode(frame).decode()
+
+
+def react_frame(ref: int, message: int, emoji: str) -> str:
+    """`react` request."""
+    return msgspec.json.encode(
+        {"op": "react", "ref": ref, "message": message, "emoji": emoji}
+    ).decode()
 
 
 def hello_frame(token: str, rooms: list[int], since: dict[int, int] | None) -> str:

@@ -118,3 +118,32 @@ def test_percentiles_are_nearest_rank() -> None:
     assert [percentile(samples, q) for q in (50, 99, 100)] == [50.0, 99.0, 100.0]
     summary = LatencySummary.of([3000, 1000, 2000])
     assert (summary.count, summary.p50, summary.max) == (3, 2.0, 3.0)
+
+
+def test_open_day_with_guests_reports_no_loss_and_the_queue_latency(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    env = {"CHAT_RATE_LIMIT_SCALE": "1000"}
+    with ServerProcess(tmp_path, env=env) as server:
+        argv = _options(server.base_url, "--open-day", "--clients", "40", "--duration", "5")
+        argv += ["--reaction-rate", "20", "--drain", "10", "--json", str(out), "--prefix", "od"]
+        status = asyncio.run(run(options_from(build_parser().parse_args(argv))))
+    result = json.loads(out.read_text())
+    step, day = result["steps"][0], result["open_day"]
+    assert status == 0
+    assert result["connect"]["failed"] == 0
+    assert (day["clients"], day["guests"], day["mentors"]) == (40, 30, 3)
+    assert step["sent"] == step["acked"] == (20 + 2) * 5
+    assert (step["lost"], step["duplicates"]) == (0, 0)
+    assert step["deliveries"] == step["expected"] == step["sent"] * 40
+    assert step["latency_ms"]["p99"] > 0
+    assert day["questions_asked"] == 2 * 5
+    assert day["queue_ms"]["count"] >= 5 and day["queue_ms"]["p95"] > 0
+    assert day["answers_ok"] >= 3
+    assert day["votes_ok"] > 0 and day["reactions_acked"] > 0
+    assert day["side_errors"] == {}
+
+
+def test_open_day_refuses_more_than_one_room() -> None:
+    argv = _options("http://127.0.0.1:1", "--open-day", "--rooms", "2")
+    with pytest.raises(ValueError, match="one room"):
+        options_from(build_parser().parse_args(argv))
