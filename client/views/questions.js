@@ -24,7 +24,10 @@ export function questionBadge(msg, ctx, mine) {
   if (!mine && ctx.me) {
     parts.push(h('button', {
       class: `q-vote${q.my_vote ? ' mine' : ''}`,
-      attrs: { type: 'button', 'aria-pressed': String(!!q.my_vote), title: t(q.my_vote ? 'questions.unvote' : 'questions.vote') },
+      attrs: {
+        type: 'button', 'aria-pressed': String(!!q.my_vote),
+        'aria-label': `${t(q.my_vote ? 'questions.unvote' : 'questions.vote')} (${votes})`, title: t(q.my_vote ? 'questions.unvote' : 'questions.vote'),
+      },
       on: { click: () => ctx.onVote(msg, !q.my_vote) },
     }, '▲ ', votes));
   } else {
