@@ -224,6 +224,10 @@ export function createActions(session) {
     claim: (messageId, on) => actions.questionChange(() => (on ? api.claim(messageId) : api.unclaim(messageId))),
     answer: (messageId, answerId = null) => actions.questionChange(() => api.setQuestion(messageId, 'answered', answerId)),
     reopen: (messageId) => actions.questionChange(() => api.setQuestion(messageId, 'open')),
+    /** The room comes back as `room.updated`, with `workshop.ends_at` for the countdown. */
+    startWorkshop: (roomId, settings) => api.startWorkshop(roomId, settings),
+    stopWorkshop: async (roomId) => (await api.stopWorkshop(roomId)).summary,
+    workshopSummary: async (roomId) => (await api.workshopSummary(roomId)).summary,
     /** An admin adds themself to a room (the one door into private rooms), then opens it. */
     async enterRoom(roomId) {
       const me = store.get().me;

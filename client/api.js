@@ -112,5 +112,8 @@ export function createApi({ getToken, onUnauthorized = () => {}, base = '' }) {
     unvote: (messageId) => request('DELETE', `/api/messages/${messageId}/question/vote`),
     claim: (messageId) => request('PUT', `/api/messages/${messageId}/question/claim`),
     unclaim: (messageId) => request('DELETE', `/api/messages/${messageId}/question/claim`),
+    startWorkshop: (id, { duration_s, slow_mode, guests }) => request('POST', `/api/rooms/${id}/workshop`, { duration_s, slow_mode, guests }),
+    stopWorkshop: (id) => request('DELETE', `/api/rooms/${id}/workshop`),
+    workshopSummary: (id) => request('GET', `/api/rooms/${id}/workshop/summary`),
   };
 }

@@ -4,6 +4,12 @@
 // log holds now: `message.updated` carries the full message, so votes, claims
 // and answers arrive there and the queue follows without another fetch.
 
+/** When the room's workshop ends (ms), or 0 when none runs at `now`. */
+export function workshopEnds(room, now) {
+  const end = room && room.workshop ? Date.parse(room.workshop.ends_at) : 0;
+  return Number.isFinite(end) && end > now ? end : 0;
+}
+
 /** Whether a message is a question (in any state). */
 export function isQuestion(msg) {
   return !!(msg && msg.question && !msg.deleted);

@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { apply, initialState } from '../state.js';
-import { questionQueue, isQuestion } from '../questions.js';
+import { questionQueue, isQuestion, workshopEnds } from '../questions.js';
 
 const mentor = { id: 1, username: 'mentor', display_name: 'Mentor', role: 'mentor', region: null };
 const bob = { id: 2, username: 'bob', display_name: 'Bob', role: 'student', region: null };
@@ -63,4 +63,15 @@ test('a question asked after the queue was listed joins it; plain and deleted me
 test('a room never listed has an empty queue until a question shows up', () => {
   const s = apply(initialState(), { op: 'ready', user: mentor, rooms: [room], notifications_unread: 0 });
   assert.deepEqual(questionQueue(s, 7), []);
+});
+
+test('a workshop counts down from room.updated and stops counting at its end or when it is ended', () => {
+  let s = apply(initialState(), { op: 'ready', user: mentor, rooms: [room], notifications_unread: 0 });
+  const now = Date.parse('2026-03-24T10:00:00.000Z');
+  assert.equal(workshopEnds(s.rooms[7], now), 0);
+  s = apply(s, ev('room.updated', { room: { ...room, slow_mode: 30, workshop: { ends_at: '2026-03-24T11:00:00.000Z' } }, seq: 11 }));
+  assert.equal(workshopEnds(s.rooms[7], now), now + 3600_000);
+  assert.equal(workshopEnds(s.rooms[7], now + 3600_000), 0);
+  s = apply(s, ev('room.updated', { room: { ...room, workshop: null }, seq: 12 }));
+  assert.equal(workshopEnds(s.rooms[7], now), 0);
 });

@@ -1,7 +1,8 @@
 // Questions in the interface: the badge on a question message (votes, vote
 // button, "answered" with a link to the answer) and the mentors' queue panel
 // (open questions by votes or by age; claim, answer with a reply or mark
-// answered, reopen), a column beside the chat on desktop, a panel on phones.
+// answered, reopen) with the room's workshop controls on top, a column beside
+// the chat on desktop, a panel on phones.
 
 import { h, icon, replaceChildren } from '../dom.js';
 import { t, errorText, formatTime } from '../i18n.js';
@@ -9,6 +10,7 @@ import { displayName } from '../selectors.js';
 import { moderates } from '../moderation.js';
 import { questionQueue } from '../questions.js';
 import { toast } from './ui.js';
+import { createWorkshopPanel } from './workshop.js';
 
 function nameOf(ctxUsers, id) {
   const u = ctxUsers[id];
@@ -66,8 +68,10 @@ export function createQuestionQueue(store, actions, { onJump, onClose }) {
     class: 'icon-btn q-close', attrs: { type: 'button', 'aria-label': t('questions.close'), title: t('questions.close') },
     on: { click: () => onClose() },
   }, icon('x'));
+  const workshop = createWorkshopPanel(store, actions);
   const el = h('aside', { class: 'q-queue', attrs: { hidden: true, 'aria-label': t('questions.queue') } },
     h('header', { class: 'q-head' }, h('h2', {}, t('questions.queue')), sortSel, closeBtn),
+    workshop.el,
     list);
   let sort = 'votes';
   let roomId = null;
@@ -127,12 +131,14 @@ export function createQuestionQueue(store, actions, { onJump, onClose }) {
   function show(id) {
     el.hidden = id == null;
     if (id !== roomId) { roomId = id; last = null; }
+    workshop.show(id);
     if (id != null) load();
   }
 
   function render(s) {
     if (roomId == null || el.hidden) return;
     if (!moderates(s, roomId)) { el.hidden = true; return; }
+    workshop.render(s);
     const log = s.messages[roomId];
     const deps = [s.questions && s.questions[roomId], log && log.byId, log && log.ids, s.users, sort];
     if (last && deps.every((x, i) => x === last[i])) return;

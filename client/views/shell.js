@@ -24,6 +24,7 @@ import { openAdmin } from './admin.js';
 import { openReport } from './report.js';
 import { openInvitesPanel } from './invites.js';
 import { createQuestionQueue, showsQueue } from './questions.js';
+import { createWorkshopClock } from './workshop.js';
 import { toast } from './ui.js';
 
 const LAST_ROOM_KEY = 'chat.lastRoom';
@@ -124,9 +125,10 @@ export function mountShell(root, session) {
     queue.show(open ? store.get().activeRoom : null);
     queue.render(store.get());
   }
+  const workshopClock = createWorkshopClock(store);
   const header = h('header', { class: 'chat-head' },
     menuBtn,
-    h('div', { class: 'room-heading' }, title, subtitle),
+    h('div', { class: 'room-heading' }, title, subtitle, workshopClock.el),
     h('div', { class: 'head-actions' }, queueBtn, modBtn, infoBtn, bell));
   const banner = h('div', { class: 'conn-banner', attrs: { role: 'status', hidden: true } });
 
@@ -241,6 +243,7 @@ export function mountShell(root, session) {
     messages.el.hidden = !hasRoom;
     composer.el.hidden = !hasRoom;
     renderHeader(s);
+    workshopClock.render(s);
     renderBanner(s);
     if (hasRoom) messages.render(s);
     composer.render(s);
@@ -259,6 +262,7 @@ export function mountShell(root, session) {
     jump,
     destroy() {
       clearInterval(tick);
+      workshopClock.destroy();
       unsubscribe();
       messages.destroy();
       composer.destroy();

@@ -142,3 +142,41 @@ def test_on_a_phone_the_queue_is_a_panel_over_the_chat(
     queue.get_by_role("button", name="Fermer les questions").click()
     expect(queue).to_be_hidden()
     expect(mentor.composer()).to_be_visible()
+
+
+def test_a_workshop_counts_down_makes_questions_and_ends_with_its_summary(
+    make_person: Callable[..., Person], server: ServerProcess, admin_token: str
+) -> None:
+    mentor = make_person("Hugo", open=False)
+    make_mentor(server, admin_token, mentor)
+    student = make_person("Léa", open=False)
+    create_topic(mentor, "Atelier web", student)
+    for p in (mentor, student):
+        p.open()
+        p.open_room("Atelier web")
+
+    # The mentor starts a workshop of 15 minutes from the questions panel.
+    mentor.page.get_by_role("button", name="Ouvrir les questions").click()
+    queue = mentor.page.get_by_role("complementary", name="Questions")
+    queue.get_by_role("button", name="Lancer un atelier").click()
+    start = mentor.page.get_by_role("dialog", name="Lancer un atelier")
+    start.get_by_label("Durée").select_option(label="15 minutes")
+    start.get_by_role("button", name="Lancer un atelier").click()
+    expect(start).to_be_hidden(timeout=LIVE_MS)
+
+    # Everyone sees the countdown; a plain message is asked as a question.
+    for p in (mentor, student):
+        expect(p.page.get_by_role("timer")).to_contain_text("Atelier : encore", timeout=LIVE_MS)
+    student.send("Pourquoi mon CSS ne s’applique pas ?")
+    expect(student.message("Pourquoi mon CSS").locator(".q-badge")).to_be_visible(timeout=LIVE_MS)
+    expect(queue.locator(".q-item", has_text="Pourquoi mon CSS")).to_be_visible(timeout=LIVE_MS)
+
+    # Ended early: the summary counts the question, and the countdown goes.
+    queue.get_by_role("button", name="Terminer l’atelier").click()
+    summary = mentor.page.get_by_role("dialog", name="Bilan de l’atelier")
+    expect(summary).to_contain_text(
+        "Questions posées : 1 · répondues : 0 · ouvertes : 1", timeout=LIVE_MS
+    )
+    expect(summary).to_contain_text("Pourquoi mon CSS")
+    expect(student.page.get_by_role("timer")).to_be_hidden(timeout=LIVE_MS)
+    expect(student.message("Workshop over: 1 questions asked")).to_be_visible(timeout=LIVE_MS)
