@@ -48,10 +48,11 @@ class OpenDayResult:
 class _Side:
     """What the guests and mentors do beside the message stream, and what came of it."""
 
-    def __init__(self, run: Run, http: httpx.AsyncClient) -> None:
+    def __init__(self, run: Run, http: httpx.AsyncClient, mentors: httpx.AsyncClient) -> None:
         opts = run.opts
         self.run = run
         self.http = http
+        self.mentors_http = mentors  # its own pool: a poll never waits behind the votes
         self.room = run.clients[0].room
         readers = set(run.readers_of)
         self.mentors = [c for c in run.clients[: opts.mentors] if c in readers]
@@ -76,7 +77,7 @@ class _Side:
             turn += 1
             headers = {"Authorization": f"Bearer {mentor.token}"}
             started = time.perf_counter()
-            resp = await self.http.get(path, params=params, headers=headers)
+            resp = await self.mentors_http.get(path, params=params, headers=headers)
             self.queue_us.append(int((time.perf_counter() - started) * 1e6))
             if resp.status_code != 200:
                 self._error(f"queue_{resp.status_code}")
@@ -85,7 +86,7 @@ class _Side:
                 self.result.open_at_end = len(self.open_ids)
                 if self.open_ids and turn % ANSWER_EVERY == 0:
                     top = self.open_ids.pop(0)
-                    answer = await self.http.put(
+                    answer = await self.mentors_http.put(
                         f"/api/messages/{top}/question", json={"state": "answered"}, headers=headers
                     )
                     if answer.status_code == 200:
@@ -160,8 +161,11 @@ async def open_day(run: Run) -> tuple[StepResult, OpenDayResult]:
     total = opts.rate + opts.question_rate
     run.question_share = opts.question_rate / total
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=opts.http_url, timeout=30, limits=limits) as http:
-        side = _Side(run, http)
+    async with (
+        httpx.AsyncClient(base_url=opts.http_url, timeout=30, limits=limits) as http,
+        httpx.AsyncClient(base_url=opts.http_url, timeout=30) as mentors,
+    ):
+        side = _Side(run, http, mentors)
         tasks = [
             asyncio.ensure_future(side.mentors_loop()),
             asyncio.ensure_future(side.crowd_loop()),
