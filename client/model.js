@@ -37,6 +37,8 @@ export function upsertMessages(log, messages, { trustMe = true } = {}) {
       // Live broadcasts encode `me: false` for everyone: keep what we knew.
       const mine = new Set((prev.reactions || []).filter((r) => r.me).map((r) => r.emoji));
       msg = { ...m, reactions: (m.reactions || []).map((r) => ({ ...r, me: mine.has(r.emoji) })) };
+      // Likewise `my_vote` on a question: a broadcast says false to everyone.
+      if (m.question && prev.question) msg.question = { ...m.question, my_vote: !!prev.question.my_vote };
     }
     byId[m.id] = msg;
     if (!prev) {

@@ -75,3 +75,13 @@ test('a workshop counts down from room.updated and stops counting at its end or 
   s = apply(s, ev('room.updated', { room: { ...room, workshop: null }, seq: 12 }));
   assert.equal(workshopEnds(s.rooms[7], now), 0);
 });
+
+test('my vote survives the broadcast of the change, which says my_vote false to everyone', () => {
+  let s = listed([msg(1, 1)]);
+  s = apply(s, { op: 'local.message', message: msg(1, 1, q({ votes: 1, my_vote: true })) });
+  s = apply(s, ev('message.updated', { room: 7, seq: 11, message: msg(1, 1, q({ votes: 1, my_vote: false })) }));
+  assert.equal(s.messages[7].byId[1].question.my_vote, true);
+  // Someone else's vote after mine: still mine, and counted.
+  s = apply(s, ev('message.updated', { room: 7, seq: 12, message: msg(1, 1, q({ votes: 2, my_vote: false })) }));
+  assert.deepEqual([s.messages[7].byId[1].question.votes, s.messages[7].byId[1].question.my_vote], [2, true]);
+});
