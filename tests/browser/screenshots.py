@@ -5,8 +5,8 @@ lively conversation with reactions, a DM, notifications, a pin, a moderator's
 delete, a mute and open reports), then photographs the login screen, a chat
 room, the emoji picker and the notifications inbox, and the moderation
 screens (a message's menu, room settings, members, a muted member's room, the
-reports, the admin page and its audit log) at desktop (1280×800) and phone
-(390×844) widths, light and dark.
+reports, the admin page and its audit log) and the mentors' question queue at
+desktop (1280×800) and phone (390×844) widths, light and dark.
 """
 
 from __future__ import annotations
@@ -192,7 +192,31 @@ def seed(base: str) -> tuple[Seed, int]:
         f"/api/rooms/{fonds}/mutes/{s.users['camille']['id']}",
         {"duration_s": 3600, "reason": "On garde le fil sur la levée de fonds"},
     )
+    # Questions: Inès's question on the pitch is one, with votes; two more wait in the queue.
+    s.call("ines", "PUT", f"/api/messages/{m4}/question", {"state": "open"})
+    asked = [
+        s.call(who, "POST", f"/api/rooms/{pitch}/messages", {"body": body, "question": True})
+        for who, body in (
+            ("karim", "Combien de temps pour les questions du jury après le pitch ?"),
+            ("camille", "On peut montrer une démo vidéo pendant les 3 minutes ?"),
+        )
+    ]
+    for who in ("camille", "hugo", "karim"):
+        s.call(who, "PUT", f"/api/messages/{m4}/question/vote")
+    s.call("ines", "PUT", f"/api/messages/{asked[1]['message']['id']}/question/vote")
+    s.call("lea", "PUT", f"/api/messages/{m4}/question/claim")
     return s, pitch
+
+
+def questions_shots(browser: Browser, s: Seed, base: str, size: str, theme: str, out: Path) -> None:
+    """The mentors' queue beside the chat (a panel on phones), as the room's owner."""
+    page = signed_in(browser, base, s.tokens["lea"], SIZES[size], theme)
+    open_room(page, s.rooms["atelier-pitch"], size == "phone")
+    page.get_by_role("button", name="Ouvrir les questions").click()
+    page.wait_for_selector(".q-item")
+    page.mouse.move(0, 0)
+    shoot(page, out / f"questions-{size}-{theme}.png")
+    page.context.close()
 
 
 def typing(base: str, token: str, room: int) -> None:
@@ -332,6 +356,7 @@ def main(out: Path) -> None:
                 shoot(page, out / f"notifications-{tag}.png")
                 ctx.close()
                 moderation_shots(browser, s, server.base_url, size, theme, out)
+                questions_shots(browser, s, server.base_url, size, theme, out)
         browser.close()
 
 
