@@ -367,17 +367,6 @@ async def move_read_marker(conn: AsyncConnection, room_id: int, user_id: int, se
     await conn.execute(_MOVE_READ_MARKER, params)
 
 
-async def set_notify_level(
-    conn: AsyncConnection, room_id: int, user_id: int, level: Level | None
-) -> bool:
-    result = await conn.execute(
-        update(room_members)
-        .where(room_members.c.room_id == room_id, room_members.c.user_id == user_id)
-        .values(notify_level=level)
-    )
-    return result.rowcount > 0
-
-
 async def member_ids(conn: AsyncConnection, room_id: int) -> list[int]:
     rows = await conn.execute(_MEMBER_IDS, {"room_id": room_id})
     return [row[0] for row in rows]
