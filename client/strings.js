@@ -360,6 +360,7 @@ const fr = {
   'reports.dismissed': 'Signalement classé sans suite.',
   'reason.report': 'signalement',
   'reason.room_mention': 'annonce au salon',
+  'reason.answered': 'votre question a une réponse',
 
   'roomSettings.title': 'Paramètres du salon',
   'roomSettings.open': 'Gérer le salon',
@@ -880,6 +881,7 @@ const en = {
   'reports.dismissed': 'Report dismissed.',
   'reason.report': 'report',
   'reason.room_mention': 'room announcement',
+  'reason.answered': 'your question was answered',
 
   'roomSettings.title': 'Room settings',
   'roomSettings.open': 'Manage room',

@@ -107,6 +107,12 @@ def test_a_question_is_asked_voted_claimed_and_answered(
     expect(badge).to_contain_text("Répondue", timeout=LIVE_MS)
     badge.get_by_role("button", name="Voir la réponse").click()
     expect(student.message("Avec le module csv")).to_be_in_viewport()
+    # And the bell says so.
+    student.page.locator("button.bell").click()
+    expect(student.page.locator(".notif", has_text="Comment lire")).to_contain_text(
+        "votre question a une réponse", timeout=LIVE_MS
+    )
+    student.page.keyboard.press("Escape")
 
     # A wrong click is undone: reopened, it is back in the queue and no longer answered.
     queue.locator(".q-done").get_by_role("button", name="Rouvrir").click()
