@@ -301,9 +301,7 @@ async def anonymise(conn: AsyncConnection, user_id: int, now: int) -> User:
     return user
 
 
-async def standing(
-    conn: AsyncConnection, user_ids: Iterable[int], now: int
-) -> dict[int, Role]:
+async def standing(conn: AsyncConnection, user_ids: Iterable[int], now: int) -> dict[int, Role]:
     """The role of each of these users whose account is still active (a guest's ends
     at its `expires_at_ms`)."""
     ids = list(set(user_ids))
