@@ -99,7 +99,12 @@ async def test_a_mentor_invites_a_newcomer_into_a_private_cohort(
     # Whoever holds the code sees what it opens, without an account.
     preview = await ChatClient(server.base_url).invite(code)
     assert preview == {
-        "room": {"name": "Promo Lyon", "kind": "cohort", "member_count": 1},
+        "room": {
+            "name": "Promo Lyon",
+            "kind": "cohort",
+            "member_count": 1,
+            "guests_allowed": False,
+        },
         "expires_at": invite["expires_at"],
         "role": "student",
     }
