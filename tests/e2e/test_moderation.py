@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from chatserver.sdk import ApiError, ChatClient
+from chatserver.sdk import ChatClient
 from tests.e2e.conftest import ClientFactory
+from tests.support.clients import name, refused, uid
 from tests.support.server import ServerProcess
 
 Slug = Callable[[str], str]
@@ -42,25 +43,9 @@ def founded(staff_tokens: dict[str, str]) -> None:
     """The staff accounts come first, so no student here is the server's first (admin)."""
 
 
-async def refused(call: Awaitable[Any]) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value
-
-
 async def status_of(call: Awaitable[Any]) -> tuple[int | None, str]:
     error = await refused(call)
     return error.status, error.code
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    return int(client.user["id"])
-
-
-def name(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["username"])
 
 
 async def topic_room(owner: ChatClient, slug: Slug, *members: ChatClient) -> Frame:

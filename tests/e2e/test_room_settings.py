@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 
 from chatserver.sdk import ApiError, ChatClient
 from tests.e2e.conftest import ClientFactory
+from tests.support.clients import name, refused, uid
 from tests.support.server import ServerProcess
 from tests.support.services import postgres_database, redis_process
 
@@ -26,22 +27,6 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(autouse=True)
 def founded(staff_tokens: dict[str, str]) -> None:
     """The staff accounts come first, so no student here is the server's first (admin)."""
-
-
-async def refused(call: Awaitable[Any]) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    return int(client.user["id"])
-
-
-def name(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["username"])
 
 
 async def topic_room(owner: ChatClient, slug: Slug, *members: ChatClient) -> Frame:
