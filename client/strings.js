@@ -520,6 +520,26 @@ const fr = {
   'invites.revoke': 'Révoquer',
   'invites.confirmRevoke': 'Révoquer cette invitation ? Son lien et son QR code ne fonctionneront plus.',
   'invites.revoked': 'Invitation révoquée.',
+
+  // A guest's upgrade to an account
+  'upgrade.create': 'Créer mon compte',
+  'upgrade.title': 'Créer mon compte',
+  'upgrade.bannerLabel': 'Accès invité',
+  'upgrade.until': 'Accès invité jusqu’au {date}.',
+  'upgrade.guestNow': 'Vous êtes invité·e.',
+  'upgrade.keep': 'Créez votre compte pour garder vos conversations.',
+  'upgrade.lead': 'Choisissez un nom d’utilisateur et un mot de passe : vous gardez vos salons, vos messages et vos questions, sans vous reconnecter.',
+  'upgrade.passwordHint': 'Au moins 8 caractères.',
+  'upgrade.submit': 'Créer mon compte',
+  'upgrade.invite': 'Lien ou code d’invitation',
+  'upgrade.inviteHint': 'Ce serveur n’ouvre de comptes que sur invitation : collez le lien reçu d’un·e mentor.',
+  'upgrade.needsInvite': 'Ce serveur n’ouvre de comptes que sur invitation. Collez un lien d’invitation ci-dessous.',
+  'upgrade.ended': 'Votre accès invité a pris fin : il n’est plus possible d’en faire un compte.',
+  'upgrade.done': 'Compte créé : vous êtes maintenant @{username}.',
+  'account.usernameRule': 'Le nom d’utilisateur doit faire 3 à 32 caractères, sans accents ni espaces : lettres a-z, chiffres, « _ », « . » ou « - ».',
+  'account.usernameReserved': 'Ce début de nom (« guest- », « deleted- ») est réservé. Choisissez-en un autre.',
+  'account.usernameTaken': 'Ce nom d’utilisateur est déjà pris. Choisissez-en un autre.',
+  'account.passwordTooLong': 'Le mot de passe est trop long (1 024 caractères au plus).',
 };
 
 const en = {
@@ -1041,6 +1061,26 @@ const en = {
   'invites.revoke': 'Revoke',
   'invites.confirmRevoke': 'Revoke this invite? Its link and QR code will stop working.',
   'invites.revoked': 'Invite revoked.',
+
+  // A guest's upgrade to an account
+  'upgrade.create': 'Create my account',
+  'upgrade.title': 'Create my account',
+  'upgrade.bannerLabel': 'Guest access',
+  'upgrade.until': 'Guest access until {date}.',
+  'upgrade.guestNow': 'You are a guest.',
+  'upgrade.keep': 'Create your account to keep your conversations.',
+  'upgrade.lead': 'Choose a username and a password: you keep your rooms, messages and questions, without logging in again.',
+  'upgrade.passwordHint': 'At least 8 characters.',
+  'upgrade.submit': 'Create my account',
+  'upgrade.invite': 'Invite link or code',
+  'upgrade.inviteHint': 'This server only opens accounts by invitation: paste the link a mentor gave you.',
+  'upgrade.needsInvite': 'This server only opens accounts by invitation. Paste an invite link below.',
+  'upgrade.ended': 'Your guest access has ended: it can no longer become an account.',
+  'upgrade.done': 'Account created: you are now @{username}.',
+  'account.usernameRule': 'The username must be 3 to 32 characters without accents or spaces: letters a-z, digits, “_”, “.” or “-”.',
+  'account.usernameReserved': 'That beginning (“guest-”, “deleted-”) is reserved. Choose another name.',
+  'account.usernameTaken': 'That username is already taken. Choose another one.',
+  'account.passwordTooLong': 'The password is too long (1,024 characters at most).',
 };
 
 export const STRINGS = { fr, en };

@@ -7,6 +7,7 @@ import { t, errorText, lang, setLang } from '../i18n.js';
 import { themePreference, setTheme } from '../theme.js';
 import { roomTitle, groupedRooms } from '../selectors.js';
 import { openDialog, select, toast } from './ui.js';
+import { guestAccountBlock, guestMe } from './upgrade.js';
 
 export const LEVELS = ['all', 'friends', 'mentions', 'none'];
 
@@ -141,7 +142,7 @@ function accountBlocks({ api, signOut }) {
   ];
 }
 
-export function openSettings({ store, api, actions, signOut }) {
+export function openSettings({ store, api, actions, signOut, onUpgrade }) {
   const s = store.get();
   const me = s.users[s.me.id] || s.me;
 
@@ -216,7 +217,10 @@ export function openSettings({ store, api, actions, signOut }) {
         perRoom,
         browserNotificationsBlock()),
       // The dialog lives outside the shell: close it before the welcome screen comes back.
-      section(t('settings.account'), ...accountBlocks({ api, signOut: () => { dlg.close(); signOut(); } })),
+      // A guest has no password yet: their account section is the way to create one.
+      guestMe(s) && onUpgrade
+        ? section(t('settings.account'), ...guestAccountBlock(store, () => { dlg.close(); onUpgrade(); }))
+        : section(t('settings.account'), ...accountBlocks({ api, signOut: () => { dlg.close(); signOut(); } })),
     ],
   });
   name.focus();

@@ -26,6 +26,7 @@ import { openInvitesPanel } from './invites.js';
 import { createQuestionQueue, showsQueue } from './questions.js';
 import { createWorkshopClock } from './workshop.js';
 import { toast } from './ui.js';
+import { createGuestBanner, openUpgrade } from './upgrade.js';
 
 const LAST_ROOM_KEY = 'chat.lastRoom';
 const PHONE = window.matchMedia('(max-width: 700px)');
@@ -79,7 +80,7 @@ export function mountShell(root, session) {
     onAdmin: fromDrawer(openAdminPage),
     onNewDm: fromDrawer(() => openNewDm({ actions, store })),
     onFriends: fromDrawer(() => openFriends({ store, api, actions, onOpenRoom: () => {} })),
-    onSettings: fromDrawer(() => openSettings({ store, api, actions, signOut: session.signOut })),
+    onSettings: fromDrawer(() => openSettings({ store, api, actions, signOut: session.signOut, onUpgrade: () => openUpgrade({ api, store }) })),
     onLogout: () => session.logout(),
     onClose: () => setDrawer(false),
   });
@@ -131,6 +132,8 @@ export function mountShell(root, session) {
     h('div', { class: 'room-heading' }, title, subtitle, workshopClock.el),
     h('div', { class: 'head-actions' }, queueBtn, modBtn, infoBtn, bell));
   const banner = h('div', { class: 'conn-banner', attrs: { role: 'status', hidden: true } });
+  const upgrade = () => openUpgrade({ api, store });
+  const guestBanner = createGuestBanner(store, upgrade);
 
   const empty = h('div', { class: 'empty-state' },
     h('div', { class: 'big-emoji', attrs: { 'aria-hidden': 'true' } }, '👋'),
@@ -138,7 +141,7 @@ export function mountShell(root, session) {
     h('p', {}, t('empty.lead')),
     h('button', { class: 'btn btn-primary', attrs: { type: 'button' }, on: { click: () => sidebar.el.querySelector('.sidebar-actions button').click() } }, icon('compass'), t('directory.open')));
 
-  const chat = h('main', { class: 'chat', attrs: { 'aria-label': t('chat.label') } }, header, banner, empty, messages.el, composer.el);
+  const chat = h('main', { class: 'chat', attrs: { 'aria-label': t('chat.label') } }, header, banner, guestBanner.el, empty, messages.el, composer.el);
   const backdrop = h('div', { class: 'drawer-backdrop', on: { click: () => setDrawer(false) } });
   const app = h('div', { class: 'app' }, sidebar.el, backdrop, chat, queue.el);
   root.replaceChildren(app);
@@ -245,6 +248,7 @@ export function mountShell(root, session) {
     renderHeader(s);
     workshopClock.render(s);
     renderBanner(s);
+    guestBanner.render(s);
     if (hasRoom) messages.render(s);
     composer.render(s);
     if (queueOpen && queue.roomId !== s.activeRoom) {
