@@ -1,4 +1,5 @@
-"""Screenshots of the main screens for the docs: `python -m tests.browser.screenshots [OUT_DIR]`.
+"""Screenshots of the main screens for the docs:
+`python -m tests.browser.screenshots [OUT_DIR [guests]]` (`guests`: only the open-day entry).
 
 Starts a throwaway server, fills it with a small school (people, rooms, a
 lively conversation with reactions, a DM, notifications, a pin, a moderator's
@@ -219,6 +220,46 @@ def questions_shots(browser: Browser, s: Seed, base: str, size: str, theme: str,
     page.context.close()
 
 
+def open_day(s: Seed) -> str:
+    """A public room that lets guests in, and the guest invite printed on the poster."""
+    room = s.room(
+        "lea",
+        "portes-ouvertes",
+        "Portes ouvertes",
+        "topic",
+        "Posez vos questions aux mentors de l’école",
+        [],
+    )
+    s.call("lea", "PATCH", f"/api/rooms/{room}", {"guests_allowed": True})
+    s.say("lea", room, "Bienvenue ! Les mentors répondent à vos questions jusqu’à 17 h. 👋")
+    invite = s.call("lea", "POST", f"/api/rooms/{room}/invites", {"role": "guest"})["invite"]
+    return str(invite["url"])
+
+
+def guest_shots(
+    browser: Browser, base: str, invite_url: str, size: str, theme: str, out: Path
+) -> None:
+    """The open-day entry: the invite page with "continue as a guest", then the chat as
+    a guest, with the banner that leads to creating an account."""
+    ctx = browser.new_context(
+        viewport=SIZES[size],
+        color_scheme=theme,  # type: ignore[arg-type]
+        locale="fr-FR",
+        device_scale_factor=1,
+    )
+    page = ctx.new_page()
+    page.goto(base + invite_url)
+    page.wait_for_selector("#invite-guest-name")
+    page.fill("#invite-guest-name", "Zoé visiteuse")
+    shoot(page, out / f"invite-guest-{size}-{theme}.png")
+    page.get_by_role("button", name="Continuer en tant qu’invité·e").click()
+    page.wait_for_selector(".guest-banner:not([hidden])")
+    page.wait_for_selector("article.msg")
+    page.mouse.move(0, 0)
+    shoot(page, out / f"guest-banner-{size}-{theme}.png")
+    ctx.close()
+
+
 def typing(base: str, token: str, room: int) -> None:
     """Someone typing in the room, for the indicator (expires a few seconds later)."""
     url = base.replace("http", "ws", 1) + "/ws"
@@ -312,7 +353,8 @@ def shoot(page: Page, path: Path) -> None:
     print(f"{path} {path.stat().st_size // 1024} KB")
 
 
-def main(out: Path) -> None:
+def main(out: Path, only: str | None = None) -> None:
+    """All the screenshots, or with `only="guests"` just the open-day entry's."""
     out.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -321,6 +363,13 @@ def main(out: Path) -> None:
     ):
         s, pitch = seed(server.base_url)
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        invite_url = open_day(s)
+        for size in SIZES:
+            for theme in THEMES:
+                guest_shots(browser, server.base_url, invite_url, size, theme, out)
+        if only == "guests":
+            browser.close()
+            return
         for size, viewport in SIZES.items():
             for theme in THEMES:
                 tag = f"{size}-{theme}"
@@ -361,4 +410,7 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots"))
+    main(
+        Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots"),
+        sys.argv[2] if len(sys.argv) > 2 else None,
+    )
