@@ -37,11 +37,15 @@ from chatserver.services.container import Services
 from chatserver.services.guests import GuestPolicy, GuestService, sweep_periodically
 from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
+from chatserver.services.meetup_reminders import remind_periodically
+from chatserver.services.meetups import MeetupService
 from chatserver.services.messages import MessageService
 from chatserver.services.moderation import ModerationService
 from chatserver.services.notifications import NotificationService
 from chatserver.services.pins import PinService
+from chatserver.services.polls import PollService
 from chatserver.services.presence import PresenceService
+from chatserver.services.profiles import ProfileService
 from chatserver.services.publisher import Publisher
 from chatserver.services.questions import QuestionService
 from chatserver.services.ratelimit import Limits
@@ -49,6 +53,7 @@ from chatserver.services.reactions import ReactionService
 from chatserver.services.reports import ReportService
 from chatserver.services.room_events import RoomEvents
 from chatserver.services.rooms import RoomService
+from chatserver.services.search import SearchService
 from chatserver.services.session import SessionService
 from chatserver.services.social import SocialService
 from chatserver.services.sync import SyncService
@@ -150,6 +155,7 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
         reactions=ReactionService(db, room_events),
         pins=PinService(room_events),
         questions=QuestionService(db, room_events, notifications),
+        polls=PollService(db, room_events),
         workshops=WorkshopService(db, room_events),
         reports=ReportService(db, room_events, notifications),
         social=SocialService(db, room_events, publisher, rooms),
@@ -174,6 +180,9 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
             guest_create_rate=settings.guest_create_rate_per_ip,
             guest_create_burst=settings.guest_create_burst_per_ip,
         ),
+        profiles=ProfileService(db, publisher, presence.online_among),
+        meetups=MeetupService(db, room_events, notifications),
+        search=SearchService(db),
     )
     return services, hub
 
@@ -296,6 +305,12 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(
                 sweep_periodically(services.guests, settings.guest_sweep_seconds),
                 name="guest-sweep",
+            ),
+            asyncio.create_task(
+                remind_periodically(
+                    services.meetups, settings.reminder_offsets, settings.event_reminder_poll
+                ),
+                name="meetup-reminders",
             ),
         ]
         try:

@@ -238,6 +238,53 @@ class ChatClient:
         self.user = await self._obj("GET", "/api/me", "user")
         return self.user
 
+    # ---- profiles -----------------------------------------------------------------------
+
+    async def get_user(self, user_id: int) -> Frame:
+        """A user's profile (bio, pronouns, avatar); `not_found` unless the two share a
+        room or are friends. The reply's `friendship` and `blocked` are in `get_profile`."""
+        return await self._obj("GET", f"/api/users/{user_id}", "user")
+
+    async def get_profile(self, user_id: int) -> Frame:
+        """`{user, friendship, blocked}`: the profile and how this user stands with them."""
+        return await self._obj("GET", f"/api/users/{user_id}", None)
+
+    async def update_profile(self, **changes: Any) -> Frame:
+        """Change any of display_name, region, bio, pronouns, dm_policy (None clears one);
+        returns the caller's own User."""
+        self.user = await self._obj("PATCH", "/api/me", "user", json=changes)
+        return self.user
+
+    async def set_avatar(self, data: bytes, content_type: str = "image/png") -> Frame:
+        """Upload a picture; the server crops it square and resizes it. Returns the
+        caller's own User, whose `avatar` is the new picture's URL."""
+        headers = {"Content-Type": content_type}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        resp = await self._http.put("/api/me/avatar", content=data, headers=headers)
+        body: Any = None
+        with contextlib.suppress(ValueError):
+            body = resp.json()
+        if resp.status_code >= 400:
+            raise _error_from_response(resp.status_code, body, resp.headers)
+        self.user = body["user"]
+        return body["user"]  # type: ignore[no-any-return]
+
+    async def remove_avatar(self) -> Frame:
+        self.user = await self._obj("DELETE", "/api/me/avatar", "user")
+        return self.user
+
+    async def avatar(self, url: str) -> bytes:
+        """An avatar's bytes, from the `avatar` URL of a User."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        resp = await self._http.get(url, headers=headers)
+        if resp.status_code >= 400:
+            body: Any = None
+            with contextlib.suppress(ValueError):
+                body = resp.json()
+            raise _error_from_response(resp.status_code, body, resp.headers)
+        return resp.content
+
     # ---- account lifecycle --------------------------------------------------------------
 
     async def change_password(self, old_password: str, new_password: str) -> None:
@@ -398,9 +445,38 @@ class ChatClient:
         before: int | None = None,
         after: int | None = None,
         limit: int | None = None,
+        around: int | None = None,
     ) -> list[Frame]:
-        params = {"before": before, "after": after, "limit": limit}
+        """A page of messages, ascending; `around` (a message id) centres it on that one."""
+        params = {"before": before, "after": after, "limit": limit, "around": around}
         return await self._list("GET", f"/api/rooms/{room_id}/messages", "messages", params)
+
+    async def search(
+        self,
+        q: str,
+        *,
+        room: int | None = None,
+        from_: str | None = None,
+        has: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Frame:
+        """Search messages, newest first: `{results: [{message, room, highlights}],
+        next_cursor}`; `from_` is the author's username, `before`/`after` ISO 8601 times."""
+        params = {
+            "q": q,
+            "room": room,
+            "from": from_,
+            "has": has,
+            "before": before,
+            "after": after,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        found: Frame = await self.http("GET", "/api/search", params=params)
+        return found
 
     async def post_message(
         self,
@@ -409,9 +485,13 @@ class ChatClient:
         reply_to: int | None = None,
         nonce: str | int | None = None,
         question: bool = False,
+        poll: Frame | None = None,
     ) -> Frame:
-        """Post a message; `question` asks it as a question for the room's mentors."""
-        payload = _present(body=body, reply_to=reply_to, nonce=nonce, question=question or None)
+        """Post a message; `question` asks it as a question for the room's mentors; `poll`
+        (`{question, options, multiple?, anonymous?}`) makes it a poll."""
+        payload = _present(
+            body=body, reply_to=reply_to, nonce=nonce, question=question or None, poll=poll
+        )
         return await self._obj("POST", f"/api/rooms/{room_id}/messages", "message", json=payload)
 
     async def edit_message(self, id: int, body: str) -> Frame:
@@ -567,6 +647,22 @@ class ChatClient:
 
     async def unclaim(self, message_id: int) -> Frame:
         return await self._obj("DELETE", f"/api/messages/{message_id}/question/claim", "message")
+
+    # ---- polls --------------------------------------------------------------------------
+
+    async def vote_poll(self, message_id: int, options: list[int]) -> Frame:
+        """Set the caller's whole vote in a poll (option ids; `[]` withdraws it)."""
+        path = f"/api/messages/{message_id}/poll/vote"
+        return await self._obj("PUT", path, "message", json={"options": options})
+
+    async def close_poll(self, message_id: int) -> Frame:
+        """Close a poll (its author, the room's moderators)."""
+        return await self._obj("POST", f"/api/messages/{message_id}/poll/close", "message")
+
+    async def poll_voters(self, message_id: int) -> list[Frame]:
+        """Who chose what: `[{id, text, voters: [User]}]` per option (`forbidden` for an
+        anonymous poll)."""
+        return await self._list("GET", f"/api/messages/{message_id}/poll/voters", "options")
 
     async def questions(
         self, room_id: int, state: str = "open", sort: str = "votes", limit: int | None = None
@@ -831,6 +927,7 @@ class ChatClient:
         reply_to: int | None = None,
         nonce: str | int | None = None,
         question: bool = False,
+        poll: Frame | None = None,
     ) -> Frame:
         message: Frame = await self._result(
             "send",
@@ -840,6 +937,7 @@ class ChatClient:
             reply_to=reply_to,
             nonce=nonce,
             question=question or None,
+            poll=poll,
         )
         return message
 

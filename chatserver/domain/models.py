@@ -58,6 +58,8 @@ class User:
     dm_policy: DmPolicy = "everyone"
     expires_at_ms: int | None = None
     """When a guest account ends (None for every other account)."""
+    avatar: str | None = None
+    """The stored avatar's key (None: no avatar); its URL is derived from it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,51 @@ class Question:
     my_vote: bool = False
 
 
+RsvpStatus = Literal["going", "maybe", "waitlisted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Meetup:
+    """A message's meetup (PROTOCOL-COMMUNITY section 7): counts kept in step with the
+    RSVPs; `my_rsvp` and `my_position` (1-based, on the waitlist) are the viewer's,
+    None when read for no one."""
+
+    title: str
+    starts_at_ms: int
+    ends_at_ms: int | None
+    place: str | None
+    capacity: int | None
+    going: int
+    maybe: int
+    waitlist: int
+    cancelled: bool
+    my_rsvp: RsvpStatus | None = None
+    my_position: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollOption:
+    id: int
+    text: str
+    votes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """A message's poll (PROTOCOL-COMMUNITY section 7). `voters` counts distinct voters;
+    `my_vote` is the viewer's chosen option ids (empty: not voted), None when read for
+    no one (a broadcast). `salt` keys the hashed voter ids (store/polls.py)."""
+
+    question: str
+    options: tuple[PollOption, ...]
+    multiple: bool
+    anonymous: bool
+    closed: bool
+    voters: int
+    salt: str
+    my_vote: tuple[int, ...] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     id: int
@@ -146,6 +193,8 @@ class Message:
     pinned_at_ms: int | None = None
     deleted_by: DeletedBy | None = None
     question: Question | None = None
+    meetup: Meetup | None = None
+    poll: Poll | None = None
 
     @property
     def pinned(self) -> bool:

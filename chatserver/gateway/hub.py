@@ -17,6 +17,7 @@ from chatserver.gateway.framing import Outgoing
 from chatserver.protocol.closecodes import CloseCode
 from chatserver.protocol.envelope import (
     MembershipChanged,
+    ProfileChanged,
     RevokeToken,
     RevokeUser,
     RoleChanged,
@@ -235,6 +236,15 @@ class Hub:
             # Every op checks permissions with `conn.user`: the next one uses the new role.
             for conn in self.users.get(command.user_id, ()):
                 conn.user = dataclasses.replace(conn.user, role=command.role)
+        elif isinstance(command, ProfileChanged):
+            # The author of the next message sent over these sockets is the new one.
+            for conn in self.users.get(command.user_id, ()):
+                conn.user = dataclasses.replace(
+                    conn.user,
+                    display_name=command.display_name,
+                    region=command.region,
+                    avatar=command.avatar,
+                )
 
     # -- carrying out what a feed asks for ------------------------------------------
 

@@ -16,6 +16,7 @@ import msgspec
 from chatserver.domain.emojis import search_emoji
 from chatserver.domain.errors import BadRequest, NotFound, NotMember, Unauthorized
 from chatserver.domain.models import Level, Room, User, iso_ms, now_ms
+from chatserver.domain.polls import PollDraft, draft_poll
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.hub import Hub
 from chatserver.protocol import requests as rq
@@ -24,6 +25,7 @@ from chatserver.protocol import wire
 from chatserver.protocol.closecodes import CloseCode
 from chatserver.services import login_limits
 from chatserver.services.container import Services
+from chatserver.services.meetups import Listed
 from chatserver.services.moderation import AuditView
 from chatserver.services.ratelimit import IpLimit
 
@@ -142,8 +144,9 @@ async def me(c: Caller, r: rq.NoInput) -> rs.SelfReply:
 
 
 async def update_me(c: Caller, r: rq.ProfileChanges) -> rs.SelfReply:
-    """Change the caller's display name, region or DM policy."""
-    return rs.SelfReply(wire.self_out(await c.services.accounts.update_profile(c.user, r)))
+    """Change the caller's display name, region, DM policy, bio or pronouns."""
+    profile = await c.services.profiles.update(c.user, r)
+    return rs.SelfReply(wire.self_out(profile.user))
 
 
 async def search_users(c: Caller, r: rq.UserSearch) -> rs.UsersReply:
@@ -151,9 +154,10 @@ async def search_users(c: Caller, r: rq.UserSearch) -> rs.UsersReply:
     return rs.UsersReply(wire.users_out(await c.services.accounts.search(r.q, r.limit)))
 
 
-async def get_user(c: Caller, r: rq.UserRef) -> rs.UserReply:
-    """One user."""
-    return rs.UserReply(wire.user_out(await c.services.accounts.get_user(r.user)))
+async def get_user(c: Caller, r: rq.UserRef) -> rs.ProfileReply:
+    """One user's profile, to those who share a room with them or are their friends."""
+    seen = await c.services.profiles.view(c.user, r.user)
+    return rs.ProfileReply(wire.profile_out(seen.profile), seen.friendship, seen.blocked)
 
 
 # -- account lifecycle -------------------------------------------------------------------
@@ -441,7 +445,14 @@ async def accept_invite(c: Caller, r: rq.InviteRef) -> rs.RoomReply:
 async def send(c: Caller, r: rq.Send) -> rs.MessageReply:
     """Post a message; a repeated nonce returns the first one."""
     message = await c.services.messages.send(
-        c.user, r.room, r.body, r.reply_to, r.nonce, r.question
+        c.user,
+        r.room,
+        r.body,
+        r.reply_to,
+        r.nonce,
+        r.question,
+        poll=_poll_draft(r.poll),
+        meetup=None if r.event is None else c.services.meetups.spec(r.event),
     )
     return rs.MessageReply(wire.message_out(message))
 
@@ -459,8 +470,38 @@ async def delete(c: Caller, r: rq.Delete) -> None:
 
 async def history(c: Caller, r: rq.History) -> rs.MessagesReply:
     """A page of a room's messages, ascending by seq."""
-    messages = await c.services.messages.history(c.user, r.room, r.before, r.after, r.limit)
+    messages = await c.services.messages.history(
+        c.user, r.room, r.before, r.after, r.limit, r.around
+    )
     return rs.MessagesReply([wire.message_out(m) for m in messages])
+
+
+async def search(c: Caller, r: rq.MessageSearch) -> rs.SearchReply:
+    """Search the messages of the rooms the caller may read, newest first."""
+    found = await c.services.search.search(
+        c.user,
+        r.q,
+        room=r.room,
+        author=r.from_,
+        has=r.has,
+        before=r.before,
+        after=r.after,
+        limit=r.limit,
+        cursor=r.cursor,
+    )
+    rooms = {hit.room.id: hit.room for hit in found.hits}
+    peers = await c.services.session.dm_peers(list(rooms.values()), c.user)
+    out = {
+        room.id: wire.room_out(room, peers=wire.users_out(peers[room.id]))
+        if room.id in peers
+        else wire.room_out(room)
+        for room in rooms.values()
+    }
+    results = [
+        rs.SearchHit(wire.message_out(hit.message), out[hit.room.id], hit.highlights)
+        for hit in found.hits
+    ]
+    return rs.SearchReply(results, found.next_cursor)
 
 
 def _reactions(found: tuple[Any, ...]) -> rs.ReactionsReply:
@@ -478,11 +519,12 @@ async def unreact(c: Caller, r: rq.Unreact) -> rs.ReactionsReply:
 
 
 async def emoji(c: Caller, r: rq.EmojiSearch) -> rs.EmojiReply:
-    """The emoji picker: search by name in English or French, and recent reactions."""
+    """The emoji picker: search names and keywords in English or French, and recent reactions."""
     found = search_emoji(r.q[:40], r.lang, r.limit)
     recent = await c.services.reactions.recent(c.user)
     return rs.EmojiReply(
-        [rs.EmojiOut(e.emoji, e.name, list(e.aliases), list(e.skins)) for e in found], recent
+        [rs.EmojiOut(e.emoji, e.name, list(e.aliases), list(e.skins), e.label) for e in found],
+        recent,
     )
 
 
@@ -709,6 +751,78 @@ async def workshop_summary(c: Caller, r: rq.RoomRef) -> rs.WorkshopSummaryReply:
     return rs.WorkshopSummaryReply(await c.services.workshops.summary(c.user, r.room))
 
 
+# -- polls -------------------------------------------------------------------------------
+
+
+def _poll_draft(poll: rq.NewPoll | None) -> PollDraft | None:
+    if poll is None:
+        return None
+    return draft_poll(
+        poll.question, poll.options, multiple=poll.multiple, anonymous=poll.anonymous
+    )
+
+
+async def vote_poll(c: Caller, r: rq.PollVote) -> rs.MessageReply:
+    """Set one's whole vote in a poll (members of its room); `[]` withdraws it."""
+    found = await c.services.polls.vote(c.user, r.message, r.options)
+    return rs.MessageReply(wire.message_out(found))
+
+
+async def close_poll(c: Caller, r: rq.MessageRef) -> rs.MessageReply:
+    """Close a poll (its author, the room's moderators); closing a closed poll is a no-op."""
+    found = await c.services.polls.close(c.user, r.message)
+    return rs.MessageReply(wire.message_out(found))
+
+
+async def poll_voters(c: Caller, r: rq.MessageRef) -> rs.PollVotersReply:
+    """Who chose what in a poll (readers of its room); an anonymous poll: forbidden."""
+    found = await c.services.polls.voters(c.user, r.message)
+    return rs.PollVotersReply(
+        [rs.PollOptionVoters(o.id, o.text, wire.users_out(users)) for o, users in found]
+    )
+
+
+# -- meetups ------------------------------------------------------------------------------
+
+
+def _meetup_out(listed: Listed) -> rs.MeetupOut:
+    return rs.MeetupOut(
+        wire.message_out(listed.message),
+        wire.room_out(listed.room),
+        wire.users_out(listed.friends_going),
+    )
+
+
+async def rsvp(c: Caller, r: rq.Rsvp) -> rs.MessageReply:
+    """Answer a meetup: `going` (the waitlist once it is full), `maybe` or `no`
+    (members of its room)."""
+    found = await c.services.meetups.rsvp(c.user, r.message, r.status)
+    return rs.MessageReply(wire.message_out(found))
+
+
+async def update_event(c: Caller, r: rq.EventChanges) -> rs.MessageReply:
+    """Change or move a meetup (its creator, the room's moderators); a new time or
+    place alerts those going and maybe."""
+    return rs.MessageReply(wire.message_out(await c.services.meetups.update(c.user, r)))
+
+
+async def cancel_event(c: Caller, r: rq.MessageRef) -> rs.MessageReply:
+    """Cancel a meetup (its creator, the room's moderators); those going and maybe are
+    alerted."""
+    return rs.MessageReply(wire.message_out(await c.services.meetups.cancel(c.user, r.message)))
+
+
+async def get_event(c: Caller, r: rq.MessageRef) -> rs.MeetupReply:
+    """One meetup as the caller sees it: their answer, place in line, friends going."""
+    return rs.MeetupReply(_meetup_out(await c.services.meetups.view(c.user, r.message)))
+
+
+async def list_events(c: Caller, r: rq.EventSearch) -> rs.MeetupsReply:
+    """Meetups in the rooms the caller may read, soonest first, with friends going."""
+    found = await c.services.meetups.listing(c.user, r.upcoming, r.region, r.limit)
+    return rs.MeetupsReply([_meetup_out(listed) for listed in found])
+
+
 # -- the table ---------------------------------------------------------------------------
 
 U = UseCase
@@ -734,7 +848,7 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     U(rq.NoInput, me, rs.SelfReply, Http("GET", "/api/me")),
     U(rq.ProfileChanges, update_me, rs.SelfReply, Http("PATCH", "/api/me")),
     U(rq.UserSearch, search_users, rs.UsersReply, Http("GET", "/api/users")),
-    U(rq.UserRef, get_user, rs.UserReply, Http("GET", "/api/users/{user}")),
+    U(rq.UserRef, get_user, rs.ProfileReply, Http("GET", "/api/users/{user}")),
     U(rq.PasswordChange, change_password, None, Http("POST", "/api/me/password")),
     U(rq.NoInput, logout_all, None, Http("POST", "/api/auth/logout-all")),
     U(rq.PasswordCheck, delete_me, None, Http("DELETE", "/api/me")),
@@ -782,6 +896,7 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     ),
     U(rq.InviteRef, accept_invite, rs.RoomReply, Http("POST", "/api/invites/{code}/accept")),
     U(rq.History, history, rs.MessagesReply, Http("GET", "/api/rooms/{room}/messages"), ws=True),
+    U(rq.MessageSearch, search, rs.SearchReply, Http("GET", "/api/search")),
     U(
         rq.Send,
         send,
@@ -841,6 +956,14 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     ),
     U(rq.QuestionQueue, questions, rs.QuestionsReply, Http("GET", "/api/rooms/{room}/questions")),
     U(rq.NewWorkshop, start_workshop, rs.RoomReply, Http("POST", "/api/rooms/{room}/workshop")),
+    U(rq.PollVote, vote_poll, rs.MessageReply, Http("PUT", "/api/messages/{message}/poll/vote")),
+    U(rq.MessageRef, close_poll, rs.MessageReply, Http("POST", "/api/messages/{message}/poll/close")),
+    U(
+        rq.MessageRef,
+        poll_voters,
+        rs.PollVotersReply,
+        Http("GET", "/api/messages/{message}/poll/voters"),
+    ),
     U(
         rq.RoomRef,
         stop_workshop,
@@ -897,4 +1020,14 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     U(rq.Typing, typing, ws=True),
     U(rq.Read, read, ws=True),
     U(rq.Sync, sync, ws=True, ws_reply="none"),
+    U(rq.Rsvp, rsvp, rs.MessageReply, Http("PUT", "/api/messages/{message}/rsvp")),
+    U(rq.EventChanges, update_event, rs.MessageReply, Http("PATCH", "/api/messages/{message}/event")),
+    U(
+        rq.MessageRef,
+        cancel_event,
+        rs.MessageReply,
+        Http("POST", "/api/messages/{message}/event/cancel"),
+    ),
+    U(rq.MessageRef, get_event, rs.MeetupReply, Http("GET", "/api/messages/{message}/event")),
+    U(rq.EventSearch, list_events, rs.MeetupsReply, Http("GET", "/api/events")),
 )

@@ -56,7 +56,17 @@ class RoleChanged(Control, tag="role"):
     role: Role
 
 
-AnyControl = RevokeToken | MembershipChanged | RevokeUser | RoleChanged
+class ProfileChanged(Control, tag="profile"):
+    """The user changed their display name, region or avatar: their open connections
+    act as the new one at once (the author of their next message, their typing)."""
+
+    user_id: int
+    display_name: str
+    region: str | None
+    avatar: str | None
+
+
+AnyControl = RevokeToken | MembershipChanged | RevokeUser | RoleChanged | ProfileChanged
 _control_decoder = msgspec.json.Decoder(AnyControl)
 
 

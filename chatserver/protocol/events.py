@@ -12,7 +12,7 @@ from typing import Literal
 
 import msgspec
 
-from chatserver.protocol.wire import MessageOut, NotificationOut, RoomOut, UserOut
+from chatserver.protocol.wire import MessageOut, NotificationOut, ProfileOut, RoomOut, UserOut
 
 PresenceStatus = Literal["online", "offline"]
 
@@ -165,6 +165,15 @@ class NotificationEvent(Event, kw_only=True):
     notification: NotificationOut
 
 
+class UserUpdated(Event, kw_only=True):
+    """A user changed their display name, avatar or profile: to the user's own
+    connections and to everyone who may see their profile (the members of their rooms
+    and their friends), so names and pictures change in place everywhere."""
+
+    type: Literal["user.updated"] = "user.updated"
+    user: ProfileOut
+
+
 UNSEQUENCED_EVENTS: tuple[type[Event], ...] = (
     RoomSynced,
     RoomAdded,
@@ -175,6 +184,7 @@ UNSEQUENCED_EVENTS: tuple[type[Event], ...] = (
     FriendRequest,
     FriendAccepted,
     NotificationEvent,
+    UserUpdated,
 )
 
 ALL_EVENTS: tuple[type[Event], ...] = SEQUENCED_EVENTS + UNSEQUENCED_EVENTS

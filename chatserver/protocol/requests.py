@@ -98,6 +98,8 @@ class Send(Command, tag="send"):
     reply_to: Id | None = None
     nonce: Nonce = None
     question: bool = False
+    poll: NewPoll | None = None
+    event: NewEvent | None = None
 
 
 class Edit(Command, tag="edit"):
@@ -129,10 +131,14 @@ class Read(Command, tag="read"):
 
 
 class History(Command, tag="history"):
+    """`around` (a message id) is the page centred on that message: up to half the
+    limit before it, the message, and the rest after it (a search result's context)."""
+
     room: Id
     before: Seq | None = None
     after: Seq | None = None
     limit: PageSize | None = None
+    around: Id | None = None
 
 
 class Sync(Command, tag="sync"):
@@ -205,6 +211,8 @@ class ProfileChanges(Request):
     display_name: str | msgspec.UnsetType | None = msgspec.UNSET
     region: str | msgspec.UnsetType | None = msgspec.UNSET
     dm_policy: DmPolicy | msgspec.UnsetType = msgspec.UNSET
+    bio: str | msgspec.UnsetType | None = msgspec.UNSET
+    pronouns: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class UserSearch(Request):
@@ -424,6 +432,28 @@ class NewWorkshop(Request):
     guests: bool = False
 
 
+MAX_POLL_OPTIONS = 10
+PollText = Annotated[str, msgspec.Meta(max_length=100, description="1-100 characters")]
+
+
+class NewPoll(msgspec.Struct, kw_only=True):
+    """A poll sent with a message: 2-10 distinct, non-blank options."""
+
+    question: Annotated[str, msgspec.Meta(max_length=300, description="1-300 characters")]
+    options: Annotated[
+        list[PollText], msgspec.Meta(min_length=2, max_length=MAX_POLL_OPTIONS)
+    ]
+    multiple: bool = False
+    anonymous: bool = False
+
+
+class PollVote(Request):
+    """The caller's whole vote: option ids (one at most unless `multiple`; [] withdraws)."""
+
+    message: Id
+    options: Annotated[list[Id], msgspec.Meta(max_length=MAX_POLL_OPTIONS)]
+
+
 # -- decoding helpers shared by both transports ----------------------------------------
 
 _TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
@@ -456,6 +486,44 @@ def nesting_ok(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     return True
 
 
+# -- meetups (PROTOCOL-COMMUNITY section 7) ---------------------------------------------
+
+EventTime = Annotated[str, msgspec.Meta(max_length=40, description="ISO 8601 with Z or an offset")]
+
+
+class NewEvent(msgspec.Struct, kw_only=True):
+    """A meetup sent with a message; times are checked in `domain/meetups.py`."""
+
+    title: str
+    starts_at: EventTime
+    ends_at: EventTime | None = None
+    place: str | None = None
+    capacity: int | None = None
+
+
+class Rsvp(Request):
+    message: Id
+    status: Literal["going", "maybe", "no"]
+
+
+class EventChanges(Request):
+    """Fields of a meetup to change (its creator or the room's moderators); a changed
+    time or place alerts those going and maybe."""
+
+    message: Id
+    title: str | msgspec.UnsetType = msgspec.UNSET
+    starts_at: EventTime | msgspec.UnsetType = msgspec.UNSET
+    ends_at: EventTime | msgspec.UnsetType | None = msgspec.UNSET
+    place: str | msgspec.UnsetType | None = msgspec.UNSET
+    capacity: int | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class EventSearch(Request):
+    upcoming: bool = True
+    region: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+
+
 def too_deep() -> BadRequest:
     return BadRequest(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
 
@@ -485,3 +553,23 @@ def int_fields(kind: type[msgspec.Struct]) -> frozenset[str]:
             if isinstance(kind_, msgspec.inspect.IntType):
                 found.add(field.name)
     return frozenset(found)
+
+
+# -- search (PROTOCOL-COMMUNITY section 5) ---------------------------------------------
+
+
+class MessageSearch(Request):
+    """`GET /api/search`: `q` is 1-200 characters (words; `-word` excludes), checked by
+    `domain.search_query`; `before`/`after` are ISO 8601 times; `cursor` is the
+    `next_cursor` of the previous page."""
+
+    q: Annotated[str, msgspec.Meta(max_length=1000)]
+    room: Id | None = None
+    from_: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
+        default=None, name="from"
+    )
+    has: Literal["question", "attachment", "link", "pin"] | None = None
+    before: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    after: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+    cursor: Annotated[str, msgspec.Meta(max_length=24)] | None = None

@@ -21,6 +21,7 @@ from chatserver.protocol.wire import (
     MemberOut,
     MessageOut,
     NotificationOut,
+    ProfileOut,
     ReactionOut,
     ReportOut,
     RoomOut,
@@ -57,6 +58,16 @@ class UserReply(msgspec.Struct):
 
 class UsersReply(msgspec.Struct):
     users: list[UserOut]
+
+
+class ProfileReply(msgspec.Struct):
+    """A user's profile, and how the caller stands with them: `friendship` is `none`,
+    `friends`, `requested` (the caller asked) or `incoming` (they asked the caller);
+    `blocked` is whether the caller blocked them."""
+
+    user: ProfileOut
+    friendship: str = "none"
+    blocked: bool = False
 
 
 class RoomReply(msgspec.Struct):
@@ -101,6 +112,18 @@ class MessageReply(msgspec.Struct):
     message: MessageOut
 
 
+class PollOptionVoters(msgspec.Struct):
+    id: int
+    text: str
+    voters: list[UserOut]
+
+
+class PollVotersReply(msgspec.Struct):
+    """Who chose what, option by option, in a poll that is not anonymous."""
+
+    options: list[PollOptionVoters]
+
+
 class MessagesReply(msgspec.Struct):
     messages: list[MessageOut]
 
@@ -113,17 +136,36 @@ class WorkshopSummaryReply(msgspec.Struct):
     summary: WorkshopSummaryOut
 
 
+class MeetupOut(msgspec.Struct):
+    """A meetup as listed for the caller: its message (with `event`), its room, and the
+    caller's friends who are going."""
+
+    message: MessageOut
+    room: RoomOut
+    friends_going: list[UserOut]
+
+
+class MeetupsReply(msgspec.Struct):
+    events: list[MeetupOut]
+
+
+class MeetupReply(msgspec.Struct):
+    event: MeetupOut
+
+
 class ReactionsReply(msgspec.Struct):
     reactions: list[ReactionOut]
 
 
 class EmojiOut(msgspec.Struct):
-    """One picker result: the emoji, its primary shortcode name, other names, skin tones."""
+    """One picker result: the emoji, its primary shortcode name, other names, skin tones,
+    and its CLDR label in the asked language, in sentence case."""
 
     emoji: str
     name: str
     aliases: list[str]
     skins: list[str]
+    label: str = ""
 
 
 class EmojiReply(msgspec.Struct):
@@ -199,6 +241,20 @@ class ReportsReply(msgspec.Struct):
     reports: list[ReportOut]
 
 
+class SearchHit(msgspec.Struct):
+    """One search result: the message, its room, and [start, end) offsets of the
+    matched words in its body, counted in Unicode code points."""
+
+    message: MessageOut
+    room: RoomOut
+    highlights: list[tuple[int, int]]
+
+
+class SearchReply(msgspec.Struct):
+    results: list[SearchHit]
+    next_cursor: str | None
+
+
 class ErrorDetail(msgspec.Struct, omit_defaults=True):
     """A refusal: a stable `code` (see PROTOCOL.md), a human `message`, for
     `rate_limited` the seconds to wait, and for `muted` the time the mute ends."""
@@ -266,5 +322,10 @@ Reply = (
     | InvitesReply
     | InvitePreviewReply
     | QuestionsReply
+    | PollVotersReply
     | WorkshopSummaryReply
+    | MeetupsReply
+    | MeetupReply
+    | ProfileReply
+    | SearchReply
 )

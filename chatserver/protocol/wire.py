@@ -20,6 +20,7 @@ from chatserver.domain.models import (
     User,
     iso_ms,
 )
+from chatserver.domain.profiles import Profile
 
 _encoder = msgspec.json.Encoder()
 encode = _encoder.encode
@@ -33,7 +34,13 @@ class _Expiring(msgspec.Struct, kw_only=True):
     expires_at: str | msgspec.UnsetType = msgspec.UNSET
 
 
-class UserOut(_Expiring):
+class _Pictured(_Expiring, kw_only=True):
+    """`avatar`, the URL of the user's picture (null: none), on every User."""
+
+    avatar: str | None = None
+
+
+class UserOut(_Pictured):
     id: int
     username: str
     display_name: str
@@ -73,6 +80,41 @@ class QuestionOut(msgspec.Struct):
     answer: int | None
 
 
+class EventOut(msgspec.Struct):
+    """A message's meetup; `my_rsvp` and `waitlist_position` are null in broadcasts."""
+
+    title: str
+    starts_at: str
+    ends_at: str | None
+    place: str | None
+    capacity: int | None
+    going: int
+    maybe: int
+    waitlist: int
+    my_rsvp: str | None
+    cancelled: bool
+    waitlist_position: int | None = None
+
+
+class PollOptionOut(msgspec.Struct):
+    id: int
+    text: str
+    votes: int
+
+
+class PollOut(msgspec.Struct):
+    """A message's poll. `voters` counts distinct voters; `my_vote` is the caller's
+    chosen option ids (`[]`: not voted) and null in broadcasts."""
+
+    question: str
+    options: list[PollOptionOut]
+    multiple: bool
+    anonymous: bool
+    closed: bool
+    voters: int
+    my_vote: list[int] | None
+
+
 class MessageOut(msgspec.Struct):
     id: int
     room: int
@@ -90,6 +132,8 @@ class MessageOut(msgspec.Struct):
     deleted_by: DeletedBy | msgspec.UnsetType = msgspec.UNSET
     """Present on deleted messages only: who deleted it (`author` or `moderator`)."""
     question: QuestionOut | None = None
+    event: EventOut | None = None
+    poll: PollOut | None = None
 
 
 class NotificationOut(msgspec.Struct):
@@ -108,6 +152,12 @@ def _expires_at(user: User) -> str | msgspec.UnsetType:
     return iso_ms(user.expires_at_ms)
 
 
+def avatar_url(user: User) -> str | None:
+    """Where a user's avatar is served; its key changes with every new picture, so the
+    URL may be cached for good."""
+    return None if user.avatar is None else f"/api/users/{user.id}/avatar/{user.avatar}"
+
+
 def user_out(user: User) -> UserOut:
     return UserOut(
         user.id,
@@ -116,6 +166,7 @@ def user_out(user: User) -> UserOut:
         user.role,
         user.region,
         expires_at=_expires_at(user),
+        avatar=avatar_url(user),
     )
 
 
@@ -132,6 +183,7 @@ def member_out(user: User, online: bool, seat: Membership | None = None, now: in
         seat.room_role if seat is not None else "member",
         iso_ms(muted) if muted is not None and muted > now else None,
         expires_at=_expires_at(user),
+        avatar=avatar_url(user),
     )
 
 
@@ -144,6 +196,7 @@ def self_out(user: User) -> SelfOut:
         user.region,
         user.dm_policy,
         expires_at=_expires_at(user),
+        avatar=avatar_url(user),
     )
 
 
@@ -171,6 +224,46 @@ def message_out(message: Message, *, for_broadcast: bool = False) -> MessageOut:
         pinned=message.pinned,
         deleted_by=msgspec.UNSET if message.deleted_by is None else message.deleted_by,
         question=_question_out(message, for_broadcast),
+        event=event_out(message, for_broadcast),
+        poll=poll_out(message, for_broadcast),
+    )
+
+
+def event_out(message: Message, for_broadcast: bool = False) -> EventOut | None:
+    """A message's meetup as the viewer sees it; null on a deleted message."""
+    meetup = message.meetup
+    if meetup is None or message.deleted:
+        return None
+    return EventOut(
+        title=meetup.title,
+        starts_at=iso_ms(meetup.starts_at_ms),
+        ends_at=None if meetup.ends_at_ms is None else iso_ms(meetup.ends_at_ms),
+        place=meetup.place,
+        capacity=meetup.capacity,
+        going=meetup.going,
+        maybe=meetup.maybe,
+        waitlist=meetup.waitlist,
+        my_rsvp=None if for_broadcast else meetup.my_rsvp,
+        cancelled=meetup.cancelled,
+        waitlist_position=None if for_broadcast else meetup.my_position,
+    )
+
+
+def poll_out(message: Message, for_broadcast: bool = False) -> PollOut | None:
+    """A message's poll as the caller sees it; null on a deleted message, and `my_vote`
+    null in a broadcast (encoded once for everyone)."""
+    poll = message.poll
+    if poll is None or message.deleted:
+        return None
+    mine = None if for_broadcast or poll.my_vote is None else list(poll.my_vote)
+    return PollOut(
+        question=poll.question,
+        options=[PollOptionOut(o.id, o.text, o.votes) for o in poll.options],
+        multiple=poll.multiple,
+        anonymous=poll.anonymous,
+        closed=poll.closed,
+        voters=poll.voters,
+        my_vote=mine,
     )
 
 
@@ -406,3 +499,25 @@ def seat_extras(seat: Membership, now: int) -> dict[str, Any]:
         "room_role": seat.room_role,
         "muted_until": iso_ms(muted) if muted is not None and muted > now else None,
     }
+
+
+class ProfileOut(UserOut, kw_only=True):
+    """A User with their profile: a short bio and pronouns (null when not given)."""
+
+    bio: str | None = None
+    pronouns: str | None = None
+
+
+def profile_out(profile: Profile) -> ProfileOut:
+    user = profile.user
+    return ProfileOut(
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        user.region,
+        expires_at=_expires_at(user),
+        avatar=avatar_url(user),
+        bio=profile.bio,
+        pronouns=profile.pronouns,
+    )

@@ -9,16 +9,20 @@ from chatserver.services.accounts import AccountService
 from chatserver.services.guests import GuestService
 from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
+from chatserver.services.meetups import MeetupService
 from chatserver.services.messages import MessageService
 from chatserver.services.moderation import ModerationService
 from chatserver.services.notifications import NotificationService
 from chatserver.services.pins import PinService
+from chatserver.services.polls import PollService
 from chatserver.services.presence import PresenceService
+from chatserver.services.profiles import ProfileService
 from chatserver.services.questions import QuestionService
 from chatserver.services.ratelimit import Limits
 from chatserver.services.reactions import ReactionService
 from chatserver.services.reports import ReportService
 from chatserver.services.rooms import RoomService
+from chatserver.services.search import SearchService
 from chatserver.services.session import SessionService
 from chatserver.services.social import SocialService
 from chatserver.services.sync import SyncService
@@ -35,6 +39,7 @@ class Services:
     reactions: ReactionService
     pins: PinService
     questions: QuestionService
+    polls: PollService
     workshops: WorkshopService
     reports: ReportService
     social: SocialService
@@ -47,3 +52,6 @@ class Services:
     limiter: RateLimiter
     local_limiter: RateLimiter
     limits: Limits
+    meetups: MeetupService
+    profiles: ProfileService
+    search: SearchService

@@ -20,6 +20,7 @@ USER_COLUMNS = (
     users.c.region,
     users.c.dm_policy,
     users.c.expires_at_ms,
+    users.c.avatar,
 )
 
 
@@ -37,6 +38,7 @@ def user_from_row(row: AnyRow) -> User:
         region=row.region,
         dm_policy=row.dm_policy,
         expires_at_ms=row.expires_at_ms,
+        avatar=row.avatar,
     )
 
 
@@ -50,6 +52,7 @@ def author_from_row(row: AnyRow) -> User:
         region=row.author_region,
         dm_policy=row.author_dm_policy,
         expires_at_ms=row.author_expires_at_ms,
+        avatar=row.author_avatar,
     )
 
 
@@ -290,6 +293,9 @@ async def anonymise(conn: AsyncConnection, user_id: int, now: int) -> User:
         "display_name": "Deleted user",
         "password_hash": UNUSABLE_HASH,
         "region": None,
+        "bio": None,
+        "pronouns": None,
+        "avatar": None,
         "dm_policy": "friends",
         "notify_default": "none",
         "deactivated_at_ms": now,

@@ -51,6 +51,10 @@ users = Table(
     Column("deleted_at_ms", BigInteger, nullable=True),
     # A guest account's end (null for every other account): its tokens stop then.
     Column("expires_at_ms", BigInteger, nullable=True),
+    # The profile: a short bio, optional pronouns, and the stored avatar's key (null: none).
+    Column("bio", String(300), nullable=True),
+    Column("pronouns", String(32), nullable=True),
+    Column("avatar", String(64), nullable=True),
     # Few users change their default level: the filter starts from those few.
     Index("ix_users_notify_default", "notify_default"),
     # The guest sweep finds ended guests without scanning every account.
@@ -351,5 +355,95 @@ workshops = Table(
     Index("ix_workshops_room", "room_id", "id"),
 )
 
+polls = Table(
+    "polls",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("question", String(300), nullable=False),
+    Column("multiple", Boolean, nullable=False),
+    Column("anonymous", Boolean, nullable=False),
+    Column("closed", Boolean, nullable=False, server_default="0"),
+    Column("closed_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("closed_at_ms", BigInteger, nullable=True),
+    # Distinct voters, kept in step with poll_votes in the vote's own transaction.
+    Column("voters", Integer, nullable=False, server_default="0"),
+    # Random per poll: keys the hash that names a voter in poll_votes.
+    Column("salt", String(32), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+poll_options = Table(
+    "poll_options",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    # 1..10, in the order the author gave them.
+    Column("option_id", Integer, primary_key=True),
+    Column("text", String(100), nullable=False),
+    # Kept in step with poll_votes in the vote's own transaction.
+    Column("votes", Integer, nullable=False, server_default="0"),
+)
+
+poll_votes = Table(
+    "poll_votes",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    # HMAC-SHA256 of the user id keyed by the poll's salt (hex): one voter, one name.
+    Column("voter", String(64), primary_key=True),
+    Column("option_id", Integer, primary_key=True),
+    # Who voted, for the voters list; always null in an anonymous poll. No time is kept.
+    Column("user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Index("ix_poll_votes_user_id", "user_id"),
+)
+
 AnyRow = Row[*tuple[Any, ...]]
 """A result row of any width, read by column name (`row.username`), never by position."""
+
+# -- meetups (PROTOCOL-COMMUNITY section 7) ------------------------------------------------
+
+meetups = Table(
+    "meetups",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("starts_at_ms", BigInteger, nullable=False),
+    Column("ends_at_ms", BigInteger, nullable=True),
+    Column("place", String(200), nullable=True),
+    # Null: no limit.
+    Column("capacity", Integer, nullable=True),
+    # Kept in step with meetup_rsvps under the meetup row's lock.
+    Column("going", Integer, nullable=False, server_default="0"),
+    Column("maybe", Integer, nullable=False, server_default="0"),
+    Column("waitlist", Integer, nullable=False, server_default="0"),
+    # The waitlist's order: each newcomer takes the next number.
+    Column("next_position", BigInteger, nullable=False, server_default="0"),
+    Column("cancelled", Boolean, nullable=False, server_default="0"),
+    # When it was created or last moved: reminders falling before it are not sent.
+    Column("scheduled_at_ms", BigInteger, nullable=False),
+    # Upcoming meetups and the reminders due are ranges of this index.
+    Index("ix_meetups_starts", "starts_at_ms", "message_id"),
+)
+
+meetup_rsvps = Table(
+    "meetup_rsvps",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # going | maybe | waitlisted ("no" deletes the row)
+    Column("status", String(16), nullable=False),
+    # Set while waitlisted: the order places are given in.
+    Column("position", BigInteger, nullable=True),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    Index("ix_meetup_rsvps_queue", "message_id", "status", "position"),
+    Index("ix_meetup_rsvps_user", "user_id"),
+)
+
+meetup_reminders = Table(
+    "meetup_reminders",
+    metadata,
+    # One row per reminder sent: its insert is the claim, so one node sends it, once.
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("offset_s", Integer, primary_key=True),
+    Column("starts_at_ms", BigInteger, primary_key=True),
+    Column("sent_at_ms", BigInteger, nullable=False),
+)
