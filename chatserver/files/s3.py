@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
 from chatserver.files.base import DEFAULT_CHUNK, FileMissing, check_key
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+_READ_TRIES = 3
 
 
 def _missing(error: ClientError) -> bool:
@@ -107,6 +108,13 @@ class S3FileStore:
             finally:
                 body.close()
 
+        # botocore checks the body against the object's checksum; a mismatch (a read
+        # racing a write on a server weaker than S3's read-after-write) is read again.
+        for _ in range(_READ_TRIES - 1):
+            try:
+                return await self._run(read)
+            except FlexibleChecksumError:
+                await asyncio.sleep(0.05)
         return await self._run(read)
 
     async def stream(self, key: str, chunk_size: int = DEFAULT_CHUNK) -> AsyncIterator[bytes]:
