@@ -11,6 +11,7 @@ import { inviteCode, renderInvitePage } from './views/invite-page.js';
 import { mountShell } from './views/shell.js';
 import { notificationParts } from './views/inbox.js';
 import { displayName, roomTitle } from './selectors.js';
+import { messagePreview } from './uploads.js';
 
 const root = document.getElementById('app');
 root.classList.remove('boot'); // the splash layout only lasts until the first screen
@@ -87,7 +88,7 @@ function browserNotify(n) {
   const title = author ? `${displayName(author)} — ${t(`reason.${n.reason}`)}` : t(`reason.${n.reason}`);
   try {
     const shown = new Notification(title, {
-      body: `${room ? roomTitle(room, s) : ''}${msg && msg.body ? `\n${msg.body.slice(0, 160)}` : ''}`,
+      body: `${room ? roomTitle(room, s) : ''}${msg && !msg.deleted && (msg.body || (msg.attachments || []).length) ? `\n${messagePreview(msg, 160)}` : ''}`,
       tag: `chat-${n.id}`,
       icon: '/favicon.svg',
     });

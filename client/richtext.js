@@ -1,6 +1,8 @@
 // Turns a message body into typed segments (text, link, mention, code) that
 // views render with textContent. Pure: the only "markup" that exists is the
 // segment kind, so nothing a user types can become HTML or a script URL.
+// markdown.js builds the formatting (bold, lists, quotes…) on top of the link
+// and mention splitting here.
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 const MENTION_RE = /(^|[^\w@.])@([a-z0-9_.-]{1,32})/gi;
@@ -29,7 +31,7 @@ function trimUrl(url) {
   }
 }
 
-function splitLinks(text) {
+export function splitLinks(text) {
   const out = [];
   let last = 0;
   for (const m of text.matchAll(URL_RE)) {
@@ -48,7 +50,7 @@ function splitLinks(text) {
  * @param mentioned  usernames (lower case) the server resolved for this message
  * @param me         the viewer's username, to highlight their own mentions
  */
-function splitMentions(text, mentioned, me) {
+export function splitMentions(text, mentioned, me) {
   const out = [];
   let last = 0;
   for (const m of text.matchAll(MENTION_RE)) {

@@ -9,6 +9,7 @@ import { t, formatList, formatLeft, formatDuration, formatTime, formatDateTime }
 import { displayName, lastOwnMessage, roomTitle, typingUsers } from '../selectors.js';
 import { moderates, mutedUntil, readOnlyReason, slowUntil } from '../moderation.js';
 import { createAutocomplete } from './autocomplete.js';
+import { messagePreview } from '../uploads.js';
 
 const MAX_BODY = 4000;
 const MUTE_RECHECK_MS = 30_000; // a lifted mute sends no event: the members list tells
@@ -112,7 +113,7 @@ export function createComposer(store, actions, ui) {
     const who = displayName(s.users[msg.author.id] || msg.author);
     replyBar.replaceChildren(
       icon('reply'),
-      h('span', { class: 'reply-bar-text' }, t('composer.replyingTo', { name: who }), ' ', h('span', { class: 'reply-bar-quote' }, msg.body.slice(0, 80))),
+      h('span', { class: 'reply-bar-text' }, t('composer.replyingTo', { name: who }), ' ', h('span', { class: 'reply-bar-quote' }, messagePreview(msg, 80))),
       iconButton('x', t('composer.cancelReply'), () => { setReply(null); textarea.focus(); }));
     textarea.focus();
   }

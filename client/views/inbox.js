@@ -4,6 +4,7 @@
 import { h, avatar, icon } from '../dom.js';
 import { t, errorText, formatRelative, formatDateTime } from '../i18n.js';
 import { displayName, roomTitle, notificationTarget } from '../selectors.js';
+import { messagePreview } from '../uploads.js';
 import { deletedText } from './message.js';
 import { popover, toast } from './ui.js';
 
@@ -40,7 +41,7 @@ export function openInbox(anchor, { store, actions, onJump, onReports }) {
   function item(n, s) {
     const { msg, messageId, roomId, author, room } = notificationParts(n, s);
     const where = room ? (room.kind === 'dm' ? t('inbox.inDm') : t('inbox.inRoom', { room: roomTitle(room, s) })) : '';
-    const body = msg ? (msg.deleted ? deletedText(msg) : msg.body) : '';
+    const body = msg ? (msg.deleted ? deletedText(msg) : messagePreview(msg, 200)) : '';
     return h('li', {},
       h('button', {
         class: `notif${n.read ? '' : ' unread'}`,

@@ -5,7 +5,9 @@
 
 import { h, icon, iconButton, avatar } from '../dom.js';
 import { t, formatTime, formatDateTime, errorText } from '../i18n.js';
-import { segments, isEmojiOnly } from '../richtext.js';
+import { isEmojiOnly } from '../richtext.js';
+import { preview } from '../markdown.js';
+import { renderFormatted } from './formatted.js';
 import { displayName } from '../selectors.js';
 import { presenceDot } from './sidebar.js';
 import { openMenu } from './ui.js';
@@ -16,28 +18,13 @@ export function deletedText(msg) {
   return t(msg.deleted_by === 'moderator' ? 'message.removedByModerator' : 'message.deleted');
 }
 
-/** Body text → nodes (links, mentions, code), never markup. */
-export function renderBody(body, { mentionedNames = [], me = null } = {}) {
-  const frag = document.createDocumentFragment();
-  for (const seg of segments(body, { mentioned: mentionedNames, me })) {
-    if (seg.kind === 'link') {
-      frag.appendChild(h('a', { attrs: { href: seg.href, rel: 'noopener noreferrer', target: '_blank' } }, seg.text));
-    } else if (seg.kind === 'mention') {
-      frag.appendChild(h('span', { class: `mention${seg.me ? ' mention-me' : ''}` }, seg.text));
-    } else if (seg.kind === 'code') {
-      frag.appendChild(h('code', {}, seg.text));
-    } else if (seg.kind === 'codeblock') {
-      frag.appendChild(h('pre', {}, h('code', {}, seg.text)));
-    } else {
-      frag.appendChild(document.createTextNode(seg.text));
-    }
-  }
-  return frag;
+/** Body text → formatted nodes (Markdown subset, links, mentions, code), never markup. */
+export function renderBody(body, { mentionedNames = [], me = null, key = null } = {}) {
+  return renderFormatted(body, { mentionedNames, me, key });
 }
 
 function snippet(text, n = 90) {
-  const one = text.replace(/\s+/g, ' ').trim();
-  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
+  return preview(text, n);
 }
 
 function replyQuote(msg, ctx) {
@@ -114,7 +101,7 @@ export function messageElement(msg, grouped, ctx) {
   } else {
     const names = (msg.mentions || []).map((id) => ctx.users[id] && ctx.users[id].username).filter(Boolean);
     body = h('div', { class: `msg-body${isEmojiOnly(msg.body) ? ' emoji-only' : ''}` },
-      renderBody(msg.body, { mentionedNames: names, me: ctx.me && ctx.me.username }));
+      renderBody(msg.body, { mentionedNames: names, me: ctx.me && ctx.me.username, key: msg.id }));
     if (msg.edited_at) body.appendChild(h('span', { class: 'msg-edited', attrs: { title: formatDateTime(msg.edited_at) } }, ` ${t('message.edited')}`));
   }
 

@@ -4,6 +4,7 @@
 import { h, icon, iconButton } from '../dom.js';
 import { t, formatDateTime } from '../i18n.js';
 import { displayName } from '../selectors.js';
+import { messagePreview } from '../uploads.js';
 import { pinnedIds } from '../moderation.js';
 import { deletedText } from './message.js';
 import { popover } from './ui.js';
@@ -11,7 +12,7 @@ import { popover } from './ui.js';
 function snippet(msg, users) {
   if (!msg) return { who: null, text: t('pins.notLoaded') };
   const who = displayName(users[msg.author.id] || msg.author);
-  const text = msg.deleted ? deletedText(msg) : msg.body.replace(/\s+/g, ' ').trim();
+  const text = msg.deleted ? deletedText(msg) : messagePreview(msg, 300);
   return { who, text };
 }
 

@@ -7,6 +7,7 @@
 import { h, icon, replaceChildren } from '../dom.js';
 import { t, errorText, formatTime } from '../i18n.js';
 import { displayName } from '../selectors.js';
+import { messagePreview } from '../uploads.js';
 import { moderates } from '../moderation.js';
 import { questionQueue } from '../questions.js';
 import { toast } from './ui.js';
@@ -91,7 +92,7 @@ export function createQuestionQueue(store, actions, { onJump, onClose }) {
       on: { change: (e) => { const id = Number(e.currentTarget.value); if (id) run(actions.answer(msg.id, id)); } },
     },
     h('option', { attrs: { value: '' } }, t('questions.answerWith')),
-    replies.map((r) => h('option', { attrs: { value: r.id } }, `${displayName(s.users[r.author.id] || r.author)}: ${r.body.slice(0, 60)}`))) : null;
+    replies.map((r) => h('option', { attrs: { value: r.id } }, `${displayName(s.users[r.author.id] || r.author)}: ${messagePreview(r, 60)}`))) : null;
     return h('li', { class: 'q-item', attrs: { 'data-id': msg.id } },
       h('button', {
         class: 'q-text', attrs: { type: 'button', title: t('questions.jump') },
@@ -99,7 +100,7 @@ export function createQuestionQueue(store, actions, { onJump, onClose }) {
       },
       h('strong', {}, displayName(s.users[msg.author.id] || msg.author)),
       h('time', { attrs: { datetime: msg.created_at } }, formatTime(msg.created_at)),
-      h('span', { class: 'q-body' }, msg.body.replace(/\s+/g, ' ').trim())),
+      h('span', { class: 'q-body' }, messagePreview(msg, 500))),
       h('div', { class: 'q-meta' },
         h('span', { class: 'q-votes' }, t('questions.votes', { count: q.votes })),
         q.claimed_by ? h('span', { class: 'q-claimed' }, t('questions.claimedBy', { name: nameOf(s.users, q.claimed_by) })) : null),
@@ -123,7 +124,7 @@ export function createQuestionQueue(store, actions, { onJump, onClose }) {
       .filter((m) => m && m.question && !m.deleted && m.question.state === 'answered')
       .slice(-3).reverse()
       .map((m) => h('li', { class: 'q-item q-done', attrs: { 'data-id': m.id } },
-        h('span', { class: 'q-body' }, '✓ ', m.body.replace(/\s+/g, ' ').trim()),
+        h('span', { class: 'q-body' }, '✓ ', messagePreview(m, 500)),
         h('button', { class: 'btn btn-small q-reopen', attrs: { type: 'button' }, on: { click: () => run(actions.reopen(m.id)) } }, t('questions.reopen'))));
   }
 

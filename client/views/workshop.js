@@ -6,6 +6,7 @@
 import { h, icon, replaceChildren } from '../dom.js';
 import { t, errorText, formatDuration, formatLeft } from '../i18n.js';
 import { displayName } from '../selectors.js';
+import { messagePreview } from '../uploads.js';
 import { workshopEnds } from '../questions.js';
 import { SLOW_MODES, guestsApply } from './room-settings.js';
 import { openDialog, select, toast } from './ui.js';
@@ -30,7 +31,7 @@ export function createWorkshopClock(store) {
 export function openSummary(summary, users) {
   const top = summary.top.map((m) => h('li', {},
     h('strong', {}, displayName(users[m.author.id] || m.author)), ' ',
-    h('span', {}, m.body), ' ',
+    h('span', {}, messagePreview(m, 300)), ' ',
     h('span', { class: 'q-votes' }, t('questions.votes', { count: m.question ? m.question.votes : 0 }))));
   openDialog({
     title: t('workshop.summaryTitle'),
