@@ -149,6 +149,11 @@ async def update_me(c: Caller, r: rq.ProfileChanges) -> rs.SelfReply:
     return rs.SelfReply(wire.self_out(profile.user))
 
 
+async def remove_avatar(c: Caller, r: rq.NoInput) -> rs.SelfReply:
+    """Remove the caller's avatar (set one with `PUT /api/me/avatar`, the picture as the body)."""
+    return rs.SelfReply(wire.self_out((await c.services.profiles.remove_avatar(c.user)).user))
+
+
 async def search_users(c: Caller, r: rq.UserSearch) -> rs.UsersReply:
     """Users whose username or display name starts with `q`."""
     return rs.UsersReply(wire.users_out(await c.services.accounts.search(r.q, r.limit)))
@@ -185,6 +190,7 @@ async def delete_me(c: Caller, r: rq.PasswordCheck) -> None:
     """Delete the caller's account; their messages stay, shown as a deleted user."""
     await _password_attempt(c)
     await c.services.lifecycle.delete_account(c.user, r.password)
+    await c.services.profiles.forget_avatar(c.user)
 
 
 async def export_me(c: Caller, r: rq.NoInput) -> rs.ExportReply:
@@ -215,6 +221,7 @@ async def export_me(c: Caller, r: rq.NoInput) -> rs.ExportReply:
         outgoing_requests=wire.users_out(outgoing),
         blocked=wire.users_out(await s.social.blocked(user)),
         notification_settings=_settings(*await s.notifications.settings(user)),
+        profile=wire.profile_out((await s.profiles.view(user, user.id)).profile),
     )
 
 
@@ -520,8 +527,8 @@ async def unreact(c: Caller, r: rq.Unreact) -> rs.ReactionsReply:
 
 async def emoji(c: Caller, r: rq.EmojiSearch) -> rs.EmojiReply:
     """The emoji picker: search names and keywords in English or French, and recent reactions."""
-    found = search_emoji(r.q[:40], r.lang, r.limit)
     recent = await c.services.reactions.recent(c.user)
+    found = search_emoji(r.q[:40], r.lang, r.limit, recent)
     return rs.EmojiReply(
         [rs.EmojiOut(e.emoji, e.name, list(e.aliases), list(e.skins), e.label) for e in found],
         recent,
@@ -757,9 +764,7 @@ async def workshop_summary(c: Caller, r: rq.RoomRef) -> rs.WorkshopSummaryReply:
 def _poll_draft(poll: rq.NewPoll | None) -> PollDraft | None:
     if poll is None:
         return None
-    return draft_poll(
-        poll.question, poll.options, multiple=poll.multiple, anonymous=poll.anonymous
-    )
+    return draft_poll(poll.question, poll.options, multiple=poll.multiple, anonymous=poll.anonymous)
 
 
 async def vote_poll(c: Caller, r: rq.PollVote) -> rs.MessageReply:
@@ -849,6 +854,7 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     U(rq.ProfileChanges, update_me, rs.SelfReply, Http("PATCH", "/api/me")),
     U(rq.UserSearch, search_users, rs.UsersReply, Http("GET", "/api/users")),
     U(rq.UserRef, get_user, rs.ProfileReply, Http("GET", "/api/users/{user}")),
+    U(rq.NoInput, remove_avatar, rs.SelfReply, Http("DELETE", "/api/me/avatar")),
     U(rq.PasswordChange, change_password, None, Http("POST", "/api/me/password")),
     U(rq.NoInput, logout_all, None, Http("POST", "/api/auth/logout-all")),
     U(rq.PasswordCheck, delete_me, None, Http("DELETE", "/api/me")),
@@ -957,7 +963,12 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     U(rq.QuestionQueue, questions, rs.QuestionsReply, Http("GET", "/api/rooms/{room}/questions")),
     U(rq.NewWorkshop, start_workshop, rs.RoomReply, Http("POST", "/api/rooms/{room}/workshop")),
     U(rq.PollVote, vote_poll, rs.MessageReply, Http("PUT", "/api/messages/{message}/poll/vote")),
-    U(rq.MessageRef, close_poll, rs.MessageReply, Http("POST", "/api/messages/{message}/poll/close")),
+    U(
+        rq.MessageRef,
+        close_poll,
+        rs.MessageReply,
+        Http("POST", "/api/messages/{message}/poll/close"),
+    ),
     U(
         rq.MessageRef,
         poll_voters,
@@ -1021,7 +1032,12 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     U(rq.Read, read, ws=True),
     U(rq.Sync, sync, ws=True, ws_reply="none"),
     U(rq.Rsvp, rsvp, rs.MessageReply, Http("PUT", "/api/messages/{message}/rsvp")),
-    U(rq.EventChanges, update_event, rs.MessageReply, Http("PATCH", "/api/messages/{message}/event")),
+    U(
+        rq.EventChanges,
+        update_event,
+        rs.MessageReply,
+        Http("PATCH", "/api/messages/{message}/event"),
+    ),
     U(
         rq.MessageRef,
         cancel_event,

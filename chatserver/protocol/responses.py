@@ -223,6 +223,8 @@ class ExportReply(msgspec.Struct):
     outgoing_requests: list[UserOut]
     blocked: list[UserOut]
     notification_settings: NotificationSettingsReply
+    profile: ProfileOut | None = None
+    """The caller's bio, pronouns and avatar URL."""
 
 
 class InviteReply(msgspec.Struct):

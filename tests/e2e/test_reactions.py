@@ -574,24 +574,19 @@ async def test_the_distinct_emoji_limit_holds_under_concurrent_reactions(
 async def test_emoji_search_in_english_ranks_prefixes_first_and_groups_skins(
     make_client: ClientFactory,
 ) -> None:
-    """`cat` finds the cats before names that merely contain it; 👍 carries its five tones."""
+    """`cat` finds 🐈 (labelled `cat`), then the cats with the keyword, before names that
+    merely contain it; 👍 carries its five tones."""
     alice = await make_client("alice")
     body = await alice.http("GET", "/api/emoji", params={"q": "cat", "lang": "en"})
     assert set(body) == {"emoji", "recent"}
     results = body["emoji"]
     assert results[0]["emoji"] == "🐈"
-    assert results[0]["name"] == "cat"
-    assert {"emoji", "name", "aliases", "skins"} <= set(results[0])
-
-    def word_prefix(entry: Frame) -> bool:
-        names = [entry["name"], *entry["aliases"]]
-        return any(
-            w.startswith("cat") for n in names for w in n.lower().replace("-", "_").split("_")
-        )
-
-    flags = [word_prefix(e) for e in results]
-    assert True in flags and False in flags
-    assert flags == sorted(flags, reverse=True), "prefix matches come before substrings"
+    assert (results[0]["name"], results[0]["label"]) == ("cat", "Cat")
+    assert {"emoji", "name", "aliases", "skins", "label"} <= set(results[0])
+    cats = [e["emoji"] for e in results[:12]]
+    assert {"🐱", "😺", "😹", "🐈‍⬛"} <= set(cats)
+    assert "🎓" in [e["emoji"] for e in results], "`graduation cap` merely contains `cat`"
+    assert max(map(cats.index, ["🐱", "😺"])) < [e["emoji"] for e in results].index("🎓")
 
     thumbs = await alice.http("GET", "/api/emoji", params={"q": "thumbs up", "lang": "en"})
     top = thumbs["emoji"][0]
@@ -606,7 +601,8 @@ async def test_emoji_search_in_english_ranks_prefixes_first_and_groups_skins(
 async def test_emoji_search_in_french_folds_accents_and_falls_back_to_english(
     make_client: ClientFactory,
 ) -> None:
-    """`coeur` finds `cœur_rouge`; `pouce` finds 👍; English names still work in French."""
+    """`coeur` finds ❤️ first; `fête` (with or without its accent) finds 🎉; `pouce` finds 👍;
+    English names still work in French."""
     alice = await make_client("alice")
 
     async def search(q: str) -> list[Frame]:
@@ -616,10 +612,10 @@ async def test_emoji_search_in_french_folds_accents_and_falls_back_to_english(
         return found
 
     hearts = await search("coeur")
-    assert "❤️" in [e["emoji"] for e in hearts[:5]]
-    red = next(e for e in hearts if e["emoji"] == "❤️")
-    assert red["name"] == "cœur_rouge"
+    red = hearts[0]
+    assert (red["emoji"], red["name"], red["label"]) == ("❤️", "cœur_rouge", "Cœur rouge")
     assert "red_heart" in red["aliases"]
+    assert (await search("fête"))[0]["emoji"] == (await search("fete"))[0]["emoji"] == "🎉"
     assert (await search("pouce"))[0]["emoji"] == "👍"
     assert (await search("chat"))[0]["emoji"] == "🐈"
     assert (await search("thumbs"))[0]["emoji"] == "👍"

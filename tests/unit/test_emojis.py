@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 import emoji
 import pytest
@@ -12,6 +14,8 @@ from hypothesis import strategies as st
 from chatserver.domain.emojis import (
     POPULAR,
     EmojiEntry,
+    data_path,
+    data_version,
     emojize_shortcodes,
     normalize_reaction,
     search_emoji,
@@ -108,20 +112,48 @@ def test_every_emoji_the_package_knows_is_accepted_and_stable() -> None:
         assert emoji.EMOJI_DATA[stored]["status"] <= emoji.STATUS["fully_qualified"]
 
 
-_ALIASES = {a for info in emoji.EMOJI_DATA.values() for a in info.get("alias", [])}
-
-
 def test_every_shortcode_the_package_knows_gives_an_emoji() -> None:
+    # Names that worked before the CLDR keywords came still give an emoji; where the
+    # emojibase aliases claim a name (`:up:` is 🔼 there), they win.
     emoji.config.load_language("fr")
-    for char, info in emoji.EMOJI_DATA.items():
+    for info in emoji.EMOJI_DATA.values():
         if info["status"] > emoji.STATUS["fully_qualified"]:
             continue
-        for name in (info["en"], *info.get("alias", [])):
-            # A few English names are also aliases of a sibling (`:cat:` is the alias 🐱,
-            # not the English-named 🐈); aliases win, as in the chat apps people know.
-            if name not in _ALIASES or name in info.get("alias", []):
-                assert normalize_reaction(name) == normalize_reaction(char), name
-        assert emoji.is_emoji(normalize_reaction(info["fr"]))
+        for name in (info["en"], *info.get("alias", []), info["fr"]):
+            assert emoji.is_emoji(normalize_reaction(name)), name
+
+
+def _vendored() -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = json.loads(data_path().read_text("utf-8"))["emoji"]
+    return entries
+
+
+def test_every_name_of_the_vendored_data_gives_its_emoji_or_a_more_common_one() -> None:
+    entries = _vendored()
+    assert len(entries) > 1800
+    for item in entries:
+        mine = normalize_reaction(item["e"])
+        for name in item["en"][1] + item["fr"][1]:
+            assert emoji.is_emoji(normalize_reaction(f":{name}:")), name
+        for skin, codes in item.get("s", []):
+            assert normalize_reaction(skin) != mine
+            for name in codes:
+                assert emoji.is_emoji(normalize_reaction(f":{name}:")), name
+    assert data_version() == json.loads(data_path().read_text("utf-8"))["version"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (":fête: :fete: :joie: :bravo:", "🎉 🎉 😂 👏"),  # French keywords
+        (":coeur: :cœur:", "❤️ ❤️"),  # the common heart, as the picker offers it
+        (":lol: :mdr:", "😆 😂"),
+        (":anatomical_heart:", "🫀"),
+        ("à 10:30:45 puis 12:30:00", "à 10:30:45 puis 12:30:00"),  # no name without a letter
+    ],
+)
+def test_cldr_keywords_are_shortcodes(text: str, expected: str) -> None:
+    assert emojize_shortcodes(text) == expected
 
 
 # Every code point, lone surrogates included: a URL path or JSON string can carry them.
@@ -230,9 +262,31 @@ def test_french_search_uses_french_names_and_falls_back_to_english() -> None:
 
 
 def test_french_match_ranks_before_english_match_of_equal_strength() -> None:
-    # `lion` is the French name of ♌ and the English name of 🦁.
+    # `lion` is the French label of ♌, a French keyword of 🦁 and the English label of 🦁.
     assert _emoji(search_emoji("lion", lang="fr"))[:2] == ["♌", "🦁"]
     assert _emoji(search_emoji("lion", lang="en"))[0] == "🦁"
+    # `fire` is a French keyword of 🧯 too, but 🔥 is a popular reaction named `fire`.
+    assert _emoji(search_emoji("fire", lang="fr"))[0] == "🔥"
+
+
+@pytest.mark.parametrize(
+    ("q", "first"),
+    [("coeur", "❤️"), ("cœur", "❤️"), ("fête", "🎉"), ("fete", "🎉"), ("FETE", "🎉"),
+     ("joie", "😂"), ("bravo", "👏"), ("pouce", "👍"), ("merci", "🙏"), ("mdr", "😂")],
+)  # fmt: skip
+def test_french_keywords_find_the_common_choice_first(q: str, first: str) -> None:
+    found = search_emoji(q, lang="fr")
+    assert found[0].emoji == first
+    if q.startswith("co"):
+        assert _emoji(found).index("❤️") < _emoji(found).index("🫀")
+
+
+def test_labels_are_in_sentence_case_in_the_asked_language() -> None:
+    assert search_emoji("pouce", lang="fr")[0].label == "Pouce vers le haut"
+    assert search_emoji("thumbs", lang="en")[0].label == "Thumbs up"
+    assert (
+        search_emoji("belgique", lang="fr")[0].label == "Drapeau\u202f: Belgique"
+    )  # CLDR French spacing
 
 
 def test_unknown_language_falls_back_to_english() -> None:
@@ -262,3 +316,12 @@ def test_search_is_fast_once_the_index_is_built() -> None:
     # About 0.2 ms measured; the bound is loose so slow CI machines pass, yet a scan that
     # stopped using the prebuilt index would fail it.
     assert per_search < 0.005
+
+
+def test_the_persons_recent_emoji_rank_after_the_popular_ones() -> None:
+    plain = _emoji(search_emoji("chat", lang="fr"))
+    assert plain[:2] == ["🐈", "😺"]
+    mine = _emoji(search_emoji("chat", lang="fr", recent=["🙀", "🎉", "😿"]))
+    assert mine[:4] == ["🐈", "🙀", "😿", "😺"]  # the exact label still comes first
+    assert _emoji(search_emoji("coeur", lang="fr", recent=["💚"]))[:3] == ["❤️", "😍", "🫀"]
+    assert _emoji(search_emoji("coeur", lang="fr", recent=["💚"]))[3] == "💚"
