@@ -72,7 +72,8 @@ class HttpShape:
             else None
         )
         self.query_fields = [] if self.body_type is not None else rest
-        self._query_names = frozenset(f.name for f in self.query_fields)
+        # As sent: a field renamed for Python (`from_`) is read by its wire name (`from`).
+        self._query_names = frozenset(f.encode_name for f in self.query_fields)
         self._query_ints = rq.int_fields(case.request) & self._query_names
         self._path_names = frozenset(names)
         self._path_ints = rq.int_fields(self.path_type)

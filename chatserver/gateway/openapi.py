@@ -70,10 +70,10 @@ def _operation(shape: HttpShape, schemas: dict[str, Any]) -> dict[str, Any]:
         for f in shape.path_fields
     ] + [
         {
-            "name": f.name,
+            "name": f.encode_name,
             "in": "query",
-            "required": f.name in required,
-            "schema": _plain(props[f.name]),
+            "required": f.encode_name in required,
+            "schema": _plain(props[f.encode_name]),
         }
         for f in shape.query_fields
     ]

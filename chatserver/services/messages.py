@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import rules, text
-from chatserver.domain.errors import Blocked, NotFound
+from chatserver.domain.errors import BadRequest, Blocked, NotFound
 from chatserver.domain.models import Membership, Message, Nonce, Question, Room, User, now_ms
 from chatserver.domain.text import RoomCall
 from chatserver.protocol.events import MessageCreated, MessageUpdated
@@ -212,16 +212,42 @@ class MessageService:
             await erase(outbox, user, message, rules.deleted_by(user, message, room, membership))
 
     async def history(
-        self, user: User, room_id: int, before: int | None, after: int | None, limit: int | None
+        self,
+        user: User,
+        room_id: int,
+        before: int | None,
+        after: int | None,
+        limit: int | None,
+        around: int | None = None,
     ) -> list[Message]:
         """A page of a room's messages (exclusive seq cursors, 50 unless `limit` says);
-        public rooms can be read without joining."""
+        public rooms can be read without joining. `around` (a message id, without
+        `before`/`after`) centres the page on that message of the room."""
         size = DEFAULT_PAGE if limit is None else limit
+        if around is not None and (before is not None or after is not None):
+            raise BadRequest("around cannot be combined with before or after")
         async with self._db.read() as conn:
             room, _ = await visible_room(conn, user, room_id)
+            if around is not None:
+                return await self._around(conn, room.id, user, around, size)
             return await store.history(
                 conn, room.id, user.id, before=before, after=after, limit=size
             )
+
+    async def _around(
+        self, conn: AsyncConnection, room_id: int, user: User, message_id: int, size: int
+    ) -> list[Message]:
+        centre = await store.get_message(conn, message_id)
+        if centre is None or centre.room_id != room_id:
+            raise NotFound("no such message in this room")
+        older = (size - 1) // 2
+        upto = await store.history(
+            conn, room_id, user.id, before=centre.seq + 1, after=None, limit=older + 1
+        )
+        later = await store.history(
+            conn, room_id, user.id, before=None, after=centre.seq, limit=size - len(upto)
+        )
+        return upto + later
 
     async def read(self, user: User, room_id: int, seq: int) -> Room:
         async with self._db.write() as conn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from sqlalchemy import (
@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import DeletedBy, Message, Nonce, Reaction, User
+from chatserver.store import search_index
 from chatserver.store.accounts import AUTHOR_COLUMNS, author_from_row
 from chatserver.store.questions import QUESTION_COLUMNS, my_votes, question_from_row
 from chatserver.store.reactions import reactions_for
@@ -121,7 +122,7 @@ async def insert_message(
             "deleted": False,
         },
     )
-    return Message(
+    message = Message(
         id=int(result.scalar_one()),
         room_id=room_id,
         seq=seq,
@@ -135,6 +136,8 @@ async def insert_message(
         nonce=nonce,
         updated_seq=seq,
     )
+    await search_index.add(conn, message.id, room_id, author.id, body)
+    return message
 
 
 async def get_message(
@@ -160,7 +163,7 @@ async def find_by_nonce(
 async def edit_message(
     conn: AsyncConnection, message_id: int, body: str, mentions: Sequence[int], seq: int, now: int
 ) -> None:
-    await conn.execute(
+    result = await conn.execute(
         update(messages)
         .where(messages.c.id == message_id)
         .values(
@@ -169,7 +172,10 @@ async def edit_message(
             edited_at_ms=now,
             updated_seq=seq,
         )
+        .returning(messages.c.room_id, messages.c.author_id)
     )
+    for room_id, author_id in result.all():
+        await search_index.replace(conn, message_id, room_id, author_id, body)
 
 
 async def tombstone(conn: AsyncConnection, message_id: int, seq: int, by: DeletedBy) -> bool:
@@ -182,7 +188,10 @@ async def tombstone(conn: AsyncConnection, message_id: int, seq: int, by: Delete
             body="", mentions="", deleted=True, deleted_by=by, pinned_at_ms=None, updated_seq=seq
         )
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    await search_index.remove(conn, message_id)
+    return True
 
 
 MAX_PINS = 50
@@ -307,6 +316,19 @@ async def changed_since_in_rooms(
     for start in range(0, len(page), REACTIONS_BATCH):
         out += await _with_reactions(conn, page[start : start + REACTIONS_BATCH], viewer_id)
     return out
+
+
+def select_messages() -> Select[tuple[object, ...]]:
+    """Messages with their author and question state, for a query of another module
+    (search) to narrow; read its rows with `viewed_page`."""
+    return _select()
+
+
+async def viewed_page(
+    conn: AsyncConnection, rows: Iterable[AnyRow], viewer_id: int
+) -> list[Message]:
+    """Rows of `select_messages()` as the viewer's messages, in the rows' order."""
+    return await _with_reactions(conn, [_from_row(row) for row in rows], viewer_id)
 
 
 async def existing_in_room(conn: AsyncConnection, room_id: int, message_id: int) -> bool:
