@@ -1,5 +1,6 @@
 // Emoji search for the picker and `:shortcode` autocomplete. The server owns
-// the catalogue (names in English and French); a small built-in list keeps the
+// the catalogue (CLDR names and keywords in English and French, from the
+// emojibase data in vendor/emojibase/, see README.md); a small built-in list keeps the
 // picker useful if that endpoint is unreachable. Recently used emoji are
 // remembered locally and merged with the server's list of recent reactions.
 
@@ -34,6 +35,12 @@ export function withTone(entry, tone = skinTone()) {
     return typeof s === 'string' ? s : (s && s.emoji) || entry.emoji;
   }
   return entry.emoji;
+}
+
+/** The name to show for an entry: its CLDR label in sentence case ("Pouce vers le haut"). */
+export function emojiLabel(entry) {
+  const text = entry.label || (entry.name || '').replace(/_/g, ' ');
+  return text.charAt(0).toLocaleUpperCase() + text.slice(1);
 }
 
 function searchFallback(q, lang) {

@@ -4,7 +4,7 @@
 
 import { h, avatar } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { searchEmoji, withTone } from '../emoji.js';
+import { searchEmoji, withTone, emojiLabel } from '../emoji.js';
 import { displayName } from '../selectors.js';
 
 const SHORTCODE_RE = /(^|[\s(])(:[a-z0-9_+\-àâäçéèêëîïôöùûüÿœæ]{2,})$/i;
@@ -35,7 +35,6 @@ export function createAutocomplete({ textarea, api, getMembers }) {
     box.hidden = true;
     items = [];
     current = null;
-    textarea.setAttribute('aria-expanded', 'false');
     textarea.removeAttribute('aria-activedescendant');
   }
 
@@ -48,7 +47,6 @@ export function createAutocomplete({ textarea, api, getMembers }) {
       on: { mousedown: (e) => { e.preventDefault(); choose(i); } },
     }, it.lead, h('span', { class: 'ac-main' }, it.label), it.sub ? h('span', { class: 'ac-sub' }, it.sub) : null)));
     box.hidden = false;
-    textarea.setAttribute('aria-expanded', 'true');
     textarea.setAttribute('aria-activedescendant', 'ac-0');
   }
 
@@ -86,7 +84,7 @@ export function createAutocomplete({ textarea, api, getMembers }) {
         const code = names.find((n) => n.toLowerCase().startsWith(trig.query.toLowerCase())) || e.name;
         return {
           lead: h('span', { class: 'ac-emoji', attrs: { 'aria-hidden': 'true' } }, withTone(e)),
-          label: `:${code}:`, sub: code === e.name ? '' : e.name.replace(/_/g, ' '), insert: withTone(e),
+          label: `:${code}:`, sub: emojiLabel(e), insert: withTone(e),
         };
       }));
     } else {

@@ -3,7 +3,7 @@
 
 import { h, debounce } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { searchEmoji, rememberEmoji, withTone, skinTone, setSkinTone } from '../emoji.js';
+import { searchEmoji, rememberEmoji, withTone, skinTone, setSkinTone, emojiLabel } from '../emoji.js';
 import { popover } from './ui.js';
 
 const COLUMNS = 8;
@@ -44,11 +44,11 @@ export function openEmojiPicker(anchor, { api, title, onPick }) {
 
   function cell(entry) {
     const glyph = typeof entry === 'string' ? entry : withTone(entry, tone);
-    const name = typeof entry === 'string' ? '' : entry.name;
-    const label = name ? `${glyph} ${name.replace(/_/g, ' ')}` : glyph;
+    const name = typeof entry === 'string' ? '' : emojiLabel(entry);
+    const label = name ? `${glyph} ${name}` : glyph;
     return h('button', {
       class: 'emoji-cell',
-      attrs: { type: 'button', 'aria-label': label, title: name ? `:${(entry.aliases && entry.aliases[0]) || name}:` : glyph, 'data-emoji': glyph },
+      attrs: { type: 'button', 'aria-label': label, title: name ? `${name} :${entry.name}:` : glyph, 'data-emoji': glyph },
       on: {
         click: () => pick(glyph),
         focus: () => showPreview(glyph, entry),
@@ -58,8 +58,8 @@ export function openEmojiPicker(anchor, { api, title, onPick }) {
   }
 
   function showPreview(glyph, entry) {
-    const name = typeof entry === 'string' ? '' : entry.name.replace(/_/g, ' ');
-    const alias = typeof entry === 'string' ? '' : `:${(entry.aliases && entry.aliases[0]) || entry.name}:`;
+    const name = typeof entry === 'string' ? '' : emojiLabel(entry);
+    const alias = typeof entry === 'string' ? '' : `:${entry.name}:`;
     preview.replaceChildren(h('span', { class: 'emoji-preview-glyph' }, glyph),
       h('span', { class: 'emoji-preview-text' }, h('strong', {}, name), h('small', {}, alias)));
   }
