@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import logging
 import re
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -57,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
     serve.add_argument("--redis-url", help="overrides CHAT_REDIS_URL")
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate at start")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N server processes sharing the port (SO_REUSEPORT); N > 1 needs "
+        "CHAT_REDIS_URL and PostgreSQL, see docs/deployment.md",
+    )
 
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--database-url", help="overrides CHAT_DATABASE_URL")
@@ -194,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         if args.command == "serve":
+            if args.workers != 1:
+                return _serve_workers(settings, args.workers, migrate=not args.no_migrate)
             return _serve(settings, migrate=not args.no_migrate)
         if args.command == "migrate":
             asyncio.run(_migrate(settings))
@@ -232,7 +244,31 @@ def _one_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _serve(settings: Settings, migrate: bool) -> int:
+def _serve_workers(settings: Settings, count: int, migrate: bool) -> int:
+    """`serve --workers N`: migrate once, then N processes on the port (`workers.py`)."""
+    from chatserver.workers import Supervisor, requirements_error
+
+    refused = requirements_error(count, settings.redis_url, settings.database_url)
+    if refused:
+        print(f"chatserver: {refused}", file=sys.stderr)
+        return 2
+    if migrate:
+        asyncio.run(_migrate(settings))
+    return Supervisor(count, functools.partial(_worker, settings)).run()
+
+
+def _worker(settings: Settings, index: int) -> None:
+    """One worker of `serve --workers N`, in a process of its own (started by spawn)."""
+    from chatserver.workers import listening_socket
+
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.log_level.lower() != "debug":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    _serve(settings, migrate=False, sock=listening_socket(settings.host, settings.port))
+
+
+def _serve(settings: Settings, migrate: bool, sock: socket.socket | None = None) -> int:
+    """Serve until SIGTERM; on `sock` (a worker's shared-port socket) if given."""
     from chatserver.app import create_app
     from chatserver.gateway.admission import raise_open_file_limit
     from chatserver.gateway.direct import DirectWriteProtocol
@@ -252,7 +288,7 @@ def _serve(settings: Settings, migrate: bool) -> int:
     config = server_config(settings, app, ws)  # sets up uvicorn's loggers
     uvicorn_errors = logging.getLogger("uvicorn.error")
     uvicorn_errors.addFilter(RepeatFilter(uvicorn_errors))
-    GracefulServer(config, app).run()
+    GracefulServer(config, app).run(sockets=None if sock is None else [sock])
     return 0
 
 

@@ -34,8 +34,11 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         port: int | None = None,
         database_url: str | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.workdir = Path(workdir)
+        self.args = args
+        """Extra arguments to `chatserver serve` (e.g. `--workers 2`)."""
         self.port = port or free_port()
         self.database_url = database_url or f"sqlite+aiosqlite:///{self.workdir / 'chat.db'}"
         self.env = {
@@ -69,7 +72,7 @@ class ServerProcess:
         """Start the process without waiting (to start several nodes at once)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "chatserver", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "chatserver", "serve", "--port", str(self.port), *self.args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
