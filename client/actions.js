@@ -130,9 +130,11 @@ export function createActions(session) {
 
     // ---------------------------------------------------------- messages
     /** Queue a message; it is shown as pending and sent now or when back online. */
-    send(roomId, body, replyTo = null, question = false) {
+    send(roomId, body, replyTo = null, question = false, { attachments = [] } = {}) {
       const entry = { nonce: newNonce(), room: roomId, body, reply_to: replyTo, created_at: new Date().toISOString() };
       if (question) entry.question = true;
+      // Upload ids go on the wire; the upload objects show the files while it is pending.
+      if (attachments.length) { entry.attachments = attachments.map((a) => a.id); entry.uploads = attachments; }
       store.dispatch({ op: 'local.queue', entry });
       lastTyping = { room: null, at: 0 };
       session.flushOutbox();
@@ -208,6 +210,19 @@ export function createActions(session) {
     },
     report: (messageId, reason) => api.report(messageId, reason),
 
+    // ---------------------------------------------------------- polls
+    /** A poll goes out like any message (queued, resent with its nonce); its question is its body. */
+    sendPoll(roomId, poll) {
+      const entry = { nonce: newNonce(), room: roomId, body: poll.question, reply_to: null, poll, created_at: new Date().toISOString() };
+      store.dispatch({ op: 'local.queue', entry });
+      session.flushOutbox();
+      return entry;
+    },
+    /** The whole vote (`[]` withdraws); the reply carries my_vote, kept at once. */
+    pollVote: (messageId, options) => actions.questionChange(() => api.pollVote(messageId, options)),
+    closePoll: (messageId) => actions.questionChange(() => api.closePoll(messageId)),
+    pollVoters: async (messageId) => (await api.pollVoters(messageId)).options,
+
     // ---------------------------------------------------------- questions
     /** The room's open questions as the server lists them; the log keeps them live after. */
     async loadQuestions(roomId, sort = 'votes') {
@@ -260,6 +275,16 @@ export function createActions(session) {
     },
     async updateProfile(patch) {
       const { user } = await api.updateMe(patch);
+      store.dispatch({ op: 'local.me', user });
+      return user;
+    },
+    async setAvatar(file) {
+      const { user } = await api.setAvatar(file);
+      store.dispatch({ op: 'local.me', user });
+      return user;
+    },
+    async removeAvatar() {
+      const { user } = await api.removeAvatar();
       store.dispatch({ op: 'local.me', user });
       return user;
     },

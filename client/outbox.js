@@ -48,6 +48,8 @@ export function createSender({ store, conn }) {
             const fields = { room: entry.room, body: entry.body, nonce: entry.nonce };
             if (entry.reply_to) fields.reply_to = entry.reply_to;
             if (entry.question) fields.question = true;
+            if (entry.poll) fields.poll = entry.poll;
+            if (entry.attachments && entry.attachments.length) fields.attachments = entry.attachments;
             const ok = await conn.request('send', fields);
             store.dispatch({ op: 'local.acked', nonce: entry.nonce, message: ok.message });
           } catch (err) {

@@ -8,10 +8,13 @@ import { t, formatTime, formatDateTime, errorText } from '../i18n.js';
 import { isEmojiOnly } from '../richtext.js';
 import { preview } from '../markdown.js';
 import { renderFormatted } from './formatted.js';
+import { attachmentsView } from './attachments.js';
 import { displayName } from '../selectors.js';
 import { presenceDot } from './sidebar.js';
 import { openMenu } from './ui.js';
 import { questionBadge } from './questions.js';
+import { eventCard } from './event-card.js';
+import { pollCard } from './poll-card.js';
 
 /** What a deleted message says: by its author, or removed by a moderator. */
 export function deletedText(msg) {
@@ -92,7 +95,11 @@ export function messageElement(msg, grouped, ctx) {
 
   const gutter = grouped
     ? h('div', { class: 'msg-gutter' }, h('span', { class: 'msg-hover-time', attrs: { 'aria-hidden': 'true' } }, formatTime(msg.created_at)))
-    : h('div', { class: 'msg-gutter' }, h('span', { class: 'avatar-wrap' }, avatar(author, 'md'), presenceDot(ctx.presence[author.id])));
+    : h('div', { class: 'msg-gutter' }, h('button', {
+      class: 'avatar-wrap profile-link',
+      attrs: { type: 'button', tabindex: '-1', 'aria-label': t('profile.open', { name: displayName(author) }) },
+      dataset: { profile: author.id },
+    }, avatar(author, 'md'), presenceDot(ctx.presence[author.id])));
 
   let body;
   if (msg.deleted) {
@@ -103,6 +110,7 @@ export function messageElement(msg, grouped, ctx) {
     body = h('div', { class: `msg-body${isEmojiOnly(msg.body) ? ' emoji-only' : ''}` },
       renderBody(msg.body, { mentionedNames: names, me: ctx.me && ctx.me.username, key: msg.id }));
     if (msg.edited_at) body.appendChild(h('span', { class: 'msg-edited', attrs: { title: formatDateTime(msg.edited_at) } }, ` ${t('message.edited')}`));
+    if (!msg.body && !msg.edited_at && (msg.attachments || []).length) body = null; // files only
   }
 
   return h('article', {
@@ -113,12 +121,15 @@ export function messageElement(msg, grouped, ctx) {
   h('div', { class: 'msg-main' },
     msg.reply_to ? replyQuote(msg, ctx) : null,
     grouped ? null : h('header', { class: 'msg-head' },
-      h('span', { class: 'msg-author' }, displayName(author)),
+      h('button', { class: 'msg-author profile-link', attrs: { type: 'button' }, dataset: { profile: author.id } }, displayName(author)),
       author.role && author.role !== 'student' ? h('span', { class: `role-tag role-${author.role}` }, t(`role.${author.role}`)) : null,
       time),
     msg.pinned && !msg.deleted ? h('span', { class: 'msg-pinned' }, icon('pin'), t('message.pinned')) : null,
     body,
+    msg.deleted ? null : attachmentsView(msg.attachments),
     msg.question && !msg.deleted ? questionBadge(msg, ctx, mine) : null,
+    msg.event && !msg.deleted ? eventCard(msg, ctx, mine) : null,
+    msg.poll && !msg.deleted && ctx.polls ? pollCard(msg, ctx, mine) : null,
     reactionsBar(msg, ctx)),
   msg.deleted ? null : toolbar(msg, ctx, mine));
 }
@@ -140,6 +151,7 @@ export function pendingElement(entry, grouped, ctx) {
   h('div', { class: 'msg-gutter' }, grouped ? null : avatar(me, 'md')),
   h('div', { class: 'msg-main' },
     grouped ? null : h('header', { class: 'msg-head' }, h('span', { class: 'msg-author' }, displayName(me))),
-    h('div', { class: 'msg-body' }, renderBody(entry.body, { me: ctx.me && ctx.me.username })),
+    entry.body ? h('div', { class: 'msg-body' }, renderBody(entry.body, { me: ctx.me && ctx.me.username })) : null,
+    entry.uploads ? attachmentsView(entry.uploads) : null,
     state));
 }

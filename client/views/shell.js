@@ -26,7 +26,14 @@ import { openInvitesPanel } from './invites.js';
 import { createQuestionQueue, showsQueue } from './questions.js';
 import { createWorkshopClock } from './workshop.js';
 import { toast } from './ui.js';
+import { installDropZone, setTokenSource } from './attachments.js';
 import { createGuestBanner, openUpgrade } from './upgrade.js';
+import { openSearch, isSearchShortcut } from './search.js';
+import { mountEvents } from './events.js';
+import { installProfileCards } from './profile-card.js';
+import { installAvatars } from '../avatars.js';
+import { openSwitcher } from './switcher.js';
+import { installShortcuts } from './shortcuts.js';
 
 const LAST_ROOM_KEY = 'chat.lastRoom';
 const PHONE = window.matchMedia('(max-width: 700px)');
@@ -69,6 +76,10 @@ export function mountShell(root, session) {
   const openReportsView = () => openReports({ api, store, hooks: session.hooks, onJump: (roomId, messageId) => jump(roomId, messageId) });
   const openAdminPage = () => openAdmin({ api, store, actions, onOpenRoom: (id) => openRoom(id), onAudit: (room) => openAuditFor(room.id) });
   const createRoom = () => openCreateRoom({ actions, onOpen: openRoom, me: store.get().me });
+  const openMySettings = () => openSettings({ store, api, actions, signOut: session.signOut, onUpgrade: () => openUpgrade({ api, store }) });
+  // Pictures come with the token; any name or avatar marked data-profile opens a card.
+  const uninstallAvatars = installAvatars(() => session.token);
+  const uninstallCards = installProfileCards({ store, api, actions, onOpenRoom: (id) => openRoom(id), onEditProfile: openMySettings });
 
   // On phones a dialog opened from the drawer replaces it rather than stacking on it.
   const fromDrawer = (fn) => (...args) => { setDrawer(false); return fn(...args); };
@@ -80,12 +91,13 @@ export function mountShell(root, session) {
     onAdmin: fromDrawer(openAdminPage),
     onNewDm: fromDrawer(() => openNewDm({ actions, store })),
     onFriends: fromDrawer(() => openFriends({ store, api, actions, onOpenRoom: () => {} })),
-    onSettings: fromDrawer(() => openSettings({ store, api, actions, signOut: session.signOut, onUpgrade: () => openUpgrade({ api, store }) })),
+    onSettings: fromDrawer(openMySettings),
     onLogout: () => session.logout(),
     onClose: () => setDrawer(false),
   });
   const messages = createMessageList(store, actions, ui);
   const composer = createComposer(store, actions, ui);
+  const events = mountEvents({ session, store, actions, sidebar, jump, fromDrawer });
 
   // ---- header
   const title = h('h1', { class: 'room-title' });
@@ -127,10 +139,23 @@ export function mountShell(root, session) {
     queue.render(store.get());
   }
   const workshopClock = createWorkshopClock(store);
+  // Message search: the header's button, Ctrl+/ anywhere, / outside text fields.
+  const searchBtn = iconButton('search', t('search.open'), () => showSearch(), 'search-btn');
+  const showSearch = () => {
+    if (document.querySelector('dialog.search-dialog')) return;
+    openSearch({ api, store, actions, onJump: (roomId, messageId) => jump(roomId, messageId) });
+  };
+  const onSearchKey = (e) => {
+    if (!isSearchShortcut(e) || document.querySelector('dialog[open]:not(.search-dialog)')) return;
+    e.preventDefault();
+    const open = document.querySelector('dialog.search-dialog .search-input');
+    if (open) open.focus(); else showSearch();
+  };
+  document.addEventListener('keydown', onSearchKey);
   const header = h('header', { class: 'chat-head' },
     menuBtn,
     h('div', { class: 'room-heading' }, title, subtitle, workshopClock.el),
-    h('div', { class: 'head-actions' }, queueBtn, modBtn, infoBtn, bell));
+    h('div', { class: 'head-actions' }, searchBtn, events.headerButton, queueBtn, modBtn, infoBtn, bell));
   const banner = h('div', { class: 'conn-banner', attrs: { role: 'status', hidden: true } });
   const upgrade = () => openUpgrade({ api, store });
   const guestBanner = createGuestBanner(store, upgrade);
@@ -142,6 +167,9 @@ export function mountShell(root, session) {
     h('button', { class: 'btn btn-primary', attrs: { type: 'button' }, on: { click: () => sidebar.el.querySelector('.sidebar-actions button').click() } }, icon('compass'), t('directory.open')));
 
   const chat = h('main', { class: 'chat', attrs: { 'aria-label': t('chat.label') } }, header, banner, guestBanner.el, empty, messages.el, composer.el);
+  // Files are fetched with the session's token; files dropped on the chat go to the composer.
+  setTokenSource(() => session.token);
+  installDropZone(chat, (files) => composer.addFiles(files));
   const backdrop = h('div', { class: 'drawer-backdrop', on: { click: () => setDrawer(false) } });
   const app = h('div', { class: 'app' }, sidebar.el, backdrop, chat, queue.el);
   root.replaceChildren(app);
@@ -158,6 +186,24 @@ export function mountShell(root, session) {
     if (e.key === 'Escape' && app.classList.contains('drawer-open')) { setDrawer(false); menuBtn.focus(); }
   });
   setDrawer(false);
+
+  // Keyboard: Ctrl+K switcher, Alt+arrows between rooms, Esc closes the queue, `?` help.
+  const stopShortcuts = installShortcuts({
+    store,
+    openRoom: (id) => openRoom(id),
+    openSwitcher: () => openSwitcher({
+      store,
+      searchUsers: (q) => actions.searchUsers(q),
+      onOpenRoom: (id) => openRoom(id),
+      onOpenPerson: (user) => actions.openDm([user.username]).then((room) => openRoom(room.id)).catch((e) => toast(errorText(e), 'error')),
+    }),
+    closePanel: () => {
+      if (!queueOpen) return false;
+      setQueue(false);
+      queueBtn.focus();
+      return true;
+    },
+  });
 
   async function jump(roomId, messageId) {
     if (!(roomId in store.get().rooms)) { toast(t('message.notFound')); return; }
@@ -266,6 +312,8 @@ export function mountShell(root, session) {
     jump,
     destroy() {
       clearInterval(tick);
+      document.removeEventListener('keydown', onSearchKey);
+      stopShortcuts();
       workshopClock.destroy();
       unsubscribe();
       messages.destroy();
@@ -273,6 +321,8 @@ export function mountShell(root, session) {
       session.hooks.removed.delete(onRemoved);
       session.hooks.reload.delete(onReload);
       session.hooks.notification.delete(actions.notificationArrived);
+      uninstallCards();
+      uninstallAvatars();
     },
   };
 }
