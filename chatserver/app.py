@@ -20,6 +20,9 @@ from chatserver.broker.base import Broker
 from chatserver.coordination.base import PresenceRegistry, RateLimiter, Throttle
 from chatserver.coordination.memory import MemoryRateLimiter
 from chatserver.domain.errors import BadRequest, NotFound
+from chatserver.files.base import FileStore
+from chatserver.files.local import LocalFileStore
+from chatserver.files.s3 import S3FileStore
 from chatserver.gateway.admission import Admission
 from chatserver.gateway.api import error_response
 from chatserver.gateway.http_log import ObservedRequests
@@ -35,6 +38,7 @@ from chatserver.services import hashing
 from chatserver.services.accounts import AccountService
 from chatserver.services.container import Services
 from chatserver.services.guests import GuestPolicy, GuestService, sweep_periodically
+from chatserver.services.images import ImageLimits, ImageProcessor
 from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.meetup_reminders import remind_periodically
@@ -57,8 +61,10 @@ from chatserver.services.search import SearchService
 from chatserver.services.session import SessionService
 from chatserver.services.social import SocialService
 from chatserver.services.sync import SyncService
+from chatserver.services.uploads import UploadPolicy, UploadService
+from chatserver.services.uploads import sweep_periodically as sweep_uploads_periodically
 from chatserver.services.workshops import WorkshopService
-from chatserver.settings import Settings
+from chatserver.settings import Settings, files_directory
 from chatserver.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -146,6 +152,10 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
     accounts = AccountService(db, publisher, settings.token_ttl_days, settings.registration)
     invites = InviteService(db, room_events, rooms, accounts, settings.public_url)
     guest_policy = GuestPolicy(settings.guest_ttl * 1000, settings.guest_retention * 1000)
+    files = make_file_store(settings)
+    images = ImageProcessor(
+        ImageLimits(max_pixels=settings.upload_max_pixels), threads=settings.image_threads
+    )
     services = Services(
         accounts=accounts,
         lifecycle=AccountLifecycle(db, room_events, publisher),
@@ -180,11 +190,40 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
             guest_create_rate=settings.guest_create_rate_per_ip,
             guest_create_burst=settings.guest_create_burst_per_ip,
         ),
-        profiles=ProfileService(db, publisher, presence.online_among),
+        profiles=ProfileService(
+            db, publisher, presence.online_among, files, images, settings.avatar_side
+        ),
         meetups=MeetupService(db, room_events, notifications),
         search=SearchService(db),
+        files=files,
+        images=images,
+        uploads=UploadService(db, files, images, upload_policy(settings)),
     )
     return services, hub
+
+
+def make_file_store(settings: Settings) -> FileStore:
+    """The local directory by default; the S3-compatible bucket when several nodes run."""
+    if settings.files_backend == "s3":
+        assert settings.s3_bucket is not None
+        return S3FileStore(
+            bucket=settings.s3_bucket,
+            endpoint=settings.s3_endpoint,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            prefix=settings.s3_prefix,
+        )
+    return LocalFileStore(files_directory(settings))
+
+
+def upload_policy(settings: Settings) -> UploadPolicy:
+    return UploadPolicy(
+        max_bytes=settings.upload_max_bytes,
+        quota_bytes=settings.upload_quota_bytes,
+        types=frozenset(settings.upload_types),
+        unattached_ms=settings.upload_unattached_ttl * 1000,
+    )
 
 
 def client_page(index: Path) -> Callable[[Request], Awaitable[Response]]:
@@ -292,6 +331,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.files.start()
         await broker.start()
         await hub.start()
         await services.presence.start()
@@ -312,6 +352,10 @@ def create_app(settings: Settings) -> Starlette:
                 ),
                 name="meetup-reminders",
             ),
+            asyncio.create_task(
+                sweep_uploads_periodically(services.uploads, settings.upload_sweep_seconds),
+                name="upload-sweep",
+            ),
         ]
         try:
             yield
@@ -324,6 +368,8 @@ def create_app(settings: Settings) -> Starlette:
             await services.presence.close()
             await broker.close()
             await db.close()
+            services.images.close()
+            await services.files.close()
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),

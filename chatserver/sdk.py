@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -285,6 +285,45 @@ class ChatClient:
             raise _error_from_response(resp.status_code, body, resp.headers)
         return resp.content
 
+    # ---- uploads ------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        data: bytes | AsyncIterable[bytes],
+        name: str,
+        content_type: str = "application/octet-stream",
+    ) -> Frame:
+        """Upload a file (bytes, or chunks streamed as they come) to attach to a message
+        with `send(..., attachments=[id])`; returns the Upload object (`id`, `url`, ...).
+        `application/octet-stream` lets the server tell the type from the content."""
+        headers = {"Content-Type": content_type}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        resp = await self._http.post(
+            "/api/uploads", content=data, params={"name": name}, headers=headers
+        )
+        body: Any = None
+        with contextlib.suppress(ValueError):
+            body = resp.json()
+        if resp.status_code >= 400:
+            raise _error_from_response(resp.status_code, body, resp.headers)
+        return body["upload"]  # type: ignore[no-any-return]
+
+    async def download(self, url: str) -> tuple[bytes, dict[str, str]]:
+        """A file's bytes and response headers, from an Upload's `url` or `thumbnail_url`."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        resp = await self._http.get(url, headers=headers)
+        if resp.status_code >= 400:
+            body: Any = None
+            with contextlib.suppress(ValueError):
+                body = resp.json()
+            raise _error_from_response(resp.status_code, body, resp.headers)
+        return resp.content, dict(resp.headers)
+
+    async def delete_upload(self, upload_id: int) -> None:
+        """Drop one's own upload that no message uses."""
+        await self.http("DELETE", f"/api/uploads/{upload_id}")
+
     # ---- account lifecycle --------------------------------------------------------------
 
     async def change_password(self, old_password: str, new_password: str) -> None:
@@ -486,11 +525,21 @@ class ChatClient:
         nonce: str | int | None = None,
         question: bool = False,
         poll: Frame | None = None,
+        event: Frame | None = None,
+        attachments: Sequence[int] | None = None,
     ) -> Frame:
         """Post a message; `question` asks it as a question for the room's mentors; `poll`
-        (`{question, options, multiple?, anonymous?}`) makes it a poll."""
+        (`{question, options, multiple?, anonymous?}`) makes it a poll; `event`
+        (`{title, starts_at, ends_at?, place?, capacity?}`) a meetup; `attachments` are
+        ids from `upload`."""
         payload = _present(
-            body=body, reply_to=reply_to, nonce=nonce, question=question or None, poll=poll
+            body=body,
+            reply_to=reply_to,
+            nonce=nonce,
+            question=question or None,
+            poll=poll,
+            event=event,
+            attachments=list(attachments) if attachments else None,
         )
         return await self._obj("POST", f"/api/rooms/{room_id}/messages", "message", json=payload)
 
@@ -690,6 +739,47 @@ class ChatClient:
     async def workshop_summary(self, room_id: int) -> Frame:
         """The summary of the room's latest finished workshop."""
         return await self._obj("GET", f"/api/rooms/{room_id}/workshop/summary", "summary")
+
+    # ---- meetups ---------------------------------------------------------------------------
+
+    async def rsvp(self, message_id: int, status: str) -> Frame:
+        """Answer a meetup: `going` (`waitlisted` once it is full), `maybe` or `no`;
+        returns the message, `event.my_rsvp` and `event.waitlist_position` filled in."""
+        path = f"/api/messages/{message_id}/rsvp"
+        return await self._obj("PUT", path, "message", json={"status": status})
+
+    async def update_event(self, message_id: int, **changes: Any) -> Frame:
+        """The creator or the room's moderators change or move a meetup: any of `title`,
+        `starts_at`, `ends_at`, `place`, `capacity` (None clears the last three)."""
+        path = f"/api/messages/{message_id}/event"
+        return await self._obj("PATCH", path, "message", json=changes)
+
+    async def cancel_event(self, message_id: int) -> Frame:
+        """The creator or the room's moderators cancel a meetup."""
+        return await self._obj("POST", f"/api/messages/{message_id}/event/cancel", "message")
+
+    async def event(self, message_id: int) -> Frame:
+        """One meetup as the caller sees it: `{message, room, friends_going}`."""
+        return await self._obj("GET", f"/api/messages/{message_id}/event", "event")
+
+    async def list_events(
+        self, upcoming: bool = True, region: str | None = None, limit: int | None = None
+    ) -> list[Frame]:
+        """Meetups in the rooms the caller may read, soonest first, each
+        `{message, room, friends_going}`; `region` keeps those of that region's rooms."""
+        params = {"upcoming": "true" if upcoming else "false", "region": region, "limit": limit}
+        return await self._list("GET", "/api/events", "events", params)
+
+    async def event_ics(self, message_id: int) -> str:
+        """The meetup as an iCalendar file (text/calendar)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        resp = await self._http.get(f"/api/messages/{message_id}/event.ics", headers=headers)
+        if resp.status_code >= 400:
+            body: Any = None
+            with contextlib.suppress(ValueError):
+                body = resp.json()
+            raise _error_from_response(resp.status_code, body, resp.headers)
+        return resp.text
 
     # ---- WebSocket: connection lifecycle ------------------------------------------------
 
@@ -928,7 +1018,11 @@ class ChatClient:
         nonce: str | int | None = None,
         question: bool = False,
         poll: Frame | None = None,
+        event: Frame | None = None,
+        attachments: Sequence[int] | None = None,
     ) -> Frame:
+        """Send a message; `attachments` are ids from `upload` (up to 10; the body may
+        then be empty)."""
         message: Frame = await self._result(
             "send",
             "message",
@@ -938,6 +1032,8 @@ class ChatClient:
             nonce=nonce,
             question=question or None,
             poll=poll,
+            event=event,
+            attachments=list(attachments) if attachments else None,
         )
         return message
 

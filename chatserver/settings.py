@@ -10,6 +10,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./chatserver.db"
+UPLOAD_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+)
+"""Every type an upload may have (PROTOCOL-COMMUNITY section 6); CHAT_UPLOAD_TYPES picks
+among them."""
 
 
 class ConfigError(Exception):
@@ -77,6 +87,25 @@ class Settings:
     guest_message_burst: int = 10
     guest_create_rate_per_ip: float = 2.0
     guest_create_burst_per_ip: int = 300
+    event_reminders: tuple[str, ...] = ("86400", "3600")
+    event_reminder_poll: float = 5.0
+    files_backend: Literal["local", "s3"] = "local"
+    files_dir: str | None = None
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_prefix: str = ""
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_quota_bytes: int = 1024 * 1024 * 1024
+    upload_types: tuple[str, ...] = UPLOAD_TYPES
+    upload_max_pixels: int = 50_000_000
+    upload_unattached_ttl: int = 86_400
+    upload_sweep_seconds: float = 300.0
+    image_threads: int = 2
+    avatar_max_bytes: int = 5 * 1_048_576
+    avatar_side: int = 256
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -97,6 +126,8 @@ class Settings:
 
     def validate(self) -> None:
         """Refuse settings that would fail later in a less obvious way."""
+        _check_files(self)
+        self._validate_avatars()
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ConfigError(
                 f"CHAT_DATABASE_URL must start with sqlite+aiosqlite:// or "
@@ -136,6 +167,7 @@ class Settings:
             "guest_message_burst",
             "guest_create_rate_per_ip",
             "guest_create_burst_per_ip",
+            "event_reminder_poll",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -171,6 +203,24 @@ class Settings:
                     f"(got {origin})"
                 )
 
+        for offset in self.event_reminders:
+            if not offset.isdigit() or not 0 < int(offset) <= 30 * 86_400:
+                raise ConfigError(
+                    "CHAT_EVENT_REMINDERS lists seconds before a meetup, each 1 to 2592000 "
+                    f"(got {offset})"
+                )
+
+    @property
+    def reminder_offsets(self) -> tuple[int, ...]:
+        """CHAT_EVENT_REMINDERS as seconds, largest first, without repeats."""
+        return tuple(sorted({int(offset) for offset in self.event_reminders}, reverse=True))
+
+    def _validate_avatars(self) -> None:
+        if self.avatar_max_bytes <= 0:
+            raise ConfigError("CHAT_AVATAR_MAX_BYTES must be positive")
+        if not 64 <= self.avatar_side <= 1024:
+            raise ConfigError(f"CHAT_AVATAR_SIDE must be 64 to 1024 (got {self.avatar_side})")
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -197,6 +247,41 @@ def _parse(option: Option, raw: str) -> Any:
         return option.kind(raw)
     except ValueError:
         raise ConfigError(f"{option.env}={raw!r} is not a valid {option.kind.__name__}") from None
+
+
+def _check_files(settings: Settings) -> None:
+    if settings.files_backend not in ("local", "s3"):
+        raise ConfigError(f"CHAT_FILES_BACKEND is local or s3 (got {settings.files_backend})")
+    if settings.files_backend == "s3" and not settings.s3_bucket:
+        raise ConfigError("CHAT_FILES_BACKEND=s3 needs CHAT_S3_BUCKET")
+    if settings.s3_prefix and not settings.s3_prefix.endswith("/"):
+        raise ConfigError(f"CHAT_S3_PREFIX ends with / (got {settings.s3_prefix})")
+    for name in ("upload_max_bytes", "upload_quota_bytes", "upload_max_pixels", "image_threads"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"{_env_of(name)} must be at least 1")
+    if settings.upload_max_bytes > 1024**3:
+        raise ConfigError("CHAT_UPLOAD_MAX_BYTES is at most 1 GiB (1073741824)")
+    if settings.upload_unattached_ttl < 60 or settings.upload_sweep_seconds <= 0:
+        raise ConfigError(
+            "CHAT_UPLOAD_UNATTACHED_TTL is at least 60 seconds, CHAT_UPLOAD_SWEEP_SECONDS above 0"
+        )
+    unknown = sorted(set(settings.upload_types) - set(UPLOAD_TYPES))
+    if unknown or not settings.upload_types:
+        raise ConfigError(
+            f"CHAT_UPLOAD_TYPES lists some of {', '.join(UPLOAD_TYPES)} (got {unknown or 'none'})"
+        )
+
+
+def files_directory(settings: Settings) -> str:
+    """CHAT_FILES_DIR, else a directory beside the SQLite database (`chat.db` keeps its files
+    in `chat.db-files/`), else ./chatserver-files."""
+    if settings.files_dir:
+        return settings.files_dir
+    prefix = "sqlite+aiosqlite:///"
+    path = settings.database_url.removeprefix(prefix).partition("?")[0]
+    if settings.database_url.startswith(prefix) and path and path != ":memory:":
+        return f"{path}-files"
+    return "./chatserver-files"
 
 
 METRICS_WORDS = ("off", "open", "local", "admins")
@@ -513,5 +598,119 @@ OPTIONS: tuple[Option, ...] = (
         int,
         "Guest accounts one client address may create in a burst: a school behind one NAT "
         "on an open day (default 300, times CHAT_RATE_LIMIT_SCALE)",
+    ),
+    Option(
+        "CHAT_EVENT_REMINDERS",
+        "event_reminders",
+        tuple,
+        "Comma-separated seconds before a meetup starts when those going and maybe are "
+        "reminded (default 86400,3600: 24 h and 1 h)",
+    ),
+    Option(
+        "CHAT_EVENT_REMINDER_POLL",
+        "event_reminder_poll",
+        float,
+        "Seconds between two looks for meetup reminders due, on every node (default 5)",
+    ),
+    Option(
+        "CHAT_AVATAR_MAX_BYTES",
+        "avatar_max_bytes",
+        int,
+        "Largest picture accepted as an avatar, in bytes, before it is cropped and resized "
+        "(default 5242880, 5 MiB); larger ones get 413 too_large",
+    ),
+    Option(
+        "CHAT_AVATAR_SIDE",
+        "avatar_side",
+        int,
+        "Side in pixels of the square an avatar is resized to, 64 to 1024 (default 256)",
+    ),
+    Option(
+        "CHAT_FILES_BACKEND",
+        "files_backend",
+        str,
+        "Where uploaded files are kept: local (default; a directory, see CHAT_FILES_DIR) or "
+        "s3 (an S3-compatible bucket, for several nodes; see CHAT_S3_*)",
+    ),
+    Option(
+        "CHAT_FILES_DIR",
+        "files_dir",
+        str,
+        "The local file store's directory (default: beside the SQLite database, "
+        "<database>-files; ./chatserver-files with PostgreSQL)",
+    ),
+    Option(
+        "CHAT_S3_ENDPOINT",
+        "s3_endpoint",
+        str,
+        "The S3-compatible service's URL (MinIO, Ceph, Garage: http://host:9000); unset = AWS",
+    ),
+    Option("CHAT_S3_BUCKET", "s3_bucket", str, "The bucket for uploaded files (s3 backend)"),
+    Option("CHAT_S3_REGION", "s3_region", str, "The bucket's region (default us-east-1)"),
+    Option(
+        "CHAT_S3_ACCESS_KEY",
+        "s3_access_key",
+        str,
+        "Access key id; unset = boto3's usual sources (AWS_ACCESS_KEY_ID, instance role)",
+    ),
+    Option(
+        "CHAT_S3_SECRET_KEY",
+        "s3_secret_key",
+        str,
+        "Secret access key; unset = boto3's usual sources (AWS_SECRET_ACCESS_KEY, ...)",
+    ),
+    Option(
+        "CHAT_S3_PREFIX",
+        "s3_prefix",
+        str,
+        "A key prefix ending in /, to share a bucket with other data (default none)",
+    ),
+    Option(
+        "CHAT_UPLOAD_MAX_BYTES",
+        "upload_max_bytes",
+        int,
+        "Largest upload in bytes, inclusive; larger ones get 413 too_large and are not read "
+        "past the limit (default 10485760, 10 MiB)",
+    ),
+    Option(
+        "CHAT_UPLOAD_QUOTA_BYTES",
+        "upload_quota_bytes",
+        int,
+        "Bytes of files one user may keep (attached or not; deleted messages' files free "
+        "theirs); an upload past it gets 409 limit_reached (default 1073741824, 1 GiB)",
+    ),
+    Option(
+        "CHAT_UPLOAD_TYPES",
+        "upload_types",
+        tuple,
+        "Comma-separated content types accepted, among image/png, image/jpeg, image/gif, "
+        "image/webp, application/pdf and text/plain (default: all six)",
+    ),
+    Option(
+        "CHAT_UPLOAD_MAX_PIXELS",
+        "upload_max_pixels",
+        int,
+        "Most pixels (width × height) of an uploaded image; more is refused before decoding "
+        "(default 50000000)",
+    ),
+    Option(
+        "CHAT_UPLOAD_UNATTACHED_TTL",
+        "upload_unattached_ttl",
+        int,
+        "Seconds an upload that no message uses is kept before it is deleted (default 86400)",
+    ),
+    Option(
+        "CHAT_UPLOAD_SWEEP_SECONDS",
+        "upload_sweep_seconds",
+        float,
+        "Seconds between two sweeps of expired uploads and deleted messages' files, on every "
+        "node, each file claimed by one (default 300)",
+    ),
+    Option(
+        "CHAT_IMAGE_THREADS",
+        "image_threads",
+        int,
+        "Images checked, cleaned and thumbnailed at once per node, off the event loop "
+        "(default 2)",
     ),
 )

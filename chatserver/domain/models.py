@@ -176,6 +176,29 @@ class Poll:
 
 
 @dataclass(frozen=True, slots=True)
+class Upload:
+    """An uploaded file (PROTOCOL-COMMUNITY section 6): its bytes are in the file store
+    under `file_key` (and its thumbnail's, for images, under `thumbnail_key`); attached to
+    at most one message."""
+
+    id: int
+    owner_id: int
+    name: str
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    file_key: str
+    thumbnail_key: str | None
+    created_at_ms: int
+    message_id: int | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: int
     room_id: int
@@ -195,6 +218,7 @@ class Message:
     question: Question | None = None
     meetup: Meetup | None = None
     poll: Poll | None = None
+    attachments: tuple[Upload, ...] = ()
 
     @property
     def pinned(self) -> bool:

@@ -74,6 +74,23 @@ _HEAD_TOO_LARGE = _response(
 )
 
 
+UPLOAD_PATH = "/api/uploads"
+UPLOAD_MIN_RATE = 32 * 1024
+"""Bytes per second an upload's body is given time for (a poor phone connection), on top
+of the usual timeout: a file's body is not a header, and 10 MiB cannot come in 10 s."""
+UPLOAD_MAX_SECONDS = 900.0
+UPLOAD_ASSUMED_BYTES = 10 * 1024 * 1024
+"""An upload without Content-Length (chunked) gets the time of this many bytes."""
+
+
+def _upload_time(header_timeout: float, headers: Any) -> float:
+    length = UPLOAD_ASSUMED_BYTES
+    for name, value in headers:
+        if name == b"content-length" and value.isdigit():
+            length = int(value)
+    return min(UPLOAD_MAX_SECONDS, header_timeout + length / UPLOAD_MIN_RATE)
+
+
 class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, admitting each socket and timing each request."""
 
@@ -123,6 +140,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         super().on_headers_complete()
+        scope = getattr(self, "scope", None)
+        if scope is not None and scope.get("path") == UPLOAD_PATH and scope["method"] == "POST":
+            self._arm(_upload_time(self.header_timeout, scope.get("headers", ())))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -143,9 +163,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._disarm()  # the WebSocket protocol owns the socket now, and its hello timeout
         super().handle_websocket_upgrade()
 
-    def _arm(self) -> None:
+    def _arm(self, seconds: float | None = None) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(self.header_timeout, self._expire)
+        timeout = self.header_timeout if seconds is None else seconds
+        self._deadline = self.loop.call_later(timeout, self._expire)
 
     def _disarm(self) -> None:
         if self._deadline is not None:

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from chatserver.gateway.avatars import avatar_operations
+from chatserver.gateway.event_ics import ICS_PATH, ics_operation
 from chatserver.gateway.invite_qr import QR_PATH, qr_operation
+from chatserver.gateway.uploads import upload_operations
 from chatserver.gateway.usecases import USE_CASES, UseCase
 from chatserver.protocol import requests as rq
 from chatserver.protocol.responses import ErrorReply
@@ -140,6 +143,11 @@ def openapi_document(shapes: list[HttpShape]) -> dict[str, Any]:
             shape, schemas
         )
     paths[QR_PATH] = qr_operation()
+    paths[ICS_PATH] = ics_operation()
+    for path, operations in avatar_operations().items():
+        paths.setdefault(path, {}).update(operations)
+    for path, operations in upload_operations().items():
+        paths.setdefault(path, {}).update(operations)
     paths[OPENAPI_PATH] = {
         "get": {
             "operationId": "openapi",

@@ -7,8 +7,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from chatserver.gateway.api import HttpShape, endpoint
+from chatserver.gateway.avatars import avatar_routes
+from chatserver.gateway.event_ics import ICS_PATH, event_ics
 from chatserver.gateway.invite_qr import QR_PATH, invite_qr
 from chatserver.gateway.openapi import OPENAPI_PATH, openapi_document
+from chatserver.gateway.uploads import upload_routes
 from chatserver.gateway.usecases import USE_CASES
 from chatserver.protocol.wire import encode
 
@@ -30,4 +33,7 @@ def api_routes() -> list[BaseRoute]:
     ]
     routes.append(Route(OPENAPI_PATH, openapi, methods=["GET"]))
     routes.append(Route(QR_PATH, invite_qr, methods=["GET"]))
+    routes.extend(avatar_routes())
+    routes.append(Route(ICS_PATH, event_ics, methods=["GET"]))
+    routes.extend(upload_routes())
     return routes

@@ -460,6 +460,7 @@ async def send(c: Caller, r: rq.Send) -> rs.MessageReply:
         r.question,
         poll=_poll_draft(r.poll),
         meetup=None if r.event is None else c.services.meetups.spec(r.event),
+        attachments=r.attachments,
     )
     return rs.MessageReply(wire.message_out(message))
 

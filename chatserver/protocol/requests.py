@@ -100,6 +100,9 @@ class Send(Command, tag="send"):
     question: bool = False
     poll: NewPoll | None = None
     event: NewEvent | None = None
+    attachments: Annotated[
+        list[Id], msgspec.Meta(max_length=10, description="up to 10 of the caller's upload ids")
+    ] = msgspec.field(default_factory=list)
 
 
 class Edit(Command, tag="edit"):

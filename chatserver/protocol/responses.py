@@ -26,6 +26,7 @@ from chatserver.protocol.wire import (
     ReportOut,
     RoomOut,
     SelfOut,
+    UploadOut,
     UserOut,
     WorkshopSummaryOut,
     encode,
@@ -110,6 +111,10 @@ class AuditReply(msgspec.Struct):
 
 class MessageReply(msgspec.Struct):
     message: MessageOut
+
+
+class UploadReply(msgspec.Struct):
+    upload: UploadOut
 
 
 class PollOptionVoters(msgspec.Struct):

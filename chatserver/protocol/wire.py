@@ -17,6 +17,7 @@ from chatserver.domain.models import (
     ReportAction,
     ReportState,
     Room,
+    Upload,
     User,
     iso_ms,
 )
@@ -115,6 +116,40 @@ class PollOut(msgspec.Struct):
     my_vote: list[int] | None
 
 
+class UploadOut(msgspec.Struct):
+    """An uploaded file (PROTOCOL-COMMUNITY section 6); width, height and thumbnail_url
+    are present for images only. Both URLs need the caller's Bearer token."""
+
+    id: int
+    name: str
+    content_type: str
+    size: int
+    url: str
+    created_at: str
+    width: int | msgspec.UnsetType = msgspec.UNSET
+    height: int | msgspec.UnsetType = msgspec.UNSET
+    thumbnail_url: str | msgspec.UnsetType = msgspec.UNSET
+
+
+def upload_out(upload: Upload) -> UploadOut:
+    image = upload.is_image and upload.width is not None and upload.height is not None
+    return UploadOut(
+        id=upload.id,
+        name=upload.name,
+        content_type=upload.content_type,
+        size=upload.size,
+        url=f"/api/uploads/{upload.id}/file",
+        created_at=iso_ms(upload.created_at_ms),
+        width=upload.width if image and upload.width is not None else msgspec.UNSET,
+        height=upload.height if image and upload.height is not None else msgspec.UNSET,
+        thumbnail_url=(
+            f"/api/uploads/{upload.id}/thumbnail"
+            if image and upload.thumbnail_key is not None
+            else msgspec.UNSET
+        ),
+    )
+
+
 class MessageOut(msgspec.Struct):
     id: int
     room: int
@@ -134,6 +169,8 @@ class MessageOut(msgspec.Struct):
     question: QuestionOut | None = None
     event: EventOut | None = None
     poll: PollOut | None = None
+    attachments: list[UploadOut] = msgspec.field(default_factory=list)
+    """The files attached when it was sent (empty on a deleted message)."""
 
 
 class NotificationOut(msgspec.Struct):
@@ -226,6 +263,7 @@ def message_out(message: Message, *, for_broadcast: bool = False) -> MessageOut:
         question=_question_out(message, for_broadcast),
         event=event_out(message, for_broadcast),
         poll=poll_out(message, for_broadcast),
+        attachments=[] if message.deleted else [upload_out(u) for u in message.attachments],
     )
 
 

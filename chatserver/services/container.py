@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatserver.coordination.base import RateLimiter
+from chatserver.files.base import FileStore
 from chatserver.services.accounts import AccountService
 from chatserver.services.guests import GuestService
+from chatserver.services.images import ImageProcessor
 from chatserver.services.invites import InviteService
 from chatserver.services.lifecycle import AccountLifecycle
 from chatserver.services.meetups import MeetupService
@@ -26,6 +28,7 @@ from chatserver.services.search import SearchService
 from chatserver.services.session import SessionService
 from chatserver.services.social import SocialService
 from chatserver.services.sync import SyncService
+from chatserver.services.uploads import UploadService
 from chatserver.services.workshops import WorkshopService
 
 
@@ -55,3 +58,6 @@ class Services:
     meetups: MeetupService
     profiles: ProfileService
     search: SearchService
+    files: FileStore
+    images: ImageProcessor
+    uploads: UploadService

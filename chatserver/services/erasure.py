@@ -1,9 +1,9 @@
 """Deleting a message: its tombstone, and its text gone from every place the server keeps it.
 
-The body leaves the message row, its notifications go, and the frames of the event log
-that carried it (its `message.created` and any `message.updated`) are rewritten to the
-tombstone: the rows stay, so a node filling a gap still finds a frame for every seq,
-but none of them holds the text any more. A moderator's delete also resolves the
+The body leaves the message row, its notifications and attached files go, and the frames
+of the event log that carried it (its `message.created` and any `message.updated`) are
+rewritten to the tombstone: the rows stay, so a node filling a gap still finds a frame
+for every seq, but none of them holds the text any more. A moderator's delete also resolves the
 message's open reports, whose snapshots hold the text, and is written to the audit log.
 """
 
@@ -24,6 +24,7 @@ from chatserver.store import messages as message_store
 from chatserver.store import notifications as notification_store
 from chatserver.store import reactions as reaction_store
 from chatserver.store import reports as report_store
+from chatserver.store import uploads as upload_store
 
 
 async def erase(outbox: Outbox, actor: User, message: Message, by: DeletedBy) -> Message:
@@ -40,6 +41,8 @@ async def erase(outbox: Outbox, actor: User, message: Message, by: DeletedBy) ->
         raise NotFound("no such message")
     await reaction_store.clear(conn, message.id)
     await notification_store.delete_for_message(conn, message.id)
+    # Its files are never served again from now on; the upload sweep deletes them.
+    await upload_store.release_for_message(conn, message.id, now_ms())
     tombstone = await message_store.get_message(conn, message.id)
     assert tombstone is not None
     await _scrub_log(outbox, current, tombstone)

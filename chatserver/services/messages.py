@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chatserver.domain import meetups as meetup_rules
 from chatserver.domain import rules, text
 from chatserver.domain.errors import BadRequest, Blocked, NotFound
+from chatserver.domain.meetups import MeetupSpec
 from chatserver.domain.models import Membership, Message, Nonce, Question, Room, User, now_ms
+from chatserver.domain.polls import PollDraft
 from chatserver.domain.text import RoomCall
 from chatserver.protocol.events import MessageCreated, MessageUpdated
 from chatserver.protocol.wire import broadcast_out
+from chatserver.services.attachments import attach as attach_uploads
+from chatserver.services.attachments import check_ids as check_attachment_ids
 from chatserver.services.erasure import erase
 from chatserver.services.notifications import NotificationService, Pending
 from chatserver.services.room_events import Outbox, RoomEvents
 from chatserver.services.rooms import claim_post, member_room, visible_room
 from chatserver.store import accounts as account_store
+from chatserver.store import meetups as meetup_store
 from chatserver.store import messages as store
 from chatserver.store import notifications as notification_store
+from chatserver.store import polls as poll_store
 from chatserver.store import questions as question_store
 from chatserver.store import rooms as room_store
 from chatserver.store import social as social_store
@@ -104,19 +112,39 @@ class MessageService:
         reply_to: int | None = None,
         nonce: Nonce = None,
         question: bool = False,
+        meetup: MeetupSpec | None = None,
+        poll: PollDraft | None = None,
+        attachments: Sequence[int] = (),
     ) -> Message:
         """Store a new message and announce it; a repeated nonce returns the first one.
 
         `question` asks it as a question, as is every message but a reply while the
         room's workshop runs (question mode)."""
-        prepared = text.prepare_body(body)
+        if meetup is not None and isinstance(body, str) and not body.strip():
+            body = meetup.title  # a meetup needs no other text
+        if poll is not None and isinstance(body, str) and not body.strip():
+            body = poll.question  # nor does a poll
+        check_attachment_ids(attachments)
+        # A message of files only needs no text.
+        files_only = bool(attachments) and isinstance(body, str) and not body.strip()
+        prepared = "" if files_only else text.prepare_body(body)
         checked_nonce = nonce
         reply = reply_to
         call = text.room_call(prepared)
         online = await self._notifications.online_members(room_id) if call == "here" else set()
         try:
             return await self._send(
-                user, room_id, prepared, reply, checked_nonce, call, online, question
+                user,
+                room_id,
+                prepared,
+                reply,
+                checked_nonce,
+                call,
+                online,
+                question,
+                meetup,
+                poll,
+                attachments=attachments,
             )
         except _AlreadySent as resent:
             # Two retries raced past the first lookup; the unique index let one through.
@@ -135,6 +163,9 @@ class MessageService:
         call: RoomCall | None,
         online: set[int],
         question: bool,
+        meetup: MeetupSpec | None = None,
+        poll: PollDraft | None = None,
+        attachments: Sequence[int] = (),
     ) -> Message:
         async def store_it(outbox: Outbox) -> Message | _Stored:
             """The whole write; it may run twice (see Database.write_shared)."""
@@ -149,6 +180,8 @@ class MessageService:
             now = now_ms()
             # Archived, muted, announcement-only and slow mode: all from the seat just read.
             rules.check_can_write(user, room, membership, now, post=True)
+            if meetup is not None:
+                meetup_rules.check_room_kind(room.kind)
             await claim_post(conn, user, room, membership, now)
             if reply is not None and not await store.existing_in_room(conn, room.id, reply):
                 raise NotFound("the message replied to does not exist in this room")
@@ -173,6 +206,23 @@ class MessageService:
             if question or (reply is None and room.question_mode(now)):
                 await question_store.ask(conn, message.id, room.id, now)
                 message = replace(message, question=Question("open", 0, None, None, None, now))
+            if meetup is not None:
+                created = await meetup_store.create(conn, message.id, room.id, meetup, now)
+                message = replace(message, meetup=created)
+            if poll is not None:
+                made = await poll_store.create(
+                    conn,
+                    message.id,
+                    poll.question,
+                    poll.options,
+                    poll.multiple,
+                    poll.anonymous,
+                    now,
+                )
+                message = replace(message, poll=made)
+            if attachments:
+                files = await attach_uploads(conn, user, attachments, message.id)
+                message = replace(message, attachments=files)
             await outbox.log(MessageCreated(room=room.id, seq=seq, message=broadcast_out(message)))
             # The author has read what they wrote.
             await room_store.move_read_marker(conn, room.id, user.id, seq)

@@ -24,9 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chatserver.domain.models import DeletedBy, Message, Nonce, Reaction, User
 from chatserver.store import search_index
 from chatserver.store.accounts import AUTHOR_COLUMNS, author_from_row
+from chatserver.store.meetups import MEETUP_COLUMNS, meetup_from_row, with_my_rsvps
+from chatserver.store.polls import POLL_COLUMNS, poll_from_row, with_options
 from chatserver.store.questions import QUESTION_COLUMNS, my_votes, question_from_row
 from chatserver.store.reactions import reactions_for
-from chatserver.store.tables import AnyRow, messages, questions, users
+from chatserver.store.tables import AnyRow, meetups, messages, polls, questions, users
+from chatserver.store.uploads import with_attachments
 
 MESSAGE_COLUMNS = (
     messages.c.id,
@@ -49,9 +52,11 @@ MESSAGE_COLUMNS = (
 def _select() -> Select[tuple[object, ...]]:
     """Messages with their author and question state (an outer join on its key)."""
     return (
-        select(*MESSAGE_COLUMNS, *QUESTION_COLUMNS)
+        select(*MESSAGE_COLUMNS, *QUESTION_COLUMNS, *POLL_COLUMNS, *MEETUP_COLUMNS)
         .join(users, users.c.id == messages.c.author_id)
         .outerjoin(questions, questions.c.message_id == messages.c.id)
+        .outerjoin(polls, polls.c.message_id == messages.c.id)
+        .outerjoin(meetups, meetups.c.message_id == messages.c.id)
     )
 
 
@@ -88,6 +93,8 @@ def _from_row(row: AnyRow) -> Message:
         pinned_at_ms=row.pinned_at_ms,
         deleted_by=row.deleted_by,
         question=question_from_row(row),
+        poll=poll_from_row(row),
+        meetup=meetup_from_row(row),
     )
 
 
@@ -148,7 +155,7 @@ async def get_message(
         return None
     message = _from_row(row)
     if viewer_id is None:
-        return message
+        return (await with_attachments(conn, await with_polls(conn, [message], None)))[0]
     return (await _with_reactions(conn, [message], viewer_id))[0]
 
 
@@ -348,7 +355,20 @@ async def _with_reactions(
     by_message = await reactions_for(conn, live, viewer_id)
     asked = [m.id for m in page if m.question is not None and not m.deleted]
     voted = await my_votes(conn, asked, viewer_id)
-    return [_viewed(m, by_message, voted) for m in page]
+    viewed = await with_polls(conn, [_viewed(m, by_message, voted) for m in page], viewer_id)
+    return await with_attachments(conn, await with_my_rsvps(conn, viewed, viewer_id))
+
+
+async def with_polls(
+    conn: AsyncConnection, page: list[Message], viewer_id: int | None
+) -> list[Message]:
+    """Polls with their options and the viewer's `my_vote` (none for no viewer): two
+    queries for the page, none when it holds no poll."""
+    heads = {m.id: m.poll for m in page if m.poll is not None and not m.deleted}
+    if not heads:
+        return page
+    full = await with_options(conn, heads, viewer_id)
+    return [replace(m, poll=full[m.id]) if m.id in full else m for m in page]
 
 
 def _viewed(

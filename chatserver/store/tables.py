@@ -447,3 +447,31 @@ meetup_reminders = Table(
     Column("starts_at_ms", BigInteger, primary_key=True),
     Column("sent_at_ms", BigInteger, nullable=False),
 )
+
+# -- uploads (PROTOCOL-COMMUNITY section 6) ------------------------------------------------
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("owner_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("content_type", String(64), nullable=False),
+    # Bytes of the stored file (an image's after its metadata is stripped).
+    Column("size", BigInteger, nullable=False),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("file_key", String(200), nullable=False),
+    Column("thumbnail_key", String(200), nullable=True),
+    # pending (files being written) | ready | gone (files to delete, then the row)
+    Column("state", String(16), nullable=False),
+    # Set once, by the conditional UPDATE that attaches it to the message being sent.
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="SET NULL"), nullable=True),
+    Column("position", Integer, nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    # A sweep's claim on the row (one node deletes its files), renewed after a lease.
+    Column("claimed_at_ms", BigInteger, nullable=True),
+    Index("ix_uploads_message", "message_id", "position"),
+    Index("ix_uploads_owner", "owner_id", "state"),
+    Index("ix_uploads_sweep", "state", "created_at_ms"),
+)
