@@ -51,6 +51,11 @@ export function createMessageList(store, actions, ui) {
       onPin: (msg, pinned) => setPinned(msg, pinned),
       onReport: (msg) => ui.report(msg),
       onVote: (msg, up) => actions.vote(msg.id, up).catch((e) => toast(errorText(e), 'error')),
+      polls: {
+        vote: (msg, options) => actions.pollVote(msg.id, options).catch((e) => toast(errorText(e), 'error')),
+        close: (msg) => actions.closePoll(msg.id).catch((e) => toast(errorText(e), 'error')),
+        voters: (msg) => actions.pollVoters(msg.id).catch((e) => { toast(errorText(e), 'error'); return null; }),
+      },
       onJump: (id) => jumpTo(id),
       onRetry: (nonce) => actions.retry(nonce),
       onDiscard: (nonce) => actions.discard(nonce),
@@ -119,8 +124,13 @@ export function createMessageList(store, actions, ui) {
       topNote.append(h('div', { class: 'loading loading-older' }, h('span', { class: 'spinner', attrs: { 'aria-hidden': 'true' } })));
     }
 
-    const items = timeline(s, roomId, s.markers[roomId] ?? null);
     const wasAtBottom = atBottom();
+    // Someone watching the end of the room (tab in front) reads what arrives as it
+    // arrives: no "new messages" line above it, unless one was already there.
+    let marker = s.markers[roomId] ?? null;
+    const watching = wasAtBottom && !initialScroll && document.visibilityState === 'visible' && document.hasFocus();
+    if (watching && marker != null && !list.querySelector('.new-marker')) marker = Math.max(marker, s.seqs[roomId] || 0);
+    const items = timeline(s, roomId, marker);
     // Remember where the first visible row is, to keep it in place if rows are prepended.
     let anchor = null;
     for (const child of list.children) {
@@ -187,7 +197,7 @@ export function createMessageList(store, actions, ui) {
     const all = [...list.querySelectorAll('article.msg[tabindex]')];
     if (!all.length) return;
     const current = e.target.closest('article.msg');
-    if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
+    if ((e.key === 'ArrowUp' || e.key === 'ArrowDown') && !e.altKey) { // Alt+arrows change room
       e.preventDefault();
       let i = current ? all.indexOf(current) : all.length;
       i = e.key === 'ArrowUp' ? Math.max(0, i - 1) : Math.min(all.length - 1, i + 1);
