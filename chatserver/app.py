@@ -33,6 +33,7 @@ from chatserver.gateway.origin import HostCheck
 from chatserver.gateway.routes import api_routes
 from chatserver.gateway.scrape import metrics_route
 from chatserver.gateway.standing import recheck_periodically
+from chatserver.gateway.webapp import service_worker
 from chatserver.gateway.websocket import websocket_endpoint
 from chatserver.services import hashing
 from chatserver.services.accounts import AccountService
@@ -382,6 +383,8 @@ def create_app(settings: Settings) -> Starlette:
     if static is not None:
         routes.append(Route("/reset/{token}", client_page(static / "index.html")))
         routes.append(Route("/invite/{code}", client_page(static / "index.html")))
+        if (static / "sw.js").is_file():
+            routes.append(Route("/sw.js", service_worker(static)))
         routes.append(Mount("/", StaticFiles(directory=static, html=True), name="client"))
     else:
         log.warning("no web client found; serving the API only")

@@ -261,9 +261,9 @@ def _check_files(settings: Settings) -> None:
             raise ConfigError(f"{_env_of(name)} must be at least 1")
     if settings.upload_max_bytes > 1024**3:
         raise ConfigError("CHAT_UPLOAD_MAX_BYTES is at most 1 GiB (1073741824)")
-    if settings.upload_unattached_ttl < 60 or settings.upload_sweep_seconds <= 0:
+    if settings.upload_unattached_ttl < 1 or settings.upload_sweep_seconds <= 0:
         raise ConfigError(
-            "CHAT_UPLOAD_UNATTACHED_TTL is at least 60 seconds, CHAT_UPLOAD_SWEEP_SECONDS above 0"
+            "CHAT_UPLOAD_UNATTACHED_TTL is at least 1 second, CHAT_UPLOAD_SWEEP_SECONDS above 0"
         )
     unknown = sorted(set(settings.upload_types) - set(UPLOAD_TYPES))
     if unknown or not settings.upload_types:

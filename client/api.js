@@ -4,15 +4,17 @@
 import { ChatError } from './protocol.js';
 
 export function createApi({ getToken, onUnauthorized = () => {}, base = '' }) {
-  async function request(method, path, body) {
+  async function request(method, path, body, raw = null) {
     const headers = { Accept: 'application/json' };
     const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    // `raw` ({data, type}) sends bytes as they are, e.g. a picture.
+    if (raw) headers['Content-Type'] = raw.type;
     let res;
     try {
       res = await fetch(base + path, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        method, headers, body: raw ? raw.data : body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
       throw new ChatError('network', e.message);
@@ -69,6 +71,8 @@ export function createApi({ getToken, onUnauthorized = () => {}, base = '' }) {
 
     users: (text, limit = 20) => request('GET', `/api/users${q({ q: text, limit })}`),
     user: (id) => request('GET', `/api/users/${id}`),
+    setAvatar: (file) => request('PUT', '/api/me/avatar', undefined, { data: file, type: file.type }),
+    removeAvatar: () => request('DELETE', '/api/me/avatar'),
     friends: () => request('GET', '/api/friends'),
     addFriend: (username) => request('POST', '/api/friends', { username }),
     removeFriend: (userId) => request('DELETE', `/api/friends/${userId}`),
@@ -104,6 +108,11 @@ export function createApi({ getToken, onUnauthorized = () => {}, base = '' }) {
     roomAudit: (id, { before, limit } = {}) => request('GET', `/api/rooms/${id}/audit${q({ before, limit })}`),
     audit: ({ before, limit } = {}) => request('GET', `/api/audit${q({ before, limit })}`),
     setUserRole: (userId, role) => request('PUT', `/api/users/${userId}/role`, { role }),
+
+    // --- polls
+    pollVote: (messageId, options) => request('PUT', `/api/messages/${messageId}/poll/vote`, { options }),
+    closePoll: (messageId) => request('POST', `/api/messages/${messageId}/poll/close`),
+    pollVoters: (messageId) => request('GET', `/api/messages/${messageId}/poll/voters`),
 
     // --- questions and workshops
     questions: (id, { state = 'open', sort = 'votes', limit } = {}) => request('GET', `/api/rooms/${id}/questions${q({ state, sort, limit })}`),

@@ -68,13 +68,24 @@ export function iconButton(name, label, onClick, cls = '') {
   }, icon(name));
 }
 
-/** Initials avatar; colour derives from the user id so it is stable everywhere. */
+// Where avatar pictures come from (avatars.js: fetched with the token, as blob: URLs).
+let avatarSource = null;
+export function setAvatarSource(fn) { avatarSource = fn; }
+
+/** Initials avatar; colour derives from the user id so it is stable everywhere. A user
+ * with a picture gets it over the initials once it has loaded. */
 export function avatar(user, size = 'md') {
   const name = (user && (user.display_name || user.username)) || '?';
   const initials = name.trim().split(/\s+/).slice(0, 2).map((w) => [...w][0] || '').join('').toUpperCase() || '?';
   const hue = ((user && user.id) || 0) * 47 % 360;
   const el = h('span', { class: `avatar avatar-${size}`, attrs: { 'aria-hidden': 'true' } }, initials);
   el.style.setProperty('--avatar-hue', String(hue));
+  if (user && typeof user.avatar === 'string' && avatarSource) {
+    const img = h('img', { class: 'avatar-img', attrs: { alt: '', decoding: 'async' }, dataset: { avatar: user.avatar } });
+    const src = avatarSource(user.avatar);
+    if (src) img.src = src;
+    el.appendChild(img);
+  }
   return el;
 }
 

@@ -87,10 +87,27 @@ function syncPin(state, room, message) {
   return setRoom(state, room, { pinned: want ? [...list, message.id] : list.filter((x) => x !== message.id) });
 }
 
+/**
+ * A message's author as of the event: a live event carries the author as they are now,
+ * but a replayed one carries them as they were then (a renamed user's old name), so a
+ * replay only introduces users we did not know.
+ */
+function withAuthor(state, room, author) {
+  if (state.replaying[room] && author && state.users[author.id]) return state;
+  return withUsers(state, [author]);
+}
+
+/** `user.updated`: a new display name, avatar or profile, shown in place everywhere. */
+function userUpdated(state, user) {
+  if (!user || typeof user.id !== 'number') return state;
+  const s = withUsers(state, [user]);
+  return s.me && s.me.id === user.id ? { ...s, me: { ...s.me, ...user } } : s;
+}
+
 function messageCreated(state, { room, seq, message }, now) {
   const known = state.messages[room] && state.messages[room].byId[message.id];
   const replay = state.replaying[room];
-  let s = withUsers(state, [message.author]);
+  let s = withAuthor(state, room, message.author);
   s = setLog(s, room, upsertMessages(s.messages[room] || emptyLog(), [message], { trustMe: !!replay }));
   s = stopTyping(s, room, message.author.id);
   if (s.me && message.author.id === s.me.id) s = notePost(dropOutbox(s, message.nonce), room, message, now);
@@ -108,7 +125,7 @@ function messageCreated(state, { room, seq, message }, now) {
 }
 
 function messageUpdated(state, { room, seq, message }) {
-  let s = withUsers(state, [message.author]);
+  let s = withAuthor(state, room, message.author);
   const log = s.messages[room] || emptyLog();
   s = setLog(s, room, upsertMessages(log, [message], { trustMe: !!s.replaying[room] }));
   s = syncPin(s, room, message);
@@ -233,6 +250,7 @@ function applyEvent(state, f, now) {
     case 'friend.request':
     case 'friend.accepted': return friendEvent(state, f.type, f.user);
     case 'notification': return notificationArrived(state, f.notification);
+    case 'user.updated': return userUpdated(state, f.user);
     default: return state; // unknown events are additions we may ignore
   }
 }

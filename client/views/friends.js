@@ -8,9 +8,10 @@ import { openDialog, toast } from './ui.js';
 
 function person(user, presence, ...buttons) {
   return h('li', { class: 'person' },
-    h('span', { class: 'avatar-wrap' }, avatar(user, 'md'),
+    h('span', { class: 'avatar-wrap profile-link', dataset: { profile: user.id } }, avatar(user, 'md'),
       presence ? h('span', { class: `presence ${presence === 'online' ? 'online' : 'offline'}`, attrs: { 'aria-hidden': 'true' } }) : null),
-    h('span', { class: 'person-text' }, h('span', { class: 'person-name' }, displayName(user)),
+    h('span', { class: 'person-text' }, h('span', { class: 'person-name' },
+      h('button', { class: 'profile-link', attrs: { type: 'button' }, dataset: { profile: user.id } }, displayName(user))),
       h('span', { class: 'person-sub' }, `@${user.username}${user.region ? ` · ${user.region}` : ''}`)),
     h('span', { class: 'person-actions' }, buttons));
 }

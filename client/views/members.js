@@ -199,9 +199,11 @@ export function openMembers({ store, api, actions, roomId, onInvites }) {
     const muted = info.muted_until && info.muted_until > Date.now()
       ? h('span', { class: 'muted-tag' }, icon('mute'), t('members.mutedUntil', { until: formatDateTime(new Date(info.muted_until).toISOString()) })) : null;
     return h('li', { class: 'person', attrs: { 'data-user-id': u.id } },
-      h('span', { class: 'avatar-wrap' }, avatar(u, 'md'), presenceDot(st.presence[u.id])),
+      h('span', { class: 'avatar-wrap profile-link', dataset: { profile: u.id } }, avatar(u, 'md'), presenceDot(st.presence[u.id])),
       h('span', { class: 'person-text' },
-        h('span', { class: 'person-name' }, displayName(u), u.id === me.id ? h('span', { class: 'muted' }, ` ${t('members.you')}`) : null, ...tags),
+        h('span', { class: 'person-name' },
+          h('button', { class: 'profile-link', attrs: { type: 'button' }, dataset: { profile: u.id } }, displayName(u)),
+          u.id === me.id ? h('span', { class: 'muted' }, ` ${t('members.you')}`) : null, ...tags),
         h('span', { class: 'person-sub' }, `@${u.username}`),
         muted),
       h('span', { class: 'person-actions' }, actionsFor(u, info, me)));

@@ -27,8 +27,9 @@ export function openRoomInfo({ store, api, actions, roomId, onLeft, onSettings, 
       const sub = [`@${u.username}`, u.role && u.role !== 'student' ? t(`role.${u.role}`) : null,
         roomRole === 'owner' || roomRole === 'moderator' ? t(`roomRole.${roomRole}`) : null].filter(Boolean).join(' · ');
       return h('li', { class: 'person' },
-        h('span', { class: 'avatar-wrap' }, avatar(u, 'md'), presenceDot(st.presence[u.id])),
-        h('span', { class: 'person-text' }, h('span', { class: 'person-name' }, displayName(u)),
+        h('span', { class: 'avatar-wrap profile-link', dataset: { profile: u.id } }, avatar(u, 'md'), presenceDot(st.presence[u.id])),
+        h('span', { class: 'person-text' }, h('span', { class: 'person-name' },
+          h('button', { class: 'profile-link', attrs: { type: 'button' }, dataset: { profile: u.id } }, displayName(u))),
           h('span', { class: 'person-sub' }, sub)));
     }));
   }

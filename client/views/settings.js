@@ -1,4 +1,4 @@
-// Settings: profile (display name, region), language, theme, who may DM me,
+// Settings: profile (picture, display name, pronouns, region, bio), language, theme, who may DM me,
 // notification levels (default and per room), browser notifications, and the
 // account itself: password, logging out everywhere, data export and deletion.
 
@@ -8,6 +8,8 @@ import { themePreference, setTheme } from '../theme.js';
 import { roomTitle, groupedRooms } from '../selectors.js';
 import { openDialog, select, toast } from './ui.js';
 import { guestAccountBlock, guestMe } from './upgrade.js';
+import { profileEditor } from './profile-edit.js';
+import { setSoundEnabled, soundEnabled } from '../sound.js';
 
 export const LEVELS = ['all', 'friends', 'mentions', 'none'];
 
@@ -31,6 +33,16 @@ function browserNotificationsBlock() {
   });
   update();
   return h('div', { class: 'field' }, h('span', { class: 'label' }, t('settings.browserTitle')), status, button);
+}
+
+/** The notification sound: off unless turned on here (turning it on plays it once). */
+function soundBlock() {
+  const box = h('input', {
+    attrs: { type: 'checkbox', id: 'set-sound' }, props: { checked: soundEnabled() },
+    on: { change: () => setSoundEnabled(box.checked) },
+  });
+  return h('div', { class: 'field' }, h('span', { class: 'label' }, t('settings.sound')),
+    h('label', { class: 'check', attrs: { for: 'set-sound' } }, box, t('settings.soundLabel')));
 }
 
 /** A password field with its label; `id` ties them together for screen readers. */
@@ -146,32 +158,8 @@ export function openSettings({ store, api, actions, signOut, onUpgrade }) {
   const s = store.get();
   const me = s.users[s.me.id] || s.me;
 
-  // --- profile
-  const name = h('input', { class: 'input', attrs: { id: 'set-name', maxlength: 64, autocomplete: 'name' }, props: { value: me.display_name || '' } });
-  const region = h('input', { class: 'input', attrs: { id: 'set-region', maxlength: 64, list: 'region-suggestions', placeholder: t('settings.regionPlaceholder') }, props: { value: me.region || '' } });
-  const regions = h('datalist', { attrs: { id: 'region-suggestions' } },
-    Object.values(s.rooms).filter((r) => r.kind === 'region').map((r) => h('option', { attrs: { value: r.name } })));
-  const saveProfile = h('button', { class: 'btn btn-primary', attrs: { type: 'submit' } }, t('action.save'));
-  const profile = h('form', {
-    class: 'stack',
-    on: {
-      submit: async (e) => {
-        e.preventDefault();
-        saveProfile.disabled = true;
-        try {
-          await actions.updateProfile({ display_name: name.value.trim() || null, region: region.value.trim() || null });
-          toast(t('settings.saved'));
-        } catch (err) {
-          toast(errorText(err), 'error');
-        } finally {
-          saveProfile.disabled = false;
-        }
-      },
-    },
-  },
-  h('div', { class: 'field' }, h('label', { attrs: { for: 'set-name' } }, t('settings.displayName')), name),
-  h('div', { class: 'field' }, h('label', { attrs: { for: 'set-region' } }, t('settings.region')), region, regions),
-  h('div', { class: 'row-end' }, saveProfile));
+  // --- profile: picture, name, pronouns, region, bio (views/profile-edit.js)
+  const profile = profileEditor({ store, api, actions });
 
   // --- preferences
   const langSel = select([['fr', 'Français'], ['en', 'English']], lang(), (v) => { dlg.close(); setLang(v); }, { id: 'set-lang' });
@@ -205,7 +193,7 @@ export function openSettings({ store, api, actions, signOut, onUpgrade }) {
     title: t('settings.title'),
     className: 'dialog-wide',
     content: [
-      section(t('settings.profile'), profile),
+      section(t('settings.profile'), profile.el),
       section(t('settings.preferences'),
         h('div', { class: 'field-row' }, h('label', { attrs: { for: 'set-lang' } }, t('settings.language')), langSel),
         h('div', { class: 'field-row' }, h('label', { attrs: { for: 'set-theme' } }, t('settings.theme')), themeSel),
@@ -215,7 +203,8 @@ export function openSettings({ store, api, actions, signOut, onUpgrade }) {
         h('div', { class: 'field-row' }, h('label', { attrs: { for: 'set-default-level' } }, t('settings.defaultLevel')), defaultSel),
         h('h4', {}, t('settings.perRoom')),
         perRoom,
-        browserNotificationsBlock()),
+        browserNotificationsBlock(),
+        soundBlock()),
       // The dialog lives outside the shell: close it before the welcome screen comes back.
       // A guest has no password yet: their account section is the way to create one.
       guestMe(s) && onUpgrade
@@ -223,5 +212,5 @@ export function openSettings({ store, api, actions, signOut, onUpgrade }) {
         : section(t('settings.account'), ...accountBlocks({ api, signOut: () => { dlg.close(); signOut(); } })),
     ],
   });
-  name.focus();
+  profile.focus();
 }
