@@ -198,3 +198,9 @@ def notification_reason(
     if is_friend:
         return "friend"
     return "all"
+
+
+def alerts_for_event(level: Level) -> bool:
+    """A meetup's alerts (reason `event`: reminders, a move, a cancellation) reach those
+    going or maybe whatever their level for the room, but `none`: they said they come."""
+    return level != "none"

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from chatserver.loadtest import modes, openday, report
+from chatserver.loadtest import meetup, modes, openday, report
 from chatserver.loadtest.accounts import Prepared, prepare, write_plan
 from chatserver.loadtest.metrics import StepResult
 from chatserver.loadtest.options import Options, options_from
@@ -45,6 +45,8 @@ def _raise_fd_limit(clients: int) -> None:
 
 async def run(opts: Options) -> int:
     """One whole load test in the running loop (tests call this); the exit status."""
+    if opts.meetup:
+        return await _meetup(opts)
     prepared: Prepared | None = None
     if opts.target == "chat":
         prepared = await prepare(opts)
@@ -82,6 +84,21 @@ async def run(opts: Options) -> int:
             report.plot(opts.plot_path, swarm.rec, f"{opts.target}: {opts.clients} clients")
         await swarm.close_all()
     return status
+
+
+async def _meetup(opts: Options) -> int:
+    """`--meetup`: its own accounts, room and sockets (see loadtest/meetup.py)."""
+    outcome = await meetup.meetup(opts)
+    result: dict[str, Any] = {
+        "options": {k: v for k, v in vars(opts).items() if k not in ("json_path", "plot_path")},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "meetup": modes.as_dict(outcome),
+        "passed": outcome.passed,
+    }
+    report.print_summary("meetup", _lines(result["meetup"]))
+    if opts.json_path:
+        report.write_json(opts.json_path, result)
+    return 0 if outcome.passed else 1
 
 
 async def _mode(run: Run, result: dict[str, Any]) -> int:

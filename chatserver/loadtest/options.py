@@ -54,6 +54,10 @@ class Options:
     mentors: int
     reaction_rate: float
     question_rate: float
+    meetup: bool = False
+    capacity: int = 200
+    leavers: int = 20
+    window: float = 1.0
 
     @property
     def registered(self) -> int:
@@ -220,12 +224,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=2.0,
         help="--open-day: questions per second, on top of --rate",
     )
+    add(
+        "--meetup",
+        action="store_true",
+        help="every client answers one meetup within --window seconds: exact counts, "
+        "waitlist order and promotion, and each socket's convergence",
+    )
+    add("--capacity", type=int, default=200, help="--meetup: the meetup's places")
+    add("--leavers", type=int, default=20, help="--meetup: those going who then leave at once")
+    add("--window", type=float, default=1.0, help="--meetup: seconds the answers are spread over")
 
 
 def options_from(args: argparse.Namespace) -> Options:
     """Validate and freeze; errors name the option, as argparse's own do."""
     if args.clients is None:
-        args.clients = 2000 if args.open_day else 100
+        args.clients = 2000 if args.open_day else 500 if args.meetup else 100
+    if args.meetup and not (1 <= args.capacity <= 10_000 and args.leavers >= 0 < args.window):
+        raise ValueError("--meetup needs --capacity 1-10000, --leavers >= 0, --window > 0")
     if args.rate is None:
         args.rate = 20.0 if args.open_day else 10.0
     if args.open_day and (args.rooms != 1 or args.accounts or args.target != "chat"):
@@ -283,4 +298,8 @@ def options_from(args: argparse.Namespace) -> Options:
         mentors=args.mentors,
         reaction_rate=args.reaction_rate,
         question_rate=args.question_rate,
+        meetup=args.meetup,
+        capacity=args.capacity,
+        leavers=args.leavers,
+        window=args.window,
     )

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from chatserver.domain.models import User
+from chatserver.domain.models import User, iso_ms, now_ms
+from chatserver.domain.polls import draft_poll
 from chatserver.protocol.events import SEQUENCED_TYPES
-from chatserver.protocol.requests import NewRoom, RoomChanges
+from chatserver.protocol.requests import EventChanges, NewEvent, NewRoom, RoomChanges
+from chatserver.services.meetups import MeetupService
 from chatserver.services.room_events import UnloggedSeq
 from tests.support.inprocess import Node
 
@@ -89,6 +91,81 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+async def _poll(s: Scene, **extra: bool) -> int:
+    draft = draft_poll("Lunch?", ["Pizza", "Sushi"], **extra)
+    return (await s[0].services.messages.send(s[1], s[3], "", poll=draft)).id
+
+
+async def _poll_voted(s: Scene) -> object:
+    return await s[0].services.polls.vote(s[2], await _poll(s), [2])
+
+
+async def _poll_vote_changed(s: Scene) -> object:
+    poll = await _poll(s, multiple=True)
+    await s[0].services.polls.vote(s[2], poll, [1])
+    return await s[0].services.polls.vote(s[2], poll, [1, 2])
+
+
+async def _poll_vote_withdrawn(s: Scene) -> object:
+    poll = await _poll(s, anonymous=True)
+    await s[0].services.polls.vote(s[2], poll, [1])
+    return await s[0].services.polls.vote(s[2], poll, [])
+
+
+async def _poll_closed(s: Scene) -> object:
+    return await s[0].services.polls.close(s[1], await _poll(s))
+
+
+def _hours_ahead(hours: int) -> str:
+    return iso_ms(now_ms() + hours * 3_600_000)
+
+
+async def _meetup(s: Scene, capacity: int | None = None) -> int:
+    spec = MeetupService.spec(
+        NewEvent(title="Dinner", starts_at=_hours_ahead(30), place="Rennes", capacity=capacity)
+    )
+    return (await s[0].services.messages.send(s[1], s[3], "", meetup=spec)).id
+
+
+async def _meetup_rsvp(s: Scene) -> object:
+    return await s[0].services.meetups.rsvp(s[2], await _meetup(s), "going")
+
+
+async def _meetup_promotion(s: Scene) -> object:
+    meetup = await _meetup(s, capacity=1)
+    third = await s[0].user("third")
+    await s[0].services.rooms.join(third, s[3])
+    await s[0].services.meetups.rsvp(s[2], meetup, "going")
+    await s[0].services.meetups.rsvp(third, meetup, "going")  # waitlisted
+    return await s[0].services.meetups.rsvp(s[2], meetup, "no")  # third moves up
+
+
+async def _meetup_moved(s: Scene) -> object:
+    meetup = await _meetup(s)
+    await s[0].services.meetups.rsvp(s[2], meetup, "maybe")
+    changes = EventChanges(message=meetup, starts_at=_hours_ahead(50))
+    return await s[0].services.meetups.update(s[1], changes)
+
+
+async def _meetup_cancelled(s: Scene) -> object:
+    meetup = await _meetup(s)
+    await s[0].services.meetups.rsvp(s[2], meetup, "going")
+    return await s[0].services.meetups.cancel(s[1], meetup)
+
+
+MESSAGE_UPDATES: dict[str, Action] = {
+    "poll voted": _poll_voted,
+    "poll vote changed": _poll_vote_changed,
+    "poll vote withdrawn": _poll_vote_withdrawn,
+    "poll closed": _poll_closed,
+    "meetup rsvp": _meetup_rsvp,
+    "meetup waitlist promotion": _meetup_promotion,
+    "meetup moved": _meetup_moved,
+    "meetup cancelled": _meetup_cancelled,
+}
+"""Changes to a message besides its text: each is published as `message.updated`."""
+
+
 def test_every_sequenced_event_type_is_exercised_here() -> None:
     # A new sequenced event kind must be added to ACTIONS: this is its gap-fill test.
     assert set(ACTIONS) == SEQUENCED_TYPES
@@ -96,12 +173,26 @@ def test_every_sequenced_event_type_is_exercised_here() -> None:
 
 @pytest.mark.parametrize("lost", sorted(SEQUENCED_TYPES))
 async def test_a_lost_publication_is_filled_from_the_log_in_order(node: Node, lost: str) -> None:
+    await _lose_and_fill(node, lost, ACTIONS[lost])
+
+
+@pytest.mark.parametrize("change", sorted(MESSAGE_UPDATES))
+async def test_a_lost_message_update_is_filled_from_the_log_in_order(
+    node: Node, change: str
+) -> None:
+    await _lose_and_fill(node, "message.updated", MESSAGE_UPDATES[change])
+
+
+async def _lose_and_fill(node: Node, lost: str, action: Action) -> None:
+    """Drop the `lost` events `action` publishes; the next event must bring every
+    dropped frame back from the log, the very same frames, in order."""
     scene = await _scene(node)
     _, author, reader, room_id, _ = scene
     watcher = await node.watch(reader, room_id)
     node.broker.rule = lambda _channel, event: event.get("type") == lost
-    await ACTIONS[lost](scene)
-    assert [e["type"] for e in node.broker.dropped] == [lost]
+    await action(scene)
+    dropped = node.broker.dropped
+    assert dropped and {e["type"] for e in dropped} == {lost}
     node.broker.rule = None
     # The next event reveals the gap; the hub reads the missing frame from the log.
     last = await node.services.messages.send(author, room_id, "after the loss")
@@ -109,7 +200,7 @@ async def test_a_lost_publication_is_filled_from_the_log_in_order(node: Node, lo
     seqs = watcher.seqs(room_id)
     assert seqs == list(range(seqs[0], last.seq + 1)), "every seq once, in order"
     received = [f for f in watcher.frames if f.get("type") == lost]
-    assert received and received[0] == node.broker.dropped[0], "the very frame that was lost"
+    assert received[: len(dropped)] == dropped, "the very frames that were lost"
 
 
 async def test_a_seq_taken_without_its_event_is_never_committed(node: Node) -> None:
