@@ -29,13 +29,20 @@ _JSON_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.ASCII | re.IGNORE
 _parts: dict[tuple[type[msgspec.Struct], str], type[msgspec.Struct]] = {}
 
 
+def _default(f: msgspec.structs.FieldInfo) -> Any:
+    """A field's default as defstruct takes it: a value, or a factory (a list, say)."""
+    if f.default_factory is not msgspec.NODEFAULT:
+        return msgspec.field(default_factory=f.default_factory)
+    return f.default
+
+
 def _part(request: type[msgspec.Struct], part: str, names: frozenset[str]) -> type[msgspec.Struct]:
     """A Struct of some of `request`'s fields (its path, or its body), made once per request
     type and part, so that use cases sharing a request type share these too."""
     key = (request, part)
     if key not in _parts:
         spec = [
-            (f.name, f.type) if f.required else (f.name, f.type, f.default)
+            (f.name, f.type) if f.required else (f.name, f.type, _default(f))
             for f in msgspec.structs.fields(request)
             if f.name in names
         ]
