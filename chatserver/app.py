@@ -143,7 +143,7 @@ def build_services(settings: Settings, db: Database, broker: Broker) -> tuple[Se
     hub = Hub(
         broker,
         sync.events_between,
-        session.last_seq,
+        session.last_seqs,
         on_first_connection=presence.connected,
         on_last_connection=presence.disconnected,
     )

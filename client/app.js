@@ -11,7 +11,9 @@ import { inviteCode, renderInvitePage } from './views/invite-page.js';
 import { mountShell } from './views/shell.js';
 import { notificationParts } from './views/inbox.js';
 import { displayName, roomTitle } from './selectors.js';
+import { notificationSound } from './sound.js';
 import { messagePreview } from './uploads.js';
+import { registerServiceWorker } from './pwa.js';
 
 const root = document.getElementById('app');
 root.classList.remove('boot'); // the splash layout only lasts until the first screen
@@ -22,6 +24,7 @@ let inviting = null; // the code of the invite link on screen, if any
 const LAST_ROOM_KEY = 'chat.lastRoom'; // the room the shell opens first
 
 applyTheme();
+registerServiceWorker(); // the shell for offline starts (sw.js)
 document.documentElement.lang = lang();
 window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => applyTheme());
 
@@ -103,6 +106,10 @@ function browserNotify(n) {
 function startSession(token) {
   session = createSession({ token, onSignedOut: showAuth });
   session.hooks.notification.add(browserNotify);
+  session.hooks.notification.add(notificationSound((n) => {
+    const s = session.store.get();
+    return !document.hidden && document.hasFocus() && s.activeRoom === notificationParts(n, s).roomId;
+  }));
   shell = mountShell(root, session);
   session.start();
 }
