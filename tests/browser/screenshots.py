@@ -1,5 +1,7 @@
 """Screenshots of the main screens for the docs:
-`python -m tests.browser.screenshots [OUT_DIR [guests]]` (`guests`: only the open-day entry).
+`python -m tests.browser.screenshots [OUT_DIR [guests|search|attachments|profiles]]` (`guests`:
+only the open-day entry; `search`: only the message search; `attachments`: only an image
+message, with two images side by side, and the image viewer; `profiles`: only a profile card).
 
 Starts a throwaway server, fills it with a small school (people, rooms, a
 lively conversation with reactions, a DM, notifications, a pin, a moderator's
@@ -12,6 +14,7 @@ desktop (1280×800) and phone (390×844) widths, light and dark.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import tempfile
@@ -21,6 +24,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
+from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 from websockets.sync.client import connect
 
@@ -347,6 +351,184 @@ def moderation_shots(
     page.context.close()
 
 
+def search_shots(browser: Browser, s: Seed, base: str, size: str, theme: str, out: Path) -> None:
+    """Message search: a word typed without its accent, a filter chip, the words marked."""
+    page = signed_in(browser, base, s.tokens["camille"], SIZES[size], theme)
+    open_room(page, s.rooms["atelier-pitch"], size == "phone")
+    if size == "phone":
+        page.get_by_role("button", name="Rechercher dans les messages (Ctrl+/)").click()
+    else:
+        page.keyboard.press("Control+/")
+    box = page.get_by_role("searchbox", name="Rechercher dans les messages")
+    box.fill("in:atelier-pitch ")
+    box.press_sequentially("QUESTION pitch")
+    page.wait_for_selector(".search-chip")
+    page.wait_for_selector(".search-hit mark")
+    shoot(page, out / f"search-{size}-{theme}.png")
+    page.context.close()
+
+
+def ad_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans when installed (it has the accents), else Pillow's own font."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def ad_image(title: str, top: tuple[int, int, int], bottom: tuple[int, int, int]) -> bytes:
+    """A made-up Mother's Day ad, drawn here so no picture has to be shipped."""
+    w, h = 800, 600
+    img = Image.new("RGB", (w, h))
+    draw = ImageDraw.Draw(img)
+    for y in range(h):
+        mix = y / h
+        draw.line(
+            [(0, y), (w, y)],
+            fill=tuple(int(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True)),
+        )
+    for i, (cx, cy, r) in enumerate(((620, 150, 90), (700, 330, 60), (160, 470, 110))):
+        draw.ellipse(
+            [cx - r, cy - r, cx + r, cy + r], fill=(255, 255, 255) if i % 2 else (255, 226, 236)
+        )
+    draw.text((60, 200), title, fill=(40, 20, 40), font=ad_font(64))
+    draw.text(
+        (60, 290),
+        "Fête des mères · 31 mai",
+        fill=(70, 40, 70),
+        font=ad_font(34),
+    )
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def seed_attachments(s: Seed) -> int:
+    """Camille asks "A or B?" with two images, then shares a brief: in a room the other
+    screenshots do not show, and as Camille, so her unread counts stay as they were."""
+    room = s.rooms["marketing-digital"]
+
+    def upload(name: str, content_type: str, data: bytes) -> int:
+        r = httpx.post(
+            f"{s.base}/api/uploads",
+            params={"name": name},
+            content=data,
+            headers={
+                "Authorization": f"Bearer {s.tokens['camille']}",
+                "Content-Type": content_type,
+            },
+            timeout=30,
+        )
+        r.raise_for_status()
+        return int(r.json()["upload"]["id"])
+
+    a = upload(
+        "affiche-a.png", "image/png", ad_image("Merci maman", (255, 183, 197), (255, 236, 210))
+    )
+    b = upload(
+        "affiche-b.png", "image/png", ad_image("Bonne fête !", (186, 220, 255), (236, 226, 255))
+    )
+    brief = upload(
+        "brief-agence.txt",
+        "text/plain",
+        "Brief : pub fête des mères\nFormat carré, sortie le 20 mai.\n".encode(),
+    )
+    s.call(
+        "camille",
+        "POST",
+        f"/api/rooms/{room}/messages",
+        {
+            "body": "Image **A** ou **B** pour la pub de la fête des mères ? 🌷",
+            "attachments": [a, b],
+        },
+    )
+    s.call(
+        "camille",
+        "POST",
+        f"/api/rooms/{room}/messages",
+        {"body": "Et le brief de l’agence, _pour mémoire_ :", "attachments": [brief]},
+    )
+    return room
+
+
+def attachments_shots(
+    browser: Browser, s: Seed, base: str, size: str, theme: str, out: Path
+) -> None:
+    """An image message (two images side by side, A and B), a file chip, and the viewer."""
+    page = signed_in(browser, base, s.tokens["ines"], SIZES[size], theme)
+    open_room(page, s.rooms["marketing-digital"], size == "phone")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.att-thumb img')]"
+        ".filter((img) => img.naturalWidth).length === 2"
+    )
+    page.wait_for_selector(".att-file")
+    page.mouse.move(0, 0)
+    shoot(page, out / f"attachments-{size}-{theme}.png")
+    page.locator(".att-thumb").first.click()
+    page.wait_for_function("() => document.querySelector('.lb-img')?.naturalWidth > 0")
+    shoot(page, out / f"lightbox-{size}-{theme}.png")
+    page.context.close()
+
+
+def portrait(hue_rgb: tuple[int, int, int], accent: tuple[int, int, int], wide: bool) -> bytes:
+    """A made-up profile picture (a head and shoulders on a coloured ground), drawn here so
+    no photo has to be shipped; `wide` ones show the server's square crop."""
+    width, height = (640, 420) if wide else (420, 420)
+    image = Image.new("RGB", (width, height), hue_rgb)
+    draw = ImageDraw.Draw(image)
+    cx = width // 2
+    draw.ellipse((cx - 170, 250, cx + 170, 560), fill=accent)
+    draw.ellipse((cx - 80, 80, cx + 80, 240), fill=(245, 214, 186))
+    draw.pieslice((cx - 92, 60, cx + 92, 200), 180, 360, fill=(70, 45, 30))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def seed_profiles(s: Seed) -> None:
+    """Léa's full profile, and pictures for a few others."""
+    s.call(
+        "lea",
+        "PATCH",
+        "/api/me",
+        {
+            "pronouns": "elle",
+            "bio": "Mentore pitch et storytelling. Ancienne fondatrice d’une appli de "
+            "covoiturage.\nDisponible le mardi soir pour relire vos decks ☕",
+        },
+    )
+    pictures = {
+        "lea": ((236, 204, 170), (91, 91, 214), True),
+        "hugo": ((186, 220, 200), (40, 120, 90), False),
+        "ines": ((240, 200, 210), (190, 60, 90), False),
+        "karim": ((200, 210, 240), (60, 80, 160), False),
+    }
+    for who, (ground, accent, wide) in pictures.items():
+        r = httpx.put(
+            f"{s.base}/api/me/avatar",
+            content=portrait(ground, accent, wide),
+            headers={"Authorization": f"Bearer {s.tokens[who]}", "Content-Type": "image/png"},
+            timeout=10,
+        )
+        r.raise_for_status()
+
+
+def profile_shots(browser: Browser, s: Seed, base: str, size: str, theme: str, out: Path) -> None:
+    """Léa's profile card, opened from her name in the pitch workshop, as Camille sees it."""
+    page = signed_in(browser, base, s.tokens["camille"], SIZES[size], theme)
+    open_room(page, s.rooms["atelier-pitch"], size == "phone")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.msg .avatar-img')].some((img) => img.naturalWidth)"
+    )
+    page.locator("button.msg-author", has_text="Léa Moreau").first.click()
+    page.wait_for_selector(".profile-card-bio")
+    page.wait_for_function(
+        "() => document.querySelector('.profile-card .avatar-img')?.naturalWidth > 0"
+    )
+    shoot(page, out / f"profile-card-{size}-{theme}.png")
+    page.context.close()
+
+
 def shoot(page: Page, path: Path) -> None:
     page.wait_for_timeout(400)  # let popovers and transitions settle
     page.screenshot(path=str(path))
@@ -368,6 +550,26 @@ def main(out: Path, only: str | None = None) -> None:
             for theme in THEMES:
                 guest_shots(browser, server.base_url, invite_url, size, theme, out)
         if only == "guests":
+            browser.close()
+            return
+        if only == "attachments":
+            seed_attachments(s)
+            for size in SIZES:
+                for theme in THEMES:
+                    attachments_shots(browser, s, server.base_url, size, theme, out)
+            browser.close()
+            return
+        if only == "profiles":
+            seed_profiles(s)
+            for size in SIZES:
+                for theme in THEMES:
+                    profile_shots(browser, s, server.base_url, size, theme, out)
+            browser.close()
+            return
+        if only == "search":
+            for size in SIZES:
+                for theme in THEMES:
+                    search_shots(browser, s, server.base_url, size, theme, out)
             browser.close()
             return
         for size, viewport in SIZES.items():
@@ -406,6 +608,13 @@ def main(out: Path, only: str | None = None) -> None:
                 ctx.close()
                 moderation_shots(browser, s, server.base_url, size, theme, out)
                 questions_shots(browser, s, server.base_url, size, theme, out)
+                search_shots(browser, s, server.base_url, size, theme, out)
+        seed_attachments(s)
+        seed_profiles(s)
+        for size in SIZES:
+            for theme in THEMES:
+                attachments_shots(browser, s, server.base_url, size, theme, out)
+                profile_shots(browser, s, server.base_url, size, theme, out)
         browser.close()
 
 
