@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 FetchEvents = Callable[[int, int, int], Awaitable[list[tuple[int, bytes]]]]
 """(room, first seq, last seq) -> committed frames, from the store's event log."""
-LastSeq = Callable[[int], Awaitable[int]]
+LastSeqs = Callable[[list[int]], Awaitable[dict[int, int]]]
+"""Rooms -> each one's last committed seq, in one read."""
 UserHook = Callable[[int], None]
 Feed = RoomFeed[Connection, Outgoing]
 PRESENCE_PREFIX = b'{"op":"event","type":"presence"'
@@ -63,7 +64,7 @@ class Hub:
         self,
         broker: Broker,
         fetch_events: FetchEvents,
-        last_seq: LastSeq,
+        last_seqs: LastSeqs,
         *,
         gap_wait: float = 0.25,
         on_first_connection: UserHook | None = None,
@@ -71,13 +72,15 @@ class Hub:
     ) -> None:
         self._broker = broker
         self._fetch_events = fetch_events
-        self._last_seq = last_seq
+        self._last_seqs = last_seqs
         self._gap_wait = gap_wait
         self._on_first = on_first_connection
         self._on_last = on_last_connection
         self.feeds: dict[int, Feed] = {}
         self.users: dict[int, set[Connection]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._catch_up_due: dict[int, Feed] = {}
+        self._catching_up = False
         self._presence_seen: OrderedDict[bytes, tuple[int, set[int]]] = OrderedDict()
         self.deliveries = 0
         """Frames handed to sockets, one per event and recipient (read by the metrics)."""
@@ -121,7 +124,7 @@ class Hub:
             await self._broker.subscribe(room_channel(room_id))
             # Anything committed between the caller's snapshot and the subscription
             # was published to nobody here: look for it once now.
-            self._spawn(self._catch_up(room_id, feed))
+            self._catch_up(room_id, feed)
         self._apply(room_id, feed, feed.attach(conn, floor))
 
     def position(self, conn: Connection, room_id: int) -> int | None:
@@ -170,7 +173,7 @@ class Hub:
     def on_reset(self) -> None:
         """The broker may have dropped messages: compare every feed with the store."""
         for room_id, feed in list(self.feeds.items()):
-            self._spawn(self._catch_up(room_id, feed))
+            self._catch_up(room_id, feed)
 
     def _on_room(self, room_id: int, data: bytes) -> None:
         feed = self.feeds.get(room_id)
@@ -278,14 +281,33 @@ class Hub:
         if self.feeds.get(room_id) is feed:
             self._apply(room_id, feed, feed.gap_wait_over())
 
-    async def _catch_up(self, room_id: int, feed: Feed) -> None:
+    def _catch_up(self, room_id: int, feed: Feed) -> None:
+        """Have the feed compare itself with the room's last committed seq.
+
+        Rooms asked for together share one read: a user in 20 rooms connecting to a node
+        where none of them had a feed yet, or a broker reset with a thousand feeds, is
+        one query, not one per room (`_catch_up_batches`).
+        """
+        self._catch_up_due[room_id] = feed
+        if not self._catching_up:
+            self._catching_up = True
+            self._spawn(self._catch_up_batches())
+
+    async def _catch_up_batches(self) -> None:
         try:
-            last = await self._last_seq(room_id)
-        except Exception as exc:
-            log.warning("room %s: cannot read last seq: %s", room_id, exc)
-            return
-        if self.feeds.get(room_id) is feed:
-            self._apply(room_id, feed, feed.last_seq_known(last))
+            await asyncio.sleep(0)  # the rest of this turn's rooms join the batch
+            while self._catch_up_due:
+                due, self._catch_up_due = self._catch_up_due, {}
+                try:
+                    lasts = await self._last_seqs(list(due))
+                except Exception as exc:
+                    log.warning("cannot read the last seq of %d rooms: %s", len(due), exc)
+                    continue
+                for room_id, feed in due.items():
+                    if self.feeds.get(room_id) is feed:
+                        self._apply(room_id, feed, feed.last_seq_known(lasts.get(room_id, 0)))
+        finally:
+            self._catching_up = False
 
     async def _fetch(self, room_id: int, feed: Feed, request: Fetch[Connection]) -> None:
         """Read the log for a feed; the answer is dropped if the room's feed was closed."""

@@ -77,7 +77,7 @@ class SessionService:
                 conn, [r.id for r in rooms if r.kind == "dm"], viewer.id
             )
 
-    async def last_seq(self, room_id: int) -> int:
+    async def last_seqs(self, room_ids: list[int]) -> dict[int, int]:
+        """Each room's last committed seq, in one query."""
         async with self._db.read() as conn:
-            seqs = await room_store.last_seqs(conn, [room_id])
-        return seqs.get(room_id, 0)
+            return await room_store.last_seqs(conn, room_ids)

@@ -34,6 +34,8 @@ class EventLog:
     def __init__(self) -> None:
         self.frames: dict[int, bytes] = {}
         self.asked_last_seq = asyncio.Event()
+        self.last_seq_reads: list[list[int]] = []
+        """The rooms of each read of last seqs, in order."""
         self.gate: asyncio.Event | None = None
         """While set to an unset event, reads of the log wait for it."""
         self.broken = False
@@ -50,9 +52,10 @@ class EventLog:
             raise ConnectionError("event log unreachable")
         return [(s, self.frames[s]) for s in range(first, last + 1) if s in self.frames]
 
-    async def last_seq(self, room: int) -> int:
+    async def last_seqs(self, rooms: list[int]) -> dict[int, int]:
+        self.last_seq_reads.append(sorted(rooms))
         self.asked_last_seq.set()
-        return max(self.frames, default=0)
+        return dict.fromkeys(rooms, max(self.frames, default=0))
 
 
 class Client:
@@ -104,7 +107,7 @@ class Rig:
         self._clients: list[Client] = []
 
     async def start(self, gap_wait: float = SOON) -> Hub:
-        self.hub = Hub(self.broker, self.log.between, self.log.last_seq, gap_wait=gap_wait)
+        self.hub = Hub(self.broker, self.log.between, self.log.last_seqs, gap_wait=gap_wait)
         await self.broker.start()
         await self.hub.start()
         return self.hub
@@ -310,3 +313,20 @@ async def test_a_leaving_member_gets_no_event_the_broker_hands_over_after_the_de
     assert await staying.got(3) == [1, 2, 3]
     assert leaving.received == [1]
     assert rig.room not in leaving.conn.rooms
+
+
+async def test_rooms_that_need_their_last_seq_together_share_one_read(rig: Rig) -> None:
+    """A user in many rooms connecting where none had a feed, or a broker reset with many
+    feeds, costs one read of the store, not one per room."""
+    hub = await rig.start()
+    client = rig.client()
+    rooms = [rig.room + i for i in range(20)]
+    await asyncio.gather(*(hub.attach(client.conn, room, 0) for room in rooms))
+    await rig.log.asked_last_seq.wait()
+    await asyncio.sleep(0.05)
+    assert sorted(r for read in rig.log.last_seq_reads for r in read) == rooms
+    assert len(rig.log.last_seq_reads) <= 2, rig.log.last_seq_reads
+    rig.log.last_seq_reads.clear()
+    hub.on_reset()
+    await asyncio.sleep(0.05)
+    assert rig.log.last_seq_reads == [rooms]

@@ -187,3 +187,38 @@ async def test_a_uvicorn_without_an_internal_serves_through_asgi_with_one_warnin
     warnings = [r.getMessage() for r in caplog.records if r.name == "chatserver.gateway.direct"]
     assert len(warnings) == 1
     assert "close_timeout" in warnings[0] and "direct writes are off" in warnings[0]
+
+
+BURST = 50
+
+
+async def _burst_app(scope: Any, receive: Any, send: Any) -> None:
+    """Writes a burst of frames in one loop turn, more in a later one, then closes."""
+    assert (await receive())["type"] == "websocket.connect"
+    writer = direct_writer(scope)
+    assert writer is not None
+    await send({"type": "websocket.accept"})
+    frames = [ws_text_frame(f"burst {i}".encode()) for i in range(BURST)]
+    for frame in frames:
+        assert writer.write(frame)
+    # Not on the socket yet: this turn's frames wait for one write at the next turn,
+    # and count as pending for the slow-consumer check meanwhile.
+    assert writer.buffered() >= sum(len(f) for f in frames)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert writer.write(ws_text_frame(b"later 1"))
+    assert writer.write(ws_text_frame(b"later 2"))
+    writer.close_now(4008, "too slow")  # in the same turn: what was written goes first
+    await receive()
+
+
+async def test_frames_of_one_turn_reach_the_client_together_in_order_before_a_close() -> None:
+    async with (
+        serving(_burst_app, DirectWriteProtocol) as port,
+        connect(f"ws://127.0.0.1:{port}/ws", compression=None) as ws,
+    ):
+        received = [await ws.recv() for _ in range(BURST + 2)]
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert received == [f"burst {i}" for i in range(BURST)] + ["later 1", "later 2"]
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
