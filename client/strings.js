@@ -574,7 +574,6 @@ const fr = {
   // --- formatting and attachments
   'format.spoiler': 'Spoiler masqué : cliquer pour révéler',
   'format.spoilerReveal': 'Cliquer pour révéler',
-  'format.hint': 'Mise en forme : **gras**, *italique*, ~~barré~~, `code`, > citation, - liste, ||spoiler||',
   'upload.attach': 'Joindre des fichiers',
   'upload.dropHere': 'Déposez vos fichiers pour les joindre',
   'upload.tray': 'Fichiers joints au message',
@@ -1322,7 +1321,6 @@ const en = {
   // --- formatting and attachments
   'format.spoiler': 'Hidden spoiler: click to reveal',
   'format.spoilerReveal': 'Click to reveal',
-  'format.hint': 'Formatting: **bold**, *italic*, ~~strikethrough~~, `code`, > quote, - list, ||spoiler||',
   'upload.attach': 'Attach files',
   'upload.dropHere': 'Drop your files to attach them',
   'upload.tray': 'Files attached to the message',

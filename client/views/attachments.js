@@ -60,11 +60,17 @@ export function attachmentsView(attachments) {
     mode === 'pair' ? h('span', { class: 'att-choice', attrs: { 'aria-hidden': 'true' } }, letters[i]) : null);
     return btn;
   });
+  const grid = thumbs.length ? h('div', {
+    class: `att-images att-${mode}`,
+    attrs: mode === 'pair' ? { role: 'group', 'aria-label': t('attach.pair') } : {},
+  }, thumbs) : null;
+  if (mode === 'pair') {
+    // Both boxes take the first image's shape (within reason), so A and B line up.
+    const ratio = (Number(images[0].width) || 4) / (Number(images[0].height) || 3);
+    grid.style.setProperty('--att-ratio', String(Math.min(16 / 9, Math.max(3 / 4, ratio))));
+  }
   return h('div', { class: 'att', attrs: { role: 'group', 'aria-label': t('attach.label') } },
-    thumbs.length ? h('div', {
-      class: `att-images att-${mode}`,
-      attrs: mode === 'pair' ? { role: 'group', 'aria-label': t('attach.pair') } : {},
-    }, thumbs) : null,
+    grid,
     files.length ? h('ul', { class: 'att-files' }, files.map(fileChip)) : null);
 }
 

@@ -527,6 +527,17 @@ def profile_shots(browser: Browser, s: Seed, base: str, size: str, theme: str, o
     )
     shoot(page, out / f"profile-card-{size}-{theme}.png")
     page.context.close()
+    # Léa edits her own profile in the settings.
+    page = signed_in(browser, base, s.tokens["lea"], SIZES[size], theme)
+    if size == "phone":
+        page.get_by_role("button", name="Ouvrir la liste des salons").click()
+    page.get_by_role("button", name="Paramètres").click()
+    page.wait_for_function("() => document.querySelector('#set-bio')?.value.length > 0")
+    page.wait_for_function(
+        "() => document.querySelector('.profile-edit-avatar .avatar-img')?.naturalWidth > 0"
+    )
+    shoot(page, out / f"profile-edit-{size}-{theme}.png")
+    page.context.close()
 
 
 def shoot(page: Page, path: Path) -> None:
