@@ -89,7 +89,8 @@ export function openProfileCard(userId, anchor, ctx) {
         }
       }
     }
-    card.replaceChildren(
+    // DOM's replaceChildren would write a null as the text "null": drop them first.
+    card.replaceChildren(...[
       h('div', { class: 'profile-card-head' },
         avatar(user, 'xl'),
         h('div', { class: 'profile-card-names' },
@@ -100,7 +101,8 @@ export function openProfileCard(userId, anchor, ctx) {
       user.bio ? h('p', { class: 'profile-card-bio' }, user.bio) : null,
       failure ? h('p', { class: 'muted profile-card-note' }, failure) : null,
       !fetched && !failure ? h('p', { class: 'muted profile-card-note', attrs: { role: 'status' } }, t('profile.loading')) : null,
-      actionsRow.length ? h('div', { class: 'profile-card-actions' }, ...actionsRow) : null);
+      actionsRow.length ? h('div', { class: 'profile-card-actions' }, ...actionsRow) : null,
+    ].filter(Boolean));
   }
 
   async function sendMessage(btn, user) {

@@ -61,6 +61,7 @@ def test_a_profile_card_opens_on_a_name_and_starts_a_dm(
     expect(card).to_contain_text("elle")
     expect(card).to_contain_text("Lyon")
     expect(card).to_contain_text("Graphiste en reconversion.")
+    expect(card).not_to_contain_text("null")
 
     # Add friend: the request goes, and the button says so.
     card.get_by_role("button", name="Ajouter en ami").click()
