@@ -365,7 +365,7 @@ async def with_my_rsvps(
         )
     )
     mine: dict[int, tuple[RsvpStatus, int | None]] = {}
-    for message_id, status, position in rows.tuples():
+    for message_id, status, position in rows:
         place = None
         if status == "waitlisted" and position is not None:
             place = await _waitlist_place(conn, message_id, position)
@@ -529,4 +529,4 @@ async def reminders_sent(conn: AsyncConnection, message_id: int) -> list[tuple[i
             meetup_reminders.c.message_id == message_id
         )
     )
-    return [(int(a), int(b)) for a, b in rows.tuples()]
+    return [(int(a), int(b)) for a, b in rows]
