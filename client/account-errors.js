@@ -3,7 +3,8 @@
 // it can be, and read from the refusal's code (and the field its message names)
 // when the server is the one to say no.
 
-import { t, errorText } from './i18n.js';
+import { h } from './dom.js';
+import { t, errorText, errorDetail } from './i18n.js';
 
 // The server's rule (chatserver/domain/text.py): 3-32 of a-z, 0-9, _ . - (either case).
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -38,4 +39,14 @@ export function accountErrorText(err) {
   }
   if (err && err.code === 'too_large' && said.includes('password')) return t('account.passwordTooLong');
   return errorText(err);
+}
+
+/**
+ * Puts `text` (the person's language) in the error element `el`, with the
+ * server's own words about `err`, if any, as a smaller detail under it.
+ */
+export function showError(el, text, err) {
+  const detail = errorDetail(err);
+  el.replaceChildren(text);
+  if (detail && detail !== text) el.append(h('small', { class: 'error-detail' }, t('error.detail', { message: detail })));
 }

@@ -49,18 +49,26 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
-/** The user-facing text for an error: ours when we know the code, else the server's message. */
+/**
+ * The user-facing text for an error, from its code, in the interface's
+ * language. The server's `message` (English, for developers) is never the
+ * text: screens that have room for it show errorDetail() beside it.
+ */
 export function errorText(err) {
   if (!err) return t('error.generic');
   const key = `error.${err.code}`;
-  if (err.code && (key in STRINGS[current])) {
-    const until = err.until ? new Date(err.until) : null;
-    return t(key, {
-      seconds: Math.ceil(Number(err.retry_after || err.retryAfter) || 1),
-      until: until && !Number.isNaN(until.getTime()) ? formatDateTime(until.toISOString()) : '…',
-    });
-  }
-  return err.message || t('error.generic');
+  const known = err.code && Object.hasOwn(STRINGS[current], key);
+  const until = err.until ? new Date(err.until) : null;
+  return t(known ? key : (Number(err.status) >= 500 ? 'error.internal' : 'error.generic'), {
+    seconds: Math.ceil(Number(err.retry_after || err.retryAfter) || 1),
+    until: until && !Number.isNaN(until.getTime()) ? formatDateTime(until.toISOString()) : '…',
+  });
+}
+
+/** The server's own words about a refusal (a detail under errorText), or ''. */
+export function errorDetail(err) {
+  const said = err && err.message ? String(err.message) : '';
+  return said && said !== err.code ? said : '';
 }
 
 // --- dates: always through Intl so French reads like French -----------------

@@ -44,7 +44,11 @@ export function slugify(name, lang = 'fr') {
   if (plain.length >= 2) return plain;
   const glyphs = [...new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(name)]
     .map((g) => g.segment).filter((g) => /\p{Extended_Pictographic}/u.test(g));
-  if (!glyphs.length) return plain;
+  if (!glyphs.length) {
+    // Letters with no Latin form (Cyrillic, CJK, Arabic…): named after their code points.
+    const letters = [...name].filter((c) => /[\p{L}\p{N}]/u.test(c)).slice(0, 4);
+    return letters.length ? trim(`salon-${letters.map((c) => c.codePointAt(0).toString(16)).join('-')}`) : plain;
+  }
   const words = glyphs.map((g) => emojiWord(g, lang));
   const derived = trim(ascii([plain, ...words].filter(Boolean).join('-')));
   return derived.length >= 2 ? derived : trim(`salon-${derived}`);

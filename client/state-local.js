@@ -29,7 +29,12 @@ function membersFetched(state, f, now) {
 
 export function applyLocal(state, f, now) {
   switch (f.op) {
-    case 'local.status': return { ...state, status: f.status };
+    case 'local.status':
+      // Offline, what we knew of others' presence is stale: unknown until the
+      // next connection says again (members list, presence events).
+      return f.status === 'online' || state.status !== 'online'
+        ? { ...state, status: f.status }
+        : { ...state, status: f.status, presence: {} };
     case 'local.me': return withUsers({ ...state, me: { ...state.me, ...f.user } }, [f.user]);
     case 'local.open': {
       const r = state.rooms[f.room];

@@ -25,3 +25,11 @@ test('a name made only of emoji is named after them, in the interface language',
   assert.ok(SLUG_RE.test(unknown), unknown);
   for (const name of ['🚀', '❤️', '🦄🦄', '👨‍👩‍👧', '🎉 !']) assert.ok(SLUG_RE.test(slugify(name)), name);
 });
+
+test('a name in a script with no Latin form still gets an identifier', () => {
+  for (const name of ['中文', 'Привет', 'مرحبا', '日本語の部屋']) {
+    const slug = slugify(name);
+    assert.ok(SLUG_RE.test(slug), `${name} → ${slug}`);
+  }
+  assert.equal(slugify('!!'), '', 'nothing to name it after: the form asks for one');
+});

@@ -1,7 +1,8 @@
 // The welcome screen: log in or create an account.
 
 import { h, icon } from '../dom.js';
-import { t, errorText, lang, setLang } from '../i18n.js';
+import { t, lang, setLang } from '../i18n.js';
+import { accountErrorText, showError, usernameProblem } from '../account-errors.js';
 import { effectiveTheme, setTheme } from '../theme.js';
 
 /**
@@ -43,7 +44,8 @@ export function renderAuth(root, { api, onSignedIn }) {
         e.preventDefault();
         error.textContent = '';
         const u = username.value.trim();
-        if (u.length < 3) { error.textContent = t('auth.usernameTooShort'); username.focus(); return; }
+        const badName = mode === 'signup' ? usernameProblem(u) : (u.length < 3 ? t('auth.usernameTooShort') : null);
+        if (badName) { error.textContent = badName; username.focus(); return; }
         if (password.value.length < 8) { error.textContent = t('auth.passwordTooShort'); password.focus(); return; }
         submit.disabled = true;
         try {
@@ -52,7 +54,8 @@ export function renderAuth(root, { api, onSignedIn }) {
             : await api.login(u, password.value);
           onSignedIn(res);
         } catch (err) {
-          error.textContent = mode === 'login' && err.code === 'unauthorized' ? t('auth.wrongCredentials') : errorText(err);
+          if (mode === 'login' && err.code === 'unauthorized') error.textContent = t('auth.wrongCredentials');
+          else showError(error, accountErrorText(err), err);
         } finally {
           submit.disabled = false;
         }
@@ -64,8 +67,11 @@ export function renderAuth(root, { api, onSignedIn }) {
   h('div', { class: 'field' }, h('label', { attrs: { for: 'auth-password' } }, t('auth.password')), password),
   displayField, error, submit);
 
+  // Named by what it shows (the other language, in that language), so the name people
+  // see is the one they can say to voice control; "Langue" is the description.
   const langBtn = h('button', {
-    class: 'btn btn-ghost btn-small', attrs: { type: 'button', 'aria-label': t('settings.language') },
+    class: 'btn btn-ghost btn-small',
+    attrs: { type: 'button', lang: lang() === 'fr' ? 'en' : 'fr', title: t('settings.language') },
     on: { click: () => setLang(lang() === 'fr' ? 'en' : 'fr') },
   }, lang() === 'fr' ? 'English' : 'Français');
   const themeBtn = h('button', {

@@ -7,6 +7,7 @@
 import { h } from '../dom.js';
 import { t, errorText, formatDateTime } from '../i18n.js';
 import { createApi } from '../api.js';
+import { accountErrorText, showError, usernameProblem } from '../account-errors.js';
 
 /** The code of an invite link, or null when the page is not one. */
 export function inviteCode(pathname) {
@@ -105,7 +106,8 @@ export function renderInvitePage(root, { code, token, onJoined, onLeave }) {
           e.preventDefault();
           error.textContent = '';
           const u = username.value.trim();
-          if (u.length < 3) { error.textContent = t('auth.usernameTooShort'); username.focus(); return; }
+          const badName = mode === 'signup' ? usernameProblem(u) : (u.length < 3 ? t('auth.usernameTooShort') : null);
+          if (badName) { error.textContent = badName; username.focus(); return; }
           if (password.value.length < 8) { error.textContent = t('auth.passwordTooShort'); password.focus(); return; }
           submit.disabled = true;
           try {
@@ -118,7 +120,8 @@ export function renderInvitePage(root, { code, token, onJoined, onLeave }) {
               await join(createApi({ getToken: () => res.token }), res.token);
             }
           } catch (err) {
-            error.textContent = mode === 'login' && err.code === 'unauthorized' ? t('auth.wrongCredentials') : refusalText(err);
+            if (mode === 'login' && err.code === 'unauthorized') error.textContent = t('auth.wrongCredentials');
+            else showError(error, err.code === 'expired' || err.code === 'not_found' ? refusalText(err) : accountErrorText(err), err);
           } finally {
             submit.disabled = false;
           }

@@ -146,9 +146,10 @@ export function createSidebar(store, ui) {
 }
 
 export function presenceDot(status) {
-  const online = status === 'online';
+  // No status: not known (yet, or while we are offline ourselves).
+  const state = status === 'online' ? 'online' : status === 'offline' ? 'offline' : 'unknown';
   return h('span', {
-    class: `presence ${online ? 'online' : 'offline'}`,
-    attrs: { role: 'img', 'aria-label': online ? t('presence.online') : t('presence.offline') },
+    class: `presence ${state}`,
+    attrs: { role: 'img', 'aria-label': t(`presence.${state}`) },
   });
 }

@@ -14,6 +14,8 @@ export function openDialog({ title, className = '', content, onClose }) {
       iconButton('x', t('action.close'), () => dialog.close())),
     body);
   dialog.addEventListener('close', () => {
+    // Toasts shown from the dialog outlive it.
+    if (toastHost && dialog.contains(toastHost)) { document.body.appendChild(toastHost); placeToasts(); }
     dialog.remove();
     if (onClose) onClose();
   });
@@ -26,12 +28,30 @@ export function openDialog({ title, className = '', content, onClose }) {
 }
 
 let toastHost = null;
+
+/**
+ * Toasts live in the open modal dialog, if any (outside it the page is inert:
+ * not announced, under the backdrop), as a popover of the top layer, shown
+ * again each time so that it comes above whatever opened since.
+ */
+function placeToasts() {
+  const open = [...document.querySelectorAll('dialog[open]')];
+  const parent = open.length ? open[open.length - 1] : document.body;
+  if (toastHost.parentElement !== parent) parent.appendChild(toastHost);
+  if (typeof toastHost.showPopover === 'function') {
+    if (toastHost.matches(':popover-open')) toastHost.hidePopover();
+    toastHost.showPopover();
+  }
+}
 /** A short message at the bottom of the screen, announced to screen readers. */
 export function toast(text, kind = 'info') {
   if (!toastHost || !toastHost.isConnected) {
-    toastHost = h('div', { class: 'toasts', attrs: { role: 'status', 'aria-live': 'polite' } });
+    // A manual popover lives in the top layer: above an open modal dialog and its
+    // backdrop (a confirmation of a change made in a dialog must be seen).
+    toastHost = h('div', { class: 'toasts', attrs: { role: 'status', 'aria-live': 'polite', popover: 'manual' } });
     document.body.appendChild(toastHost);
   }
+  placeToasts();
   const el = h('div', { class: `toast toast-${kind}` }, text);
   toastHost.appendChild(el);
   setTimeout(() => el.classList.add('toast-out'), 3600);
@@ -117,20 +137,47 @@ export function openMenu(anchor, items, label) {
 }
 
 /**
- * Checks fields in order and shows the first problem in the browser's bubble,
- * worded in the interface's language rather than the browser's. `messages`
- * maps a ValidityState flag (valueMissing, patternMismatch, tooShort…) to its
- * text. Forms using it set `novalidate`, so this is the one check that runs.
+ * Checks fields in order and shows the first problem under its field, in the
+ * interface's language (never the browser's own bubble, which speaks the
+ * browser's language). `messages` maps a ValidityState flag (valueMissing,
+ * patternMismatch, tooShort…) to its text. Forms using it set `novalidate`,
+ * so this is the one check that runs; the text is also the field's
+ * validationMessage, and the field is marked aria-invalid until edited.
  */
 export function reportInvalid(fields) {
+  for (const [input] of fields) clearInvalid(input);
   for (const [input, messages] of fields) {
-    input.setCustomValidity('');
     if (input.checkValidity()) continue;
     const flag = Object.keys(messages).find((k) => input.validity[k]);
-    if (flag) input.setCustomValidity(messages[flag]);
-    input.reportValidity();
-    input.addEventListener('input', () => input.setCustomValidity(''), { once: true });
+    const text = flag ? messages[flag] : Object.values(messages)[0] || t('error.bad_request');
+    input.setCustomValidity(text);
+    input.setAttribute('aria-invalid', 'true');
+    fieldError(input).textContent = text;
+    input.focus();
+    input.addEventListener('input', () => clearInvalid(input), { once: true });
     return false;
   }
   return true;
+}
+
+/** The inline message element of a field (made on first use, tied by aria-describedby). */
+function fieldError(input) {
+  const id = `${input.id || `field-${Math.random().toString(36).slice(2, 8)}`}-error`;
+  if (!input.id) input.id = id.slice(0, -'-error'.length);
+  let el = document.getElementById(id);
+  if (!el) {
+    el = h('p', { class: 'field-error', attrs: { id, role: 'alert' } });
+    const field = input.closest('.field');
+    if (field) field.append(el); else input.after(el);
+    const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+    input.setAttribute('aria-describedby', [...described, id].join(' '));
+  }
+  return el;
+}
+
+function clearInvalid(input) {
+  input.setCustomValidity('');
+  input.removeAttribute('aria-invalid');
+  const el = input.id && document.getElementById(`${input.id}-error`);
+  if (el) el.textContent = '';
 }

@@ -5,7 +5,7 @@
 
 import { h, icon } from '../dom.js';
 import { t, formatDateTime } from '../i18n.js';
-import { accountErrorText, passwordProblem, usernameProblem } from '../account-errors.js';
+import { accountErrorText, passwordProblem, showError, usernameProblem } from '../account-errors.js';
 import { openDialog, toast } from './ui.js';
 
 /** The signed-in user as the store knows them now, when they are a guest; else null. */
@@ -102,7 +102,9 @@ export function openUpgrade({ api, store, onDone }) {
             const field = err.code === 'conflict' || /username|reserved/i.test(err.message || '') ? username
               : /password/i.test(err.message || '') ? password
                 : err.code === 'not_found' || err.code === 'expired' || err.code === 'forbidden' ? invite : null;
-            fail(err.code === 'not_found' && code ? t('invite.notFound') : err.code === 'expired' ? t('invite.expired') : text, field);
+            const said = err.code === 'not_found' && code ? t('invite.notFound') : err.code === 'expired' ? t('invite.expired') : text;
+            fail(said, field);
+            showError(error, said, err);
           }
         } finally {
           submit.disabled = false;

@@ -149,7 +149,7 @@ def test_a_guest_asks_gets_an_answer_then_creates_an_account_and_keeps_it(
         # ... and a taken one is the server's refusal (409), worded for the person.
         dialog.get_by_label("Nom d’utilisateur").fill(mentor.username)
         dialog.get_by_role("button", name="Créer mon compte").click()
-        expect(error).to_have_text("Ce nom d’utilisateur est déjà pris. Choisissez-en un autre.")
+        expect(error).to_contain_text("Ce nom d’utilisateur est déjà pris. Choisissez-en un autre.")
         expect(dialog.get_by_label("Nom d’utilisateur")).to_have_attribute("aria-invalid", "true")
 
         username = unique("noe").replace("-", "")
