@@ -1,8 +1,9 @@
 """Attachments in the web client against the real server: files dropped on the
-chat or picked with the button upload with progress into the composer's tray,
-go out with the message, and show on the other side as thumbnails (two side
-by side for "A or B?") opening a keyboard-driven viewer, or as download chips;
-refused files say why, in the interface's language."""
+chat, pasted or picked with the button upload into the composer's tray (with
+a progress bar, and a cancel button), go out with the message, and show on the
+other side as thumbnails (two side by side for "A or B?") opening a
+keyboard-driven viewer, or as download chips; refused files say why, in the
+interface's language."""
 
 from __future__ import annotations
 
@@ -160,3 +161,78 @@ def test_files_are_chips_and_refusals_are_explained(make_person: Callable[..., P
         chip.click()
     assert download.value.suggested_filename == "notes.txt"
     assert download.value.path().read_text(encoding="utf-8") == "Bonjour à tous\n"
+
+
+def paste_files(page: Page, files: list[tuple[str, str, bytes]]) -> None:
+    """Paste files into the composer, as after copying a screenshot."""
+    page.evaluate(
+        """(files) => {
+          const dt = new DataTransfer();
+          for (const [name, type, b64] of files) {
+            const bin = atob(b64);
+            const bytes = new Uint8Array(bin.length);
+            for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+            dt.items.add(new File([bytes], name, { type }));
+          }
+          const box = document.querySelector('#composer-input');
+          const init = { clipboardData: dt, bubbles: true, cancelable: true };
+          box.dispatchEvent(new ClipboardEvent('paste', init));
+        }""",
+        [[name, mime, base64.b64encode(data).decode()] for name, mime, data in files],
+    )
+
+
+def test_paste_shows_progress_cancels_and_sends_files_alone(
+    make_person: Callable[..., Person],
+) -> None:
+    alice = make_person("Alice", open=False)
+    bob = make_person("Bob", open=False)
+    create_topic(alice, "Captures", bob)
+    alice.open()
+    bob.open()
+    alice.open_room("Captures")
+    bob.open_room("Captures")
+    tray = alice.page.get_by_role("list", name="Fichiers joints au message")
+
+    # On a slow uplink the bar moves, and the upload can be cancelled half-way.
+    assert alice.context is not None
+    cdp = alice.context.new_cdp_session(alice.page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 64 * 1024},
+    )
+    noise = Image.effect_noise((700, 700), 90).convert("RGB")
+    big = io.BytesIO()
+    noise.save(big, "PNG")
+    paste_files(alice.page, [("image.png", "image/png", big.getvalue())])
+    item = tray.locator(".upload-item")
+    expect(item).to_have_count(1)
+    # A pasted screenshot gets a dated name rather than "image.png".
+    expect(item.locator(".upload-name")).to_have_text(re.compile(r"^image-\d{8}-\d{6}\.png$"))
+    bar = item.get_by_role("progressbar")
+    alice.page.wait_for_function(
+        "bar => bar.value > 0 && bar.value < 1", arg=bar.element_handle(), timeout=LIVE_MS
+    )
+    name = item.locator(".upload-name").inner_text()
+    item.get_by_role("button", name=f"Annuler l’envoi de {name}").click()
+    expect(tray.locator(".upload-item")).to_have_count(0)
+    expect(tray).to_be_hidden()
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+    # Files alone make a message: Enter with an empty box sends them.
+    paste_files(alice.page, [("capture.png", "image/png", png("#3a7d44", (300, 200)))])
+    expect(tray.locator(".upload-done")).to_have_count(1, timeout=LIVE_MS)
+    alice.composer().press("Enter")
+    expect(tray).to_be_hidden()
+    sent = bob.page.locator("article.msg:not(.pending)", has=bob.page.locator(".att-thumb"))
+    expect(sent).to_have_count(1, timeout=LIVE_MS)
+    expect(sent.locator(".msg-body")).to_have_count(0)
+    expect(sent.get_by_role("button", name="Agrandir l’image capture.png")).to_be_visible()
+    # Where one line of text is shown, the file is named.
+    sent.hover()
+    sent.get_by_role("button", name="Répondre").click()
+    expect(bob.page.locator(".reply-bar-quote")).to_have_text("🖼 capture.png")
