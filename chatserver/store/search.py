@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, column, false, or_, select, table, text
+from sqlalchemy import ColumnElement, and_, column, exists, or_, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import search_query as sq
 from chatserver.domain.models import Message, Room
 from chatserver.store import messages as message_store
 from chatserver.store import rooms as room_store
-from chatserver.store.tables import messages, questions, room_members, rooms
+from chatserver.store.tables import messages, questions, room_members, rooms, uploads
 
 _FTS = table("message_search", column("rowid"))
 _PG = table("message_search", column("message_id"), column("terms"))
@@ -90,7 +90,8 @@ async def search(
 
 
 def _has_attachment() -> ColumnElement[bool]:
-    return false()
+    """A file attached to the message (the uploads' message index answers it)."""
+    return exists().where(uploads.c.message_id == messages.c.id)
 
 
 async def rooms_by_ids(conn: AsyncConnection, room_ids: set[int]) -> dict[int, Room]:

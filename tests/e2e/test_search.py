@@ -104,6 +104,8 @@ async def test_filters(make_client: ClientFactory) -> None:
     link = await alice.post_message(first["id"], f"{word} see https://example.org/x")
     asked = await alice.post_message(first["id"], f"{word} how does this work?", question=True)
     by_bob = await bob.post_message(first["id"], f"{word} from bob")
+    upload = await alice.upload(b"minutes of the meeting\n", "notes.txt", "text/plain")
+    filed = await alice.post_message(first["id"], f"{word} the notes", attachments=[upload["id"]])
     elsewhere = await alice.post_message(second["id"], f"{word} elsewhere")
     await alice.pin(first["id"], plain["id"])
 
@@ -111,7 +113,7 @@ async def test_filters(make_client: ClientFactory) -> None:
         return [hit["message"]["id"] for hit in found["results"]]
 
     assert ids(await alice.search(word)) == [
-        m["id"] for m in (elsewhere, by_bob, asked, link, plain)
+        m["id"] for m in (elsewhere, filed, by_bob, asked, link, plain)
     ]
     assert ids(await alice.search(word, room=second["id"])) == [elsewhere["id"]]
     assert ids(await alice.search(word, from_=name(bob))) == [by_bob["id"]]
@@ -120,14 +122,17 @@ async def test_filters(make_client: ClientFactory) -> None:
     assert ids(await alice.search(word, has="link")) == [link["id"]]
     assert ids(await alice.search(word, has="question")) == [asked["id"]]
     assert ids(await alice.search(word, has="pin")) == [plain["id"]]
-    assert ids(await alice.search(word, has="attachment")) == []
+    assert ids(await alice.search(word, has="attachment")) == [filed["id"]]
     created = datetime.fromisoformat(by_bob["created_at"].replace("Z", "+00:00"))
     later = (created + timedelta(milliseconds=1)).isoformat()
     assert ids(await alice.search(word, before=by_bob["created_at"])) == [
         m["id"] for m in (asked, link, plain)
     ]
     assert by_bob["id"] in ids(await alice.search(word, before=later))
-    assert ids(await alice.search(word, after=by_bob["created_at"])) == [elsewhere["id"]]
+    assert ids(await alice.search(word, after=by_bob["created_at"])) == [
+        elsewhere["id"],
+        filed["id"],
+    ]
 
 
 async def test_edits_and_deletions_keep_the_index_exact(make_client: ClientFactory) -> None:
@@ -271,13 +276,15 @@ async def test_engine_syntax_is_only_ever_text(make_client: ClientFactory) -> No
         f"{word} & gate | !gate",
         f"{word}:* gate",
         f"'{word}' '' \\",
-        f"{word}'); DROP TABLE messages; --",
         f"{word} ^gate {{near}} [gate]",
-        f"terms:{word}",
+        f"{word}:the",
     ):
         found = await alice.search(q)
         assert bodies(found) == [body], q
     assert (await alice.search(f"{word} -gate"))["results"] == []
+    # Words, like any other: no such message, and nothing dropped.
+    assert (await alice.search(f"{word}'); DROP TABLE messages; --"))["results"] == []
+    assert bodies(await alice.search(word)) == [body]
 
 
 async def test_search_needs_a_token(server: ServerProcess) -> None:
