@@ -90,8 +90,13 @@ async def create_user(
     return User(id=result.scalar_one(), username=username, display_name=display_name, role=role)
 
 
+_GET_USER = select(*USER_COLUMNS).where(users.c.id == bindparam("user_id"))
+_NOTIFY_DEFAULT = select(users.c.notify_default).where(users.c.id == bindparam("user_id"))
+"""Built once: every `hello` runs them (see `store/rooms.py` on the cost of building)."""
+
+
 async def get_user(conn: AsyncConnection, user_id: int) -> User | None:
-    row = (await conn.execute(select(*USER_COLUMNS).where(users.c.id == user_id))).first()
+    row = (await conn.execute(_GET_USER, {"user_id": user_id})).first()
     return user_from_row(row) if row else None
 
 
@@ -155,9 +160,7 @@ async def set_role(conn: AsyncConnection, user_id: int, role: Role) -> None:
 
 
 async def get_notify_default(conn: AsyncConnection, user_id: int) -> Level:
-    value = (
-        await conn.execute(select(users.c.notify_default).where(users.c.id == user_id))
-    ).scalar_one()
+    value = (await conn.execute(_NOTIFY_DEFAULT, {"user_id": user_id})).scalar_one()
     return value  # type: ignore[no-any-return]
 
 

@@ -162,16 +162,20 @@ async def unread_count(conn: AsyncConnection, user_id: int) -> int:
     return int(result.scalar_one())
 
 
-async def unread_mentions_by_room(conn: AsyncConnection, user_id: int) -> dict[int, int]:
-    rows = await conn.execute(
-        select(notifications.c.room_id, func.count())
-        .where(
-            notifications.c.user_id == user_id,
-            notifications.c.read.is_(False),
-            notifications.c.reason == "mention",
-        )
-        .group_by(notifications.c.room_id)
+_UNREAD_MENTIONS_BY_ROOM = (
+    select(notifications.c.room_id, func.count())
+    .where(
+        notifications.c.user_id == bindparam("user_id"),
+        notifications.c.read.is_(False),
+        notifications.c.reason == "mention",
     )
+    .group_by(notifications.c.room_id)
+)
+"""Built once: every `hello` runs it."""
+
+
+async def unread_mentions_by_room(conn: AsyncConnection, user_id: int) -> dict[int, int]:
+    rows = await conn.execute(_UNREAD_MENTIONS_BY_ROOM, {"user_id": user_id})
     return {row[0]: int(row[1]) for row in rows}
 
 

@@ -313,24 +313,47 @@ async def next_seq(conn: AsyncConnection, room_id: int) -> int:
     return int(result.scalar_one())
 
 
+# Every `hello` runs these (the ready state, and the hub's first look at new feeds).
+_LAST_SEQS = select(rooms.c.id, rooms.c.last_seq).where(
+    rooms.c.id.in_(bindparam("ids", expanding=True))
+)
+_USER_ROOMS = (
+    select(*ROOM_COLUMNS, *SEAT_COLUMNS)
+    .join(room_members, room_members.c.room_id == rooms.c.id)
+    .where(room_members.c.user_id == bindparam("user_id"))
+    .order_by(rooms.c.id)
+)
+_UNREAD_COUNTS = (
+    select(messages.c.room_id, func.count())
+    .select_from(
+        messages.join(
+            room_members,
+            and_(
+                room_members.c.room_id == messages.c.room_id,
+                room_members.c.user_id == bindparam("user_id"),
+            ),
+        )
+    )
+    .where(
+        messages.c.seq > room_members.c.last_read_seq,
+        messages.c.author_id != bindparam("author_id"),
+        messages.c.deleted.is_(False),
+    )
+    .group_by(messages.c.room_id)
+)
+
+
 async def last_seqs(conn: AsyncConnection, room_ids: Iterable[int]) -> dict[int, int]:
     ids = list(room_ids)
     if not ids:
         return {}
-    rows = await conn.execute(select(rooms.c.id, rooms.c.last_seq).where(rooms.c.id.in_(ids)))
+    rows = await conn.execute(_LAST_SEQS, {"ids": ids})
     return {row[0]: row[1] for row in rows}
 
 
 async def user_rooms(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Membership]]:
     """The user's rooms (pins filled) with their seat in each, in two queries."""
-    rows = list(
-        await conn.execute(
-            select(*ROOM_COLUMNS, *SEAT_COLUMNS)
-            .join(room_members, room_members.c.room_id == rooms.c.id)
-            .where(room_members.c.user_id == user_id)
-            .order_by(rooms.c.id)
-        )
-    )
+    rows = list(await conn.execute(_USER_ROOMS, {"user_id": user_id}))
     found = await with_pins(conn, [room_from_row(row) for row in rows])
     return [
         (room, seat_from_row(row, room.id, user_id)) for room, row in zip(found, rows, strict=True)
@@ -339,24 +362,7 @@ async def user_rooms(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Me
 
 async def unread_counts(conn: AsyncConnection, user_id: int) -> dict[int, int]:
     """Messages by others above the read marker, per room, in one grouped query."""
-    rows = await conn.execute(
-        select(messages.c.room_id, func.count())
-        .select_from(
-            messages.join(
-                room_members,
-                and_(
-                    room_members.c.room_id == messages.c.room_id,
-                    room_members.c.user_id == user_id,
-                ),
-            )
-        )
-        .where(
-            messages.c.seq > room_members.c.last_read_seq,
-            messages.c.author_id != user_id,
-            messages.c.deleted.is_(False),
-        )
-        .group_by(messages.c.room_id)
-    )
+    rows = await conn.execute(_UNREAD_COUNTS, {"user_id": user_id, "author_id": user_id})
     return {row[0]: int(row[1]) for row in rows}
 
 

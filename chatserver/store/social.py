@@ -208,6 +208,18 @@ async def is_blocked_by(conn: AsyncConnection, *, blocker: int, blocked: int) ->
     return row is not None
 
 
+_DM_PEERS = (
+    select(room_members.c.room_id, *USER_COLUMNS)
+    .join(users, users.c.id == room_members.c.user_id)
+    .where(
+        room_members.c.room_id.in_(bindparam("ids", expanding=True)),
+        room_members.c.user_id != bindparam("viewer_id"),
+    )
+    .order_by(users.c.username)
+)
+"""Built once: every `hello` of a user with DMs runs it."""
+
+
 async def dm_peers(
     conn: AsyncConnection, room_ids: Iterable[int], viewer_id: int
 ) -> dict[int, list[User]]:
@@ -215,12 +227,7 @@ async def dm_peers(
     ids = list(room_ids)
     if not ids:
         return {}
-    rows = await conn.execute(
-        select(room_members.c.room_id, *USER_COLUMNS)
-        .join(users, users.c.id == room_members.c.user_id)
-        .where(room_members.c.room_id.in_(ids), room_members.c.user_id != viewer_id)
-        .order_by(users.c.username)
-    )
+    rows = await conn.execute(_DM_PEERS, {"ids": ids, "viewer_id": viewer_id})
     out: dict[int, list[User]] = {room_id: [] for room_id in ids}
     for row in rows:
         out[row.room_id].append(user_from_row(row))
