@@ -39,6 +39,8 @@ export function upsertMessages(log, messages, { trustMe = true } = {}) {
       msg = { ...m, reactions: (m.reactions || []).map((r) => ({ ...r, me: mine.has(r.emoji) })) };
       // Likewise `my_vote` on a question: a broadcast says false to everyone.
       if (m.question && prev.question) msg.question = { ...m.question, my_vote: !!prev.question.my_vote };
+      // And a poll's: null in broadcasts, so the last known choice stands.
+      if (m.poll && m.poll.my_vote == null && prev.poll) msg.poll = { ...m.poll, my_vote: prev.poll.my_vote ?? null };
     }
     byId[m.id] = msg;
     if (!prev) {
