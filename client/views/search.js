@@ -260,6 +260,8 @@ export function openSearch({ api, store, actions, onJump, initial = '' }) {
 
   input.addEventListener('input', () => { takeChips(false); schedule(); });
   input.addEventListener('keydown', (e) => {
+    // A search field would only clear itself on Esc: Esc closes the search.
+    if (e.key === 'Escape') { e.preventDefault(); close(); return; }
     if (e.key === 'Backspace' && !input.value && chips.length) {
       chips = chips.slice(0, -1);
       renderChips();
