@@ -55,7 +55,7 @@ function inlineNodes(nodes, build) {
     switch (n.type) {
       case 'text': return document.createTextNode(n.text);
       case 'code': return h('code', {}, n.text);
-      case 'link': return h('a', { attrs: { href: n.href, rel: 'noopener noreferrer nofollow', target: '_blank', title: n.title || null } }, n.text);
+      case 'link': return h('a', { attrs: { href: n.href, rel: 'noopener noreferrer', target: '_blank', title: n.title || null } }, n.text);
       case 'mention': return h('span', { class: `mention${n.me ? ' mention-me' : ''}` }, n.text);
       case 'strong': return h('strong', {}, inlineNodes(n.children, build));
       case 'em': return h('em', {}, inlineNodes(n.children, build));
