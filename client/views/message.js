@@ -111,6 +111,7 @@ export function messageElement(msg, grouped, ctx) {
       renderBody(msg.body, { mentionedNames: names, me: ctx.me && ctx.me.username, key: msg.id }));
     if (msg.edited_at) body.appendChild(h('span', { class: 'msg-edited', attrs: { title: formatDateTime(msg.edited_at) } }, ` ${t('message.edited')}`));
     if (!msg.body && !msg.edited_at && (msg.attachments || []).length) body = null; // files only
+    if (msg.event && !msg.edited_at && msg.body === msg.event.title) body = null; // the card says it
   }
 
   return h('article', {
