@@ -78,7 +78,9 @@ export function avatar(user, size = 'md') {
   const name = (user && (user.display_name || user.username)) || '?';
   const initials = name.trim().split(/\s+/).slice(0, 2).map((w) => [...w][0] || '').join('').toUpperCase() || '?';
   const hue = ((user && user.id) || 0) * 47 % 360;
-  const el = h('span', { class: `avatar avatar-${size}`, attrs: { 'aria-hidden': 'true' } }, initials);
+  // The initials are drawn by CSS (::before): decoration, so they are no part of the visible
+  // text of the button or link an avatar sits in, whose name is the person's name.
+  const el = h('span', { class: `avatar avatar-${size}`, attrs: { 'aria-hidden': 'true', 'data-initials': initials } });
   el.style.setProperty('--avatar-hue', String(hue));
   if (user && typeof user.avatar === 'string' && avatarSource) {
     const img = h('img', { class: 'avatar-img', attrs: { alt: '', decoding: 'async' }, dataset: { avatar: user.avatar } });

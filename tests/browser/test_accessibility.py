@@ -1,0 +1,145 @@
+"""axe-core on every main screen — sign-in, chat, emoji picker, notifications, settings,
+room directory, quick switcher, shortcuts help and the phone's drawer — in the light and
+dark themes, on a desktop and at phone width: no critical or serious violation, WCAG
+2.x AA contrast included."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, ViewportSize, expect
+
+from tests.browser.axe import describe, violations
+from tests.browser.conftest import LIVE_MS, Person, create_topic, make_friends
+
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+class Sweep:
+    """Runs axe on each screen and keeps every finding, so one run reports them all."""
+
+    def __init__(self, page: Page, label: str) -> None:
+        self.page = page
+        self.label = label
+        self.failures: list[str] = []
+        self.screens: list[str] = []
+
+    def check(self, screen: str) -> None:
+        self.page.wait_for_timeout(250)  # let opening animations end (contrast mid-fade)
+        self.screens.append(screen)
+        found = violations(self.page)
+        if found:
+            self.failures.append(f"--- {self.label} / {screen}\n{describe(found)}")
+
+    def close_with_escape(self) -> None:
+        self.page.keyboard.press("Escape")
+        expect(self.page.locator("dialog[open], .popover")).to_have_count(0)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_main_screens_have_no_serious_accessibility_violation(
+    make_person: Callable[..., Person], scheme: str, viewport: ViewportSize
+) -> None:
+    phone = viewport["width"] < 700
+    alice = make_person("Alice Martin", open=False, viewport=viewport, color_scheme=scheme)
+    bob = make_person("Bob Durand", open=False)
+    create_topic(alice, "Atelier pitch", bob)
+    make_friends(alice, bob)
+    bob.api("POST", "/api/dms", {"username": alice.username})
+    label = f"{scheme} {'phone' if phone else 'desktop'}"
+
+    # The sign-in screen, in a browser with no session.
+    anonymous = alice.browser.new_context(
+        locale="fr-FR",
+        viewport=viewport,
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    try:
+        page = anonymous.new_page()
+        page.goto(alice.base_url + "/")
+        expect(page.locator("form")).to_be_visible()
+        sweep = Sweep(page, label)
+        sweep.check("sign-in")
+        page.get_by_role("tab", name="Créer un compte").click()
+        sweep.check("sign-up")
+    finally:
+        anonymous.close()
+
+    alice.open()
+    page = alice.page
+    sweep.page = page
+    if phone:
+        page.get_by_role("button", name="Ouvrir la liste des salons").click()
+    alice.open_room("Atelier pitch")
+    alice.send("Bonjour à tous, le pitch commence à 14 h :fête:")
+    alice.send(f"@{bob.username} tu peux relire ?")
+    expect(alice.message("tu peux relire")).to_be_visible(timeout=LIVE_MS)
+    sweep.check("chat")
+
+    page.get_by_role("button", name="Insérer un emoji").click()
+    expect(page.locator(".emoji-picker .emoji-cell").first).to_be_visible()
+    sweep.check("emoji picker")
+    page.get_by_role("dialog", name="Choisir un emoji").get_by_role("searchbox").fill("coeur")
+    expect(page.locator(".emoji-picker .emoji-cell").first).to_have_attribute("data-emoji", "❤️")
+    sweep.check("emoji picker, search")
+    sweep.close_with_escape()
+
+    page.get_by_role("button", name="Notifications").click()
+    expect(page.locator(".popover, dialog[open]").first).to_be_visible()
+    sweep.check("notifications")
+    sweep.close_with_escape()
+
+    def from_sidebar(name: str) -> None:
+        if phone:
+            page.get_by_role("button", name="Ouvrir la liste des salons").click()
+            expect(page.locator("nav.sidebar")).to_be_in_viewport()
+        page.locator("nav.sidebar").get_by_role("button", name=name).click()
+
+    if phone:
+        page.get_by_role("button", name="Ouvrir la liste des salons").click()
+        expect(page.locator("nav.sidebar")).to_be_in_viewport()
+        sweep.check("rooms drawer")
+        page.keyboard.press("Escape")
+
+    from_sidebar("Paramètres")
+    expect(page.locator("dialog[open]")).to_be_visible()
+    sweep.check("settings")
+    sweep.close_with_escape()
+
+    from_sidebar("Explorer les salons")
+    expect(page.locator("dialog[open]")).to_be_visible()
+    sweep.check("room directory")
+    sweep.close_with_escape()
+
+    page.get_by_role("button", name="Détails du salon").click()
+    expect(page.locator("dialog[open]")).to_be_visible()
+    sweep.check("room info")
+    sweep.close_with_escape()
+
+    alice.message("le pitch commence").locator("[data-profile]").first.click()
+    expect(page.locator(".profile-card, dialog[open]").first).to_be_visible()
+    sweep.check("profile card")
+    sweep.close_with_escape()
+
+    from_sidebar("Rendez-vous à venir")
+    expect(page.locator("dialog[open], .popover").first).to_be_visible()
+    sweep.check("upcoming meetups")
+    sweep.close_with_escape()
+
+    page.keyboard.press("Control+k")
+    expect(page.get_by_role("dialog", name="Aller à…")).to_be_visible()
+    page.get_by_role("combobox").fill("bo")
+    expect(page.get_by_role("option").first).to_be_visible()
+    sweep.check("quick switcher")
+    sweep.close_with_escape()
+
+    page.locator(".room-title").click()
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Raccourcis clavier")).to_be_visible()
+    sweep.check("shortcuts help")
+    sweep.close_with_escape()
+
+    assert not sweep.failures, "\n".join(sweep.failures)
