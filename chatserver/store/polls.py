@@ -195,7 +195,7 @@ async def with_options(
         .order_by(poll_options.c.message_id, poll_options.c.option_id)
     )
     options: dict[int, list[PollOption]] = {i: [] for i in ids}
-    for message_id, option_id, text, votes in rows.tuples():
+    for message_id, option_id, text, votes in rows:
         options[message_id].append(PollOption(option_id, text, votes))
     mine: dict[int, list[int]] = {i: [] for i in ids}
     if viewer_id is not None:
@@ -210,7 +210,7 @@ async def with_options(
                 )
             )
         )
-        for message_id, option_id in chosen.tuples():
+        for message_id, option_id in chosen:
             mine[message_id].append(option_id)
     return {
         i: replace(
@@ -229,4 +229,4 @@ async def voters(conn: AsyncConnection, message_id: int) -> list[tuple[int, int]
         .where(poll_votes.c.message_id == message_id, poll_votes.c.user_id.is_not(None))
         .order_by(poll_votes.c.option_id, poll_votes.c.user_id)
     )
-    return [(int(u), int(o)) for u, o in rows.tuples()]
+    return [(int(u), int(o)) for u, o in rows]

@@ -48,7 +48,15 @@ def test_operations_name_their_inputs_replies_and_errors(document: dict[str, Any
     body = send["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schemas = document["components"]["schemas"]
     body_schema = schemas[body.rsplit("/", 1)[1]]
-    assert set(body_schema["properties"]) == {"body", "reply_to", "nonce", "question"}
+    assert set(body_schema["properties"]) == {
+        "body",
+        "reply_to",
+        "nonce",
+        "question",
+        "poll",
+        "event",
+        "attachments",
+    }
     assert body_schema["required"] == ["body"]
     assert "201" in send["responses"] and "400" in send["responses"]
     error = document["components"]["responses"]["Error400"]["content"]["application/json"]
