@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import Protocol, State
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,9 @@ UVICORN_STATE = (
 )
 """Attributes of a uvicorn protocol instance that this module reads or sets."""
 
-CONN_METHODS = ("data_to_send", "send_close")
-"""Methods of the protocol's `conn` (the websockets sans-I/O connection) called here."""
+CONN_INTERNALS = ("data_to_send", "parser", "reader", "send_close", "state")
+"""Methods and attributes of the protocol's `conn` (the websockets sans-I/O connection)
+used here."""
 
 
 def missing_internals(protocol: WebSocketsSansIOProtocol) -> list[str]:
@@ -60,7 +62,7 @@ def missing_internals(protocol: WebSocketsSansIOProtocol) -> list[str]:
     missing = [name for name in UVICORN_METHODS if not hasattr(WebSocketsSansIOProtocol, name)]
     missing += [name for name in UVICORN_STATE if not hasattr(protocol, name)]
     conn = getattr(protocol, "conn", None)
-    missing += [f"conn.{name}" for name in CONN_METHODS if not hasattr(conn, name)]
+    missing += [f"conn.{name}" for name in CONN_INTERNALS if not hasattr(conn, name)]
     return missing
 
 
@@ -171,6 +173,80 @@ class DirectWriter:
         return int(self._protocol.transport.get_write_buffer_size()) + self._pending_bytes
 
 
+class _ReceiveQueue:
+    """What uvicorn's receive side needs of an `asyncio.Queue`, for its one consumer.
+
+    An `asyncio.Queue` allocates four deques (three of its own and its `Event`'s), each
+    624 bytes while empty, for waiters a socket never has more than one of: 2.5 KiB of
+    every idle connection. A list and at most one future do the same job.
+    """
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+
+class _Flag:
+    """An `asyncio.Event` whose waiters' list exists only while someone waits (uvicorn's
+    `writable`: set, except while the transport asks to pause writing)."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = True
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        if self._set:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return True
+
+
 class DirectWriteProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O protocol with a `DirectWriter` in the ASGI scope's extensions.
 
@@ -183,6 +259,12 @@ class DirectWriteProtocol(WebSocketsSansIOProtocol):
     connection, and when False the protocol behaves exactly as uvicorn's own."""
 
     def handle_connect(self, event: Any) -> None:
+        if self._compatible():  # an idle socket's memory: see `_ReceiveQueue` and `_Flag`
+            writable = _Flag()
+            if not self.writable.is_set():
+                writable.clear()
+            self.queue = _ReceiveQueue()  # type: ignore[assignment]
+            self.writable = writable  # type: ignore[assignment]
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None and not self.config.ws_per_message_deflate and self._compatible():
@@ -251,6 +333,17 @@ class DirectWriteProtocol(WebSocketsSansIOProtocol):
             for name in ("request", "response"):
                 if hasattr(self, name):
                     delattr(self, name)
+            self._restart_frame_parser()
+
+    def _restart_frame_parser(self) -> None:
+        """websockets parses frames with a generator that began by parsing the handshake
+        and keeps that request — every header, some 2 KiB — as a local variable for the
+        socket's life. Right after the handshake, with no data waiting, a fresh frame
+        parser is in exactly the state the old one is in, without the request."""
+        if self.conn.state is not State.OPEN or self.conn.reader.buffer or self.conn.reader.eof:
+            return
+        self.conn.parser = Protocol.parse(self.conn)
+        next(self.conn.parser)
 
 
 def direct_writer(scope: Mapping[str, Any]) -> DirectWriter | None:

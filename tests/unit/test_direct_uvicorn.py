@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import gc
 import inspect
 import logging
 import socket
@@ -80,7 +81,7 @@ def test_the_runtime_check_lists_exactly_the_internals_the_code_uses() -> None:
     state, via_super, conn = _touched()
     assert state == set(direct.UVICORN_STATE)
     assert via_super == set(direct.UVICORN_METHODS)
-    assert conn == set(direct.CONN_METHODS)
+    assert conn == set(direct.CONN_INTERNALS)
 
 
 async def _noop_app(scope: Any, receive: Any, send: Any) -> None:
@@ -222,3 +223,33 @@ async def test_frames_of_one_turn_reach_the_client_together_in_order_before_a_cl
             await ws.recv()
     assert received == [f"burst {i}" for i in range(BURST)] + ["later 1", "later 2"]
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+
+
+async def _idle_app(scope: Any, receive: Any, send: Any) -> None:
+    """Accepts, then echoes text until the client leaves: an idle chat socket's shape."""
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    while (message := await receive())["type"] == "websocket.receive":
+        await send({"type": "websocket.send", "text": message["text"]})
+
+
+async def test_an_open_socket_keeps_no_handshake_and_its_queue_still_works() -> None:
+    """An idle socket costs memory for hours: once open, it must hold neither the parsed
+    handshake request (every header) nor asyncio's deque-heavy queue and event, and the
+    lighter replacements must still carry messages both ways."""
+    from websockets.http11 import Request
+
+    async with serving(_idle_app, DirectWriteProtocol) as port:
+        sockets = [await connect(f"ws://127.0.0.1:{port}/ws", compression=None) for _ in range(20)]
+        try:
+            for i, ws in enumerate(sockets):
+                await ws.send(f"ping {i}")
+            assert [await ws.recv() for ws in sockets] == [f"ping {i}" for i in range(20)]
+            gc.collect()
+            requests = [o for o in gc.get_objects() if isinstance(o, Request)]
+            # Each client connection keeps its own request (websockets' client side);
+            # the server's side must keep none of its 20 (one in flight is tolerated).
+            assert len(requests) <= len(sockets) + 1, len(requests)
+        finally:
+            for ws in sockets:
+                await ws.close()
