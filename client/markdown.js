@@ -377,6 +377,7 @@ function parseInline(text, ctx) {
   const pieces = [];
   let last = 0;
   const textPart = (s) => {
+    if (!/[:@[]/.test(s)) { pieces.push(s); return; } // no link, address or mention can start here
     for (const part of splitAllLinks(s, restore)) {
       if (typeof part !== 'string') { pieces.push(part); continue; }
       for (const seg of splitMentions(part, ctx.names, ctx.me)) {

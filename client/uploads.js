@@ -139,36 +139,58 @@ export function uploadFile(file, { getToken, name, onProgress = () => {}, base =
 }
 
 // Files already fetched, by URL: object URLs, so repainting a message does not
-// download its thumbnails again. The oldest are released past a bound.
-const cache = new Map(); // url → Promise<string>
+// download its thumbnails again. The least recently used are released past
+// 200 files or 48 MiB, whichever comes first.
+const cache = new Map(); // url → {promise, size}
 const CACHE_MAX = 200;
+const CACHE_MAX_BYTES = 48 * 1024 * 1024;
+let cachedBytes = 0;
+
+function evict() {
+  while (cache.size > CACHE_MAX || (cachedBytes > CACHE_MAX_BYTES && cache.size > 1)) {
+    const [oldUrl, old] = cache.entries().next().value;
+    cache.delete(oldUrl);
+    cachedBytes -= old.size;
+    old.promise.then((u) => URL.revokeObjectURL(u), () => {});
+  }
+}
+
+/** Forget every fetched file (a new session must not see the last one's). */
+export function clearFileCache() {
+  for (const entry of cache.values()) entry.promise.then((u) => URL.revokeObjectURL(u), () => {});
+  cache.clear();
+  cachedBytes = 0;
+}
 
 /** GET `url` with the bearer token → an object URL for <img> or a download. */
 export function fetchObjectUrl(url, getToken) {
-  if (cache.has(url)) {
-    const p = cache.get(url);
+  const hit = cache.get(url);
+  if (hit) {
     cache.delete(url);
-    cache.set(url, p); // most recently used last
-    return p;
+    cache.set(url, hit); // most recently used last
+    return hit.promise;
   }
   const token = getToken();
-  const p = fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} })
+  const entry = { size: 0, promise: null };
+  entry.promise = fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} })
     .then(async (res) => {
       if (!res.ok) {
         let data = null;
         try { data = await res.json(); } catch { /* not JSON */ }
         throw errorFrom(res.status, data, 'generic');
       }
-      return URL.createObjectURL(await res.blob());
+      const blob = await res.blob();
+      if (cache.get(url) === entry) {
+        entry.size = blob.size;
+        cachedBytes += blob.size;
+        evict();
+      }
+      return URL.createObjectURL(blob);
     }, (e) => { throw new ChatError('network', e.message); });
-  p.catch(() => cache.delete(url));
-  cache.set(url, p);
-  while (cache.size > CACHE_MAX) {
-    const [oldUrl, old] = cache.entries().next().value;
-    cache.delete(oldUrl);
-    old.then((u) => URL.revokeObjectURL(u), () => {});
-  }
-  return p;
+  entry.promise.catch(() => { if (cache.get(url) === entry) cache.delete(url); });
+  cache.set(url, entry);
+  evict();
+  return entry.promise;
 }
 
 /** Saves a file under its name: fetched with the token, then handed to the browser. */

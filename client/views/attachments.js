@@ -8,7 +8,7 @@
 import { h, icon, iconButton } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import {
-  MAX_ATTACHMENTS, cleanName, downloadFile, fetchObjectUrl, fileKind, fitBox, formatSize, isImage, layout,
+  MAX_ATTACHMENTS, cleanName, clearFileCache, downloadFile, fetchObjectUrl, fileKind, fitBox, formatSize, isImage, layout,
   pastedName, uploadErrorKey, uploadFile,
 } from '../uploads.js';
 import { openLightbox } from './lightbox.js';
@@ -16,7 +16,13 @@ import { toast } from './ui.js';
 
 let tokenSource = () => null;
 /** The session's token getter: set once when the signed-in screen mounts. */
-export function setTokenSource(getToken) { tokenSource = getToken; }
+let lastToken = null;
+export function setTokenSource(getToken) {
+  const token = getToken();
+  if (token !== lastToken) clearFileCache(); // another account: nothing of the last one's
+  lastToken = token;
+  tokenSource = getToken;
+}
 export const getToken = () => tokenSource();
 
 const KIND_ICON = { image: 'image', pdf: 'fileText', text: 'fileText', file: 'file' };
