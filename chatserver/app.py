@@ -339,6 +339,7 @@ def create_app(settings: Settings) -> Starlette:
         background = [
             asyncio.create_task(_prune_periodically(services), name="event-log-pruner"),
             asyncio.create_task(_checkpoint_periodically(db), name="wal-checkpointer"),
+            asyncio.create_task(metrics.watch_loop(), name="loop-lag-watch"),
             asyncio.create_task(_end_workshops_periodically(services), name="workshop-ender"),
             asyncio.create_task(
                 recheck_periodically(hub, services.lifecycle), name="account-recheck"

@@ -9,6 +9,7 @@ per event are resolved once here rather than on every call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sized
 from typing import Literal, Protocol
 
@@ -32,6 +33,8 @@ SEND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 """A send is acknowledged after its commit: around a millisecond when all is well."""
 FANOUT_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.1)
 """Fan-out of one event is in-memory work: microseconds per few hundred sockets."""
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+"""The event loop's lateness: under a millisecond when idle; 20 ms is a stall users feel."""
 DB_BUCKETS = (1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
@@ -119,6 +122,13 @@ class Metrics:
             registry=registry,
         )
         self._transactions = {kind: transactions.labels(kind) for kind in ("read", "write")}
+        self.loop_lag = Histogram(
+            "chat_event_loop_lag_seconds",
+            "How late the event loop woke a watcher that sleeps a tenth of a second: while "
+            "it was late, every socket of this node waited too",
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
         self.rate_limited = Counter(
             "chat_rate_limited",
             "Requests refused by a rate limit, by limit name",
@@ -144,6 +154,16 @@ class Metrics:
 
     def error(self, transport: Transport, code: str) -> None:
         self.errors.labels(transport, code).inc()
+
+    async def watch_loop(self, every: float = 0.1) -> None:
+        """Record the event loop's lag until cancelled: sleep `every`, note how late the
+        wake-up came (a stall: a long callback, a synchronous call, a GC pause)."""
+        loop = asyncio.get_running_loop()
+        observe = self.loop_lag.observe
+        while True:
+            due = loop.time() + every
+            await asyncio.sleep(every)
+            observe(max(0.0, loop.time() - due))
 
     def watch_hub(self, hub: HubTallies) -> None:
         """Expose the hub's tallies, read at scrape time only."""

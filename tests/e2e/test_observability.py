@@ -320,3 +320,17 @@ async def test_passwords_and_tokens_never_reach_the_log(server: ServerProcess) -
         # Not even a part of one: a trace that shortens long lines keeps both ends.
         parts = {secret[i : i + 10] for i in range(len(secret) - 9)}
         assert not [part for part in parts if part in text], f"{secret[:4]}… was logged"
+
+
+async def test_the_event_loop_lag_is_watched(server: ServerProcess) -> None:
+    """A stalled loop stalls every socket: operators see it in a histogram of how late
+    a watcher sleeping a tenth of a second woke up, about ten samples a second."""
+    first = await scrape(server)
+    await asyncio.sleep(1.5)
+    later = await scrape(server)
+    samples = value(later, "chat_event_loop_lag_seconds_count") - value(
+        first, "chat_event_loop_lag_seconds_count"
+    )
+    assert 5 <= samples <= 16, samples
+    lateness = value(later, "chat_event_loop_lag_seconds_sum")
+    assert 0 <= lateness < value(later, "chat_event_loop_lag_seconds_count")
