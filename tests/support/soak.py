@@ -1,17 +1,21 @@
 """A soak of a running server: members chatting, reacting and editing at a steady rate,
-some dropping off and resuming with `since`, and an exact account of what each received.
+asking questions and voting on others', searching, sending images, while the rooms'
+owners pin and unpin, some members dropping off and resuming with `since` — and an exact
+account of what each received.
 
 It speaks to the server only over the network (HTTP to set up and to read the final
 truth, one WebSocket per member), so the same driver soaks any deployment; the caller
 may pass a probe of the server's memory and file descriptors, sampled as the run goes.
 At the end every member must have received every message of its room exactly once
-(live, or replayed after a reconnect) and see the same final body and reactions as the
-server's history says.
+(live, or replayed after a reconnect) and see the same final body, reactions, question
+votes and attachments as the server's history says; every search must have found the
+room's messages.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import random
 import time
@@ -22,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -71,6 +77,16 @@ class SoakPlan:
     """Seconds between footprints taken along the way (the trend of a long soak)."""
     react_share: float = 0.25
     edit_share: float = 0.1
+    question_share: float = 0.05
+    """Sends that are questions for the room's mentors."""
+    vote_share: float = 0.05
+    """Votes (over HTTP) on another member's question."""
+    search_share: float = 0.03
+    """Searches (over HTTP) of the member's room."""
+    upload_share: float = 0.02
+    """Images uploaded (over HTTP), then sent as a message's attachment."""
+    pin_every: float = 4.0
+    """Seconds between a room owner's pin or unpin (a moderator's action) in each room."""
     seed: int = 0
 
 
@@ -97,6 +113,17 @@ class SoakReport:
     acked: int = 0
     reactions: int = 0
     edits: int = 0
+    questions: int = 0
+    votes: int = 0
+    searches: int = 0
+    search_misses: int = 0
+    """Searches that found nothing in a room where a message had been acknowledged."""
+    uploads: int = 0
+    pins: int = 0
+    lag_samples: int = 0
+    """The server's event-loop lag samples (`/metrics`) from the warm footprint to the end."""
+    lag_over_20ms: int = 0
+    lag_over_100ms: int = 0
     dropped_requests: int = 0
     """Requests whose connection was dropped before the reply (their effect may stand)."""
     errors: Counter[str] = field(default_factory=Counter)
@@ -125,7 +152,9 @@ class SoakReport:
             f"{self.plan.rooms} rooms for "
             f"{self.plan.seconds:g}s at {self.plan.rate:g} actions/s (seed {self.plan.seed})",
             f"  sent={self.sent} acked={self.acked} reactions={self.reactions} "
-            f"edits={self.edits} reconnects={self.reconnects} "
+            f"edits={self.edits} questions={self.questions} votes={self.votes} "
+            f"searches={self.searches} (misses {self.search_misses}) uploads={self.uploads} "
+            f"pins={self.pins} reconnects={self.reconnects} "
             f"dropped_requests={self.dropped_requests}",
             f"  messages={self.messages} replayed={self.replayed} lost={self.lost} "
             f"duplicated={self.duplicated} "
@@ -133,6 +162,11 @@ class SoakReport:
             f"gaps={self.gaps} resets={self.resets} unsettled={self.unsettled} "
             f"timeouts={self.timeouts} errors={dict(self.errors)}",
         ]
+        if self.lag_samples:
+            lines.append(
+                f"  event loop: {self.lag_samples} lag samples, "
+                f"{self.lag_over_20ms} over 20 ms, {self.lag_over_100ms} over 100 ms"
+            )
         lines += ["  " + f.line() for f in self.footprints]
         return "\n".join(lines)
 
@@ -143,10 +177,30 @@ class View:
 
     body: str
     reactions: dict[str, int]
+    votes: int | None = None
+    """The question's votes, for a question."""
+    attachments: tuple[int, ...] = ()
 
 
 def _reactions(message: Frame) -> dict[str, int]:
     return {r["emoji"]: r["count"] for r in message.get("reactions", [])}
+
+
+def _view(message: Frame) -> View:
+    question = message.get("question")
+    return View(
+        message["body"],
+        _reactions(message),
+        question["votes"] if question else None,
+        tuple(a["id"] for a in message.get("attachments") or ()),
+    )
+
+
+def _tiny_png() -> bytes:
+    """A small image to upload: the server decodes, strips and thumbnails every one."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 80, 40)).save(out, format="PNG")
+    return out.getvalue()
 
 
 class Member:
@@ -239,7 +293,7 @@ class Member:
             if kind == "message.created":
                 self.created[message["id"]] += 1
                 self.replayed += self.replaying
-            self.views[message["id"]] = View(message["body"], _reactions(message))
+            self.views[message["id"]] = _view(message)
         elif kind in ("reaction.added", "reaction.removed"):
             view = self.views.get(frame["message"])
             if view is not None:
@@ -276,6 +330,7 @@ class Sent:
     author: int
     body: str
     edits: int = 0
+    question: bool = False
 
 
 class Soak:
@@ -294,16 +349,24 @@ class Soak:
         self.quiet = asyncio.Lock()  # held by a churn wave; a footprint waits for it
         self.stopping = asyncio.Event()
         self.actions: set[asyncio.Task[None]] = set()
+        self.owners: dict[int, str] = {}
+        """Each room's owner's token (the account that created it), for moderation."""
+        self.pinned: dict[int, int] = {}
+        self.image = _tiny_png()
+        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=REQUEST_TIMEOUT)
 
     async def run(self) -> SoakReport:
         self.sample("idle")
-        await self.prepare()
         try:
-            await self.exercise()
-        finally:  # whatever happened, no connection outlives the run
-            for task in self.actions:
-                task.cancel()
-            await asyncio.gather(*(m.drop(abrupt=False) for m in self.members))
+            await self.prepare()
+            try:
+                await self.exercise()
+            finally:  # whatever happened, no connection outlives the run
+                for task in self.actions:
+                    task.cancel()
+                await asyncio.gather(*(m.drop(abrupt=False) for m in self.members))
+        finally:
+            await self.http.aclose()
         await self.settle_closed()
         return self.report
 
@@ -316,12 +379,22 @@ class Soak:
         jobs = [
             asyncio.ensure_future(self.every(plan.churn_every, self.churn_wave)),
             asyncio.ensure_future(self.every(plan.sample_every, self.sample_along)),
+            asyncio.ensure_future(self.every(plan.pin_every, self.moderate)),
         ]
         try:
             await self.traffic(plan.warmup)
             async with self.quiet:
                 self.sample("warm")
+            lag_before = await self.loop_lag()
             await self.traffic(plan.seconds - plan.warmup)
+            lag_after = await self.loop_lag()
+            if lag_before is not None and lag_after is not None:
+                report = self.report
+                report.lag_samples, within_20, within_100 = (
+                    after - before for after, before in zip(lag_after, lag_before, strict=True)
+                )
+                report.lag_over_20ms = report.lag_samples - within_20
+                report.lag_over_100ms = report.lag_samples - within_100
         finally:
             self.stopping.set()  # a wave under way finishes: nobody is left offline
             await asyncio.gather(*jobs)
@@ -352,6 +425,7 @@ class Soak:
                 resp = await http.post("/api/rooms", json=body, headers=_auth(tokens[r]))
                 resp.raise_for_status()
                 rooms.append(int(resp.json()["room"]["id"]))
+                self.owners[rooms[-1]] = tokens[r]
             for i, token in enumerate(tokens[len(rooms) :], start=len(rooms)):
                 room = rooms[i % len(rooms)]
                 resp = await http.post(f"/api/rooms/{room}/join", headers=_auth(token))
@@ -378,8 +452,24 @@ class Soak:
                 task.add_done_callback(self.actions.discard)
 
     async def act(self, member: Member) -> None:
+        plan = self.plan
         roll = self.random.random()
         mine = [s for s in self.sent[member.room] if s.author == member.account]
+        others_questions = [
+            s for s in self.sent[member.room] if s.question and s.author != member.account
+        ]
+        if roll < plan.vote_share and others_questions:
+            await self.vote(member, self.random.choice(others_questions))
+            return
+        roll -= plan.vote_share
+        if roll < plan.search_share:
+            await self.search(member)
+            return
+        roll -= plan.search_share
+        if roll < plan.upload_share:
+            await self.send_image(member)
+            return
+        roll -= plan.upload_share
         if roll < self.plan.edit_share and mine:
             target = self.random.choice(mine)
             target.edits += 1
@@ -393,14 +483,110 @@ class Soak:
             if self.check(await member.request(op, message=target.id, emoji=emoji)):
                 self.report.reactions += 1
         else:
-            self.report.sent += 1
-            body = f"soak message {self.report.sent} from account {member.account}"
-            reply = await member.request("send", room=member.room, body=body)
-            if self.check(reply):
-                assert reply is not None
-                self.report.acked += 1
-                message = reply["message"]["id"]
-                self.sent[member.room].append(Sent(message, member.account, body))
+            question = self.random.random() < plan.question_share / max(
+                1e-9, 1 - plan.edit_share - plan.react_share
+            )
+            await self.send(member, question=question)
+
+    async def send(self, member: Member, question: bool = False, upload: int | None = None) -> None:
+        self.report.sent += 1
+        body = f"soak message {self.report.sent} from account {member.account}"
+        fields: Frame = {"room": member.room, "body": body}
+        if question:
+            fields["question"] = True
+        if upload is not None:
+            fields["attachments"] = [upload]
+        reply = await member.request("send", **fields)
+        if self.check(reply):
+            assert reply is not None
+            self.report.acked += 1
+            self.report.questions += question
+            message = reply["message"]["id"]
+            self.sent[member.room].append(Sent(message, member.account, body, question=question))
+
+    async def vote(self, member: Member, target: Sent) -> None:
+        path = f"/api/messages/{target.id}/question/vote"
+        if self.check_http(await self.call("PUT", path, member.token)):
+            self.report.votes += 1
+
+    async def search(self, member: Member) -> None:
+        had_messages = bool(self.sent[member.room])
+        params = {"q": "soak message", "room": member.room, "limit": 5}
+        resp = await self.call("GET", "/api/search", member.token, params=params)
+        if self.check_http(resp):
+            assert resp is not None
+            self.report.searches += 1
+            self.report.search_misses += had_messages and not resp.json()["results"]
+
+    async def send_image(self, member: Member) -> None:
+        resp = await self.call(
+            "POST",
+            "/api/uploads",
+            member.token,
+            params={"name": "soak.png"},
+            content=self.image,
+            headers={"Content-Type": "image/png"},
+        )
+        if self.check_http(resp):
+            assert resp is not None
+            self.report.uploads += 1
+            await self.send(member, upload=int(resp.json()["upload"]["id"]))
+
+    async def moderate(self) -> None:
+        """Each room's owner pins a recent message, or unpins the one pinned before."""
+        for room, token in self.owners.items():
+            pinned = self.pinned.pop(room, None)
+            if pinned is not None:
+                path, method = f"/api/rooms/{room}/pins/{pinned}", "DELETE"
+            elif self.sent[room]:
+                pinned = self.random.choice(self.sent[room][-20:]).id
+                path, method = f"/api/rooms/{room}/pins/{pinned}", "PUT"
+                self.pinned[room] = pinned
+            else:
+                continue
+            if self.check_http(await self.call(method, path, token)):
+                self.report.pins += 1
+
+    async def call(
+        self, method: str, path: str, token: str, **kwargs: Any
+    ) -> httpx.Response | None:
+        """An HTTP request as the member; None when it timed out (counted)."""
+        headers = {**_auth(token), **kwargs.pop("headers", {})}
+        try:
+            return await self.http.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException:
+            self.report.timeouts += 1
+            return None
+
+    async def loop_lag(self) -> tuple[int, int, int] | None:
+        """The server's lag samples so far: all, within 20 ms, within 100 ms (None when
+        `/metrics` is not open to this client)."""
+        resp = await self.http.get("/metrics")
+        if resp.status_code != 200:
+            return None
+        counts = {"count": 0, "0.02": 0, "0.1": 0}
+        for family in text_string_to_metric_families(resp.text):
+            if family.name != "chat_event_loop_lag_seconds":
+                continue
+            for sample in family.samples:
+                if sample.name.endswith("_count"):
+                    counts["count"] = int(sample.value)
+                elif sample.name.endswith("_bucket") and sample.labels["le"] in counts:
+                    counts[sample.labels["le"]] = int(sample.value)
+        return counts["count"], counts["0.02"], counts["0.1"]
+
+    def check_http(self, resp: httpx.Response | None) -> bool:
+        """Whether the HTTP request succeeded; a refusal is counted by its code."""
+        if resp is None:
+            return False
+        if resp.status_code >= 400:
+            try:
+                code = resp.json()["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = f"http {resp.status_code}"
+            self.report.errors[str(code)] += 1
+            return False
+        return True
 
     def check(self, reply: Frame | None) -> bool:
         """Whether the request succeeded; a refusal is counted by its code."""
@@ -509,7 +695,7 @@ async def _history(http: httpx.AsyncClient, room: int, token: str) -> dict[int, 
         resp.raise_for_status()
         page = resp.json()["messages"]
         for message in page:
-            messages[message["id"]] = View(message["body"], _reactions(message))
+            messages[message["id"]] = _view(message)
         if len(page) < 200:
             return messages
         after = page[-1]["seq"]
