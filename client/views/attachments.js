@@ -85,13 +85,17 @@ export function attachmentsView(attachments) {
 let trayKey = 0;
 
 /**
- * The files waiting in the composer. Each starts uploading as soon as it is
- * added; `onChange` is called whenever what the tray holds changes.
+ * The files waiting in the composer, room by room (like drafts): each starts
+ * uploading as soon as it is added, and one room's files keep uploading while
+ * another room is open. `onChange` is called whenever what is shown changes.
  */
 export function createUploadTray({ onChange = () => {} } = {}) {
   const el = h('ul', { class: 'upload-tray', attrs: { hidden: true, 'aria-label': t('upload.tray') } });
   const live = h('div', { class: 'visually-hidden', attrs: { role: 'status', 'aria-live': 'polite' } });
-  let items = [];
+  let all = [];
+  let current = null; // the open room
+  const shown = () => all.filter((x) => x.room === current);
+  const say = (item, text) => { if (item.room === current) live.textContent = text; };
 
   function start(item) {
     item.status = 'uploading';
@@ -105,21 +109,23 @@ export function createUploadTray({ onChange = () => {} } = {}) {
     xfer.promise.then((upload) => {
       item.status = 'done';
       item.upload = upload;
-      live.textContent = t('upload.done', { name: item.name });
+      say(item, t('upload.done', { name: item.name }));
       paint();
     }, (err) => {
-      if (!items.includes(item)) return; // removed while uploading
+      if (!all.includes(item)) return; // removed while uploading
       item.status = 'failed';
       item.error = err;
-      live.textContent = `${item.name} : ${t(uploadErrorKey(err.code))}`;
+      say(item, `${item.name} : ${t(uploadErrorKey(err.code))}`);
       paint();
     });
   }
 
-  function remove(item) {
-    if (item.status === 'uploading' && item.abort) item.abort();
-    if (item.previewUrl) URL.revokeObjectURL(item.previewUrl);
-    items = items.filter((x) => x !== item);
+  function drop(list) {
+    for (const item of list) {
+      if (item.status === 'uploading' && item.abort) item.abort();
+      if (item.previewUrl) URL.revokeObjectURL(item.previewUrl);
+    }
+    all = all.filter((x) => !list.includes(x));
     paint();
   }
 
@@ -149,10 +155,12 @@ export function createUploadTray({ onChange = () => {} } = {}) {
       failed && item.error && item.error.code !== 'too_large' && item.error.code !== 'bad_request'
         ? h('button', { class: 'link-btn upload-retry', attrs: { type: 'button' }, on: { click: () => { start(item); paint(); } } }, t('upload.retry'))
         : null,
-      iconButton('x', t(uploading ? 'upload.cancel' : 'upload.remove', { name: item.name }), () => remove(item), 'upload-remove'));
+      iconButton('x', t(uploading ? 'upload.cancel' : 'upload.remove', { name: item.name }), () => drop([item]), 'upload-remove'));
   }
 
   function paint() {
+    const items = shown();
+    for (const item of all) item.bar = null;
     el.hidden = !items.length;
     el.replaceChildren(...items.map(row));
     for (const item of items) paintProgress(item);
@@ -161,35 +169,34 @@ export function createUploadTray({ onChange = () => {} } = {}) {
 
   return {
     el: h('div', { class: 'upload-tray-wrap' }, el, live),
+    /** The open room changed: show its files. */
+    setRoom(room) {
+      if (room === current) return;
+      current = room;
+      paint();
+    },
     /** Files picked, dropped or pasted. */
     add(fileList, { pasted = false } = {}) {
       const files = [...fileList];
       if (!files.length) return;
-      const room = MAX_ATTACHMENTS - items.length;
-      if (files.length > room) toast(t('upload.tooMany', { max: MAX_ATTACHMENTS }), 'error');
-      for (const file of files.slice(0, Math.max(0, room))) {
+      const space = MAX_ATTACHMENTS - shown().length;
+      if (files.length > space) toast(t('upload.tooMany', { max: MAX_ATTACHMENTS }), 'error');
+      for (const file of files.slice(0, Math.max(0, space))) {
         const name = pasted ? pastedName(file) : cleanName(file.name);
-        const item = { key: ++trayKey, file, name, status: 'uploading', progress: 0 };
+        const item = { key: ++trayKey, room: current, file, name, status: 'uploading', progress: 0 };
         if (/^image\/(png|jpeg|gif|webp)$/.test(file.type)) item.previewUrl = URL.createObjectURL(file);
-        items.push(item);
+        all.push(item);
         start(item);
       }
       paint();
     },
-    busy: () => items.some((x) => x.status === 'uploading'),
-    failed: () => items.some((x) => x.status === 'failed'),
-    /** The upload objects ready to be attached to the next message. */
-    ready: () => items.filter((x) => x.status === 'done').map((x) => x.upload),
-    count: () => items.length,
-    /** After a send: the files now belong to the message. */
-    clear() {
-      for (const item of items) {
-        if (item.status === 'uploading' && item.abort) item.abort();
-        if (item.previewUrl) URL.revokeObjectURL(item.previewUrl);
-      }
-      items = [];
-      paint();
-    },
+    busy: () => shown().some((x) => x.status === 'uploading'),
+    failed: () => shown().some((x) => x.status === 'failed'),
+    /** The upload objects ready to be attached to the open room's next message. */
+    ready: () => shown().filter((x) => x.status === 'done').map((x) => x.upload),
+    count: () => shown().length,
+    /** After a send: the open room's files now belong to the message. */
+    clear: () => drop(shown()),
   };
 }
 

@@ -83,7 +83,7 @@ export function createComposer(store, actions, ui) {
   const counter = h('span', { class: 'char-count', attrs: { hidden: true, 'aria-live': 'polite' } });
   const countdown = h('span', { class: 'slow-count', attrs: { hidden: true, 'aria-hidden': 'true' } });
   const notice = h('div', { class: 'composer-notice', attrs: { hidden: true } });
-  const tooLong = h('div', { class: 'composer-notice notice-long', attrs: { id: 'composer-too-long', role: 'alert', hidden: true } });
+  const tooLong = h('div', { class: 'composer-long', attrs: { id: 'composer-too-long', role: 'alert', hidden: true } });
   // Announced once per change of situation, not at every tick of a countdown.
   const announce = h('div', { class: 'visually-hidden', attrs: { role: 'status', 'aria-live': 'polite' } });
   let replyTo = null;
@@ -323,7 +323,7 @@ export function createComposer(store, actions, ui) {
         if (lastRoom != null) { drafts.set(lastRoom, textarea.value); flushDraft(); }
         lastRoom = s.activeRoom;
         setReply(null);
-        if (tray.count()) tray.clear(); // files wait in one room's composer, not every room's
+        tray.setRoom(s.activeRoom); // each room keeps its own files waiting, like its draft
         ac.close();
         const room = s.rooms[s.activeRoom];
         setAsking(false);

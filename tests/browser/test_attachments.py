@@ -110,6 +110,7 @@ def test_files_are_chips_and_refusals_are_explained(make_person: Callable[..., P
     alice = make_person("Alice", open=False)
     bob = make_person("Bob", open=False)
     create_topic(alice, "Contrats", bob)
+    create_topic(alice, "Autre sujet")
     alice.open()
     bob.open()
     alice.open_room("Contrats")
@@ -150,6 +151,11 @@ def test_files_are_chips_and_refusals_are_explained(make_person: Callable[..., P
     for name in ("faux.png", "enorme.png"):
         tray.get_by_role("button", name=f"Retirer {name}").click()
     expect(tray.locator(".upload-item")).to_have_count(1)
+    # Like a draft, the file waits in its own room's composer.
+    alice.open_room("Autre sujet")
+    expect(tray).to_be_hidden()
+    alice.open_room("Contrats")
+    expect(tray.locator(".upload-done")).to_have_count(1)
     alice.send("Le compte rendu")
 
     msg = bob.message("Le compte rendu")
