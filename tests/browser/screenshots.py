@@ -1,7 +1,9 @@
 """Screenshots of the main screens for the docs:
-`python -m tests.browser.screenshots [OUT_DIR [guests|search|attachments|profiles]]` (`guests`:
-only the open-day entry; `search`: only the message search; `attachments`: only an image
-message, with two images side by side, and the image viewer; `profiles`: only a profile card).
+`python -m tests.browser.screenshots [OUT_DIR [guests|search|attachments|profiles|keyboard]]`
+(`guests`: only the open-day entry; `search`: only the message search; `attachments`: only an
+image message, with two images side by side, and the image viewer; `profiles`: only a profile
+card; `keyboard`: only the emoji picker searching `fête`, the quick switcher and the shortcuts
+help).
 
 Starts a throwaway server, fills it with a small school (people, rooms, a
 lively conversation with reactions, a DM, notifications, a pin, a moderator's
@@ -540,6 +542,30 @@ def profile_shots(browser: Browser, s: Seed, base: str, size: str, theme: str, o
     page.context.close()
 
 
+def keyboard_shots(
+    browser: Browser, s: Seed, base: str, room: int, size: str, theme: str, out: Path
+) -> None:
+    """The emoji picker searching a French keyword, the quick switcher and the shortcuts help."""
+    tag = f"{size}-{theme}"
+    page = signed_in(browser, base, s.tokens["camille"], SIZES[size], theme)
+    open_room(page, room, size == "phone")
+    page.get_by_role("button", name="Insérer un emoji").click()
+    page.get_by_role("dialog", name="Choisir un emoji").get_by_role("searchbox").fill("fête")
+    page.wait_for_selector(".emoji-cell[data-emoji='🎉']")
+    shoot(page, out / f"emoji-search-fr-{tag}.png")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+k")
+    page.get_by_role("combobox").fill("a")
+    page.wait_for_selector(".switcher-item")
+    shoot(page, out / f"switcher-{tag}.png")
+    page.keyboard.press("Escape")
+    page.locator(".room-title").click()
+    page.keyboard.press("?")
+    page.wait_for_selector(".shortcuts-help")
+    shoot(page, out / f"shortcuts-{tag}.png")
+    page.context.close()
+
+
 def shoot(page: Page, path: Path) -> None:
     page.wait_for_timeout(400)  # let popovers and transitions settle
     page.screenshot(path=str(path))
@@ -575,6 +601,12 @@ def main(out: Path, only: str | None = None) -> None:
             for size in SIZES:
                 for theme in THEMES:
                     profile_shots(browser, s, server.base_url, size, theme, out)
+            browser.close()
+            return
+        if only == "keyboard":
+            for size in SIZES:
+                for theme in THEMES:
+                    keyboard_shots(browser, s, server.base_url, pitch, size, theme, out)
             browser.close()
             return
         if only == "search":
@@ -620,6 +652,7 @@ def main(out: Path, only: str | None = None) -> None:
                 moderation_shots(browser, s, server.base_url, size, theme, out)
                 questions_shots(browser, s, server.base_url, size, theme, out)
                 search_shots(browser, s, server.base_url, size, theme, out)
+                keyboard_shots(browser, s, server.base_url, pitch, size, theme, out)
         seed_attachments(s)
         seed_profiles(s)
         for size in SIZES:
