@@ -134,7 +134,8 @@ function parseBlocks(lines, depth) {
     if (nested && QUOTE.test(line)) {
       const inner = [];
       while (i < lines.length && QUOTE.test(lines[i])) inner.push(lines[i++].replace(QUOTE, ''));
-      blocks.push({ type: 'quote', children: parseBlocks(inner, depth + 1) });
+      const children = parseBlocks(inner, depth + 1);
+      if (children.length) blocks.push({ type: 'quote', children });
       continue;
     }
     const first = nested ? itemInfo(line) : null;
