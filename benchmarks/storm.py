@@ -1,0 +1,394 @@
+"""A reconnect storm after a server restart, with a long history in the database.
+
+The open day's worst minute: the server restarts (a deploy, a crash) and every client
+comes back at once, each having missed a few messages. This script builds it:
+
+1. a database of `--messages` messages (default 1,000,000) in 200 rooms of 100 members
+   among 2,000 users — the search benchmark's loader (`benchmarks/search.py`), reused —
+   copied fresh for each run, with a session token per user written directly;
+2. the server (`chatserver serve`, pinned to `--server-cpu`), and `--clients` WebSockets
+   (default 2,000, one per user), each following its first room;
+3. every client closes; each room that a client follows then gets `--missed` messages
+   (default 20), two edits of earlier messages and three reactions, over HTTP;
+4. the server is stopped (SIGTERM) and started again on the same database;
+5. every client reconnects within `--spread` seconds (default 1) with `since` for its room,
+   and the time until the last one has its `room.synced` is the figure. Each client's
+   replay is checked: exactly the messages it missed, each once.
+
+    .venv/bin/python benchmarks/storm.py [--messages 1000000] [--clients 2000] \
+        [--db sqlite|postgres] [--server-cpu 0] [--client-cpu 1]
+
+`--messages 10000` gives the same storm over a short history: the two figures side by
+side say whether catching up depends on the size of the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import resource
+import secrets
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+from websockets.asyncio.client import ClientConnection, connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import search as history
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Client:
+    user: int
+    token: str
+    room: int
+    last_seq: int = 0
+    ws: ClientConnection | None = None
+    created: list[int] = field(default_factory=list)
+    resumed_at: float = 0.0
+    synced_at: float = 0.0
+    reader: asyncio.Task[None] | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def user_rooms() -> dict[int, list[int]]:
+    rooms: dict[int, list[int]] = {}
+    for room in range(1, history.ROOMS + 1):
+        for user in history.members_of(room):
+            rooms.setdefault(user, []).append(room)
+    return rooms
+
+
+async def fresh_database(args: argparse.Namespace) -> str:
+    """A copy of the loaded history for this run, and its URL."""
+    if args.db == "sqlite":
+        loaded = Path(f"/tmp/chat-storm-history-{args.messages}.db")
+        await history.prepare_sqlite(loaded, args.messages, reload=False)
+        copy = Path(f"/tmp/chat-storm-run-{os.getpid()}.db")
+        source = sqlite3.connect(loaded)
+        target = sqlite3.connect(copy)
+        source.backup(target)  # consistent even with a WAL beside it
+        source.close()
+        target.close()
+        return f"sqlite+aiosqlite:///{copy}"
+    template = f"chat_storm_history_{args.messages}"
+    base = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+    await history.prepare_postgres(f"{base}/{template}", args.messages, reload=False)
+    name = f"chat_storm_run_{os.getpid()}"
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+    return f"{base}/{name}"
+
+
+async def drop_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1]
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
+        return
+    name = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def write_tokens(url: str, users: list[int]) -> dict[int, str]:
+    """A session for each user, written as the server writes one (SHA-256 of the token)."""
+    tokens = {user: secrets.token_urlsafe(32) for user in users}
+    rows = [
+        (user, hashlib.sha256(token.encode()).hexdigest(), 0, 2**62)
+        for user, token in tokens.items()
+    ]
+    sql = (
+        "INSERT INTO tokens (user_id, token_hash, created_at_ms, expires_at_ms)"
+        " VALUES ({}, {}, {}, {})"
+    )
+    if url.startswith("sqlite"):
+        db = sqlite3.connect(url.split("///", 1)[1])
+        with db:
+            db.executemany(sql.format("?", "?", "?", "?"), rows)
+        db.close()
+    else:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await conn.executemany(sql.format("$1", "$2", "$3", "$4"), rows)
+        finally:
+            await conn.close()
+    return tokens
+
+
+class Server:
+    def __init__(self, url: str, port: int, cpu: int | None, log: Path) -> None:
+        self.url, self.port, self.cpu, self.log = url, port, cpu, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "CHAT_DATABASE_URL": self.url,
+            "CHAT_RATE_LIMIT_SCALE": "1000",
+            "CHAT_MAX_CONNECTIONS_PER_IP": "100000",
+            "CHAT_CONNECT_BURST_PER_IP": "100000",
+            "CHAT_LOG_LEVEL": "warning",
+        }
+        command = [sys.executable, "-m", "chatserver", "serve", "--port", str(self.port)]
+        if self.cpu is not None:
+            command = ["taskset", "-c", str(self.cpu), *command]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def cpu_seconds(self) -> float:
+        assert self.process is not None
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def profile(server: Server, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the restarted server into `output` (folded stacks)."""
+    assert server.process is not None
+    command = ["py-spy", "record", "--pid", str(server.process.pid), "--rate", "250"]
+    spy = subprocess.Popen(
+        [*command, "--format", "raw", "--output", str(output), "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    return spy
+
+
+async def hello(client: Client, ws_url: str, since: dict[int, int] | None) -> dict[str, object]:
+    ws = await connect(ws_url, max_size=2**24, compression=None, open_timeout=60)
+    frame: dict[str, object] = {"op": "hello", "v": 1, "token": client.token}
+    if since:
+        frame["since"] = {str(room): seq for room, seq in since.items()}
+    await ws.send(json.dumps(frame))
+    ready = json.loads(await ws.recv())
+    if ready.get("op") != "ready":
+        await ws.close()
+        raise RuntimeError(f"expected ready, got {ready!r:.300}")
+    client.ws = ws
+    return dict(ready)
+
+
+async def read_replay(client: Client) -> None:
+    """Collect the replayed messages of the client's room until its `room.synced`."""
+    assert client.ws is not None
+    async for raw in client.ws:
+        frame = json.loads(raw)
+        if frame.get("room") != client.room:
+            continue
+        kind = frame.get("type")
+        if kind == "message.created":
+            client.created.append(int(frame["message"]["id"]))
+        elif kind == "room.synced":
+            client.synced_at = time.monotonic()
+            return
+
+
+async def connect_all(clients: list[Client], ws_url: str, concurrency: int = 200) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(client: Client) -> None:
+        async with gate:
+            ready = await hello(client, ws_url, None)
+            listed: list[dict[str, int]] = ready["rooms"]  # type: ignore[assignment]
+            rooms = {int(r["id"]): int(r["last_seq"]) for r in listed}
+            client.last_seq = rooms[client.room]
+
+    await asyncio.gather(*(one(c) for c in clients))
+
+
+async def missed_traffic(
+    base: str, rooms: dict[int, list[Client]], missed: int
+) -> dict[int, set[int]]:
+    """`missed` messages, two edits and three reactions in each followed room, over HTTP;
+    the ids of the new messages, per room."""
+    posted: dict[int, set[int]] = {}
+    gate = asyncio.Semaphore(32)
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+
+        async def room_traffic(room: int, members: list[Client]) -> None:
+            headers = {"Authorization": f"Bearer {members[0].token}"}
+            ids: list[int] = []
+            for i in range(missed):
+                async with gate:
+                    resp = await http.post(
+                        f"/api/rooms/{room}/messages",
+                        json={"body": f"missed {i} in room {room}"},
+                        headers=headers,
+                    )
+                resp.raise_for_status()
+                ids.append(int(resp.json()["message"]["id"]))
+            for target in ids[:2]:
+                async with gate:
+                    resp = await http.patch(
+                        f"/api/messages/{target}", json={"body": "edited"}, headers=headers
+                    )
+                resp.raise_for_status()
+            for target in ids[-3:]:
+                async with gate:
+                    resp = await http.put(f"/api/messages/{target}/reactions/👍", headers=headers)
+                resp.raise_for_status()
+            posted[room] = set(ids)
+
+        await asyncio.gather(*(room_traffic(room, members) for room, members in rooms.items()))
+    return posted
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    url = await fresh_database(args)
+    try:
+        memberships = user_rooms()
+        users = sorted(memberships)[: args.clients]
+        tokens = await write_tokens(url, users)
+        clients = [Client(u, tokens[u], memberships[u][0]) for u in users]
+        by_room: dict[int, list[Client]] = {}
+        for client in clients:
+            by_room.setdefault(client.room, []).append(client)
+        port = free_port()
+        server = Server(url, port, args.server_cpu, Path(f"/tmp/chat-storm-{os.getpid()}.log"))
+        server.start()
+        ws_url = f"ws://127.0.0.1:{port}/ws"
+        base = f"http://127.0.0.1:{port}"
+        try:
+            started = time.monotonic()
+            await connect_all(clients, ws_url)
+            print(f"{len(clients)} clients connected in {time.monotonic() - started:.1f} s")
+            await asyncio.gather(*(c.ws.close() for c in clients if c.ws is not None))
+            posted = await missed_traffic(base, by_room, args.missed)
+            print(f"missed traffic written in {len(posted)} rooms; restarting the server")
+            server.stop()
+            server.start()
+            spy = profile(server, args.profile) if args.profile else None
+            cpu_before = server.cpu_seconds()
+            storm_start = time.monotonic()
+
+            async def resume(client: Client) -> None:
+                await asyncio.sleep(random.uniform(0, args.spread))
+                client.resumed_at = time.monotonic()
+                await hello(client, ws_url, {client.room: client.last_seq})
+                await read_replay(client)
+
+            results = await asyncio.wait_for(
+                asyncio.gather(*(resume(c) for c in clients), return_exceptions=True), 120
+            )
+            failures = [r for r in results if isinstance(r, BaseException)]
+            cpu = server.cpu_seconds() - cpu_before
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+                spy.wait(60)
+            synced = [c for c in clients if c.synced_at]
+            wrong = sum(1 for c in synced if sorted(c.created) != sorted(posted[c.room]))
+            duplicated = sum(len(c.created) - len(set(c.created)) for c in synced)
+            spans = [(c.synced_at - c.resumed_at) * 1000 for c in synced]
+            last = max((c.synced_at for c in synced), default=storm_start)
+            await asyncio.gather(*(c.ws.close() for c in clients if c.ws is not None))
+        finally:
+            server.stop()
+        result: dict[str, object] = {
+            "database": args.db,
+            "history_messages": args.messages,
+            "clients": len(clients),
+            "rooms_followed": len(by_room),
+            "missed_per_client": args.missed,
+            "spread_s": args.spread,
+            "caught_up": len(synced),
+            "failed": len(failures),
+            "wrong_replays": wrong,
+            "duplicated": duplicated,
+            "seconds_to_all_caught_up": round(last - storm_start, 3),
+            "resume_to_synced_ms": {
+                "p50": round(statistics.median(spans), 1) if spans else None,
+                "p99": round(pct(spans, 0.99), 1) if spans else None,
+                "max": round(max(spans), 1) if spans else None,
+            },
+            "server_cpu_s": round(cpu, 2),
+            "server_cpu_ms_per_client": round(cpu / max(1, len(clients)) * 1000, 2),
+            "load_average": round(os.getloadavg()[0], 1),
+        }
+        if failures:
+            result["first_failure"] = repr(failures[0])[:300]
+        return result
+    finally:
+        await drop_database(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--missed", type=int, default=20)
+    parser.add_argument("--spread", type=float, default=1.0)
+    parser.add_argument("--server-cpu", type=int, default=0)
+    parser.add_argument("--client-cpu", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--profile", type=Path, help="py-spy's samples of the storm, folded")
+    args = parser.parse_args()
+    if args.client_cpu is not None:
+        os.sched_setaffinity(0, {args.client_cpu})
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    result = asyncio.run(run(args))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
