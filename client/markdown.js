@@ -472,3 +472,30 @@ export function preview(body, n = 90) {
   const one = plainText(body).replace(/\s+/g, ' ').trim();
   return one.length > n ? `${one.slice(0, n - 1)}…` : one;
 }
+
+// ---------------------------------------------------------------- composing
+
+/**
+ * Wraps the selection [start, end) of `value` in `marker` (`**`, `_`, `~~`,
+ * `||`, `` ` ``), or unwraps it when it is already wrapped, as the composer's
+ * Ctrl+B / Ctrl+I do. With nothing selected, the caret lands between a pair.
+ * Returns the new value and selection.
+ */
+export function toggleWrap(value, start, end, marker) {
+  const m = marker.length;
+  const inside = value.slice(start, end);
+  if (inside.length >= 2 * m && inside.startsWith(marker) && inside.endsWith(marker)) {
+    const bare = inside.slice(m, inside.length - m);
+    return { value: value.slice(0, start) + bare + value.slice(end), start, end: start + bare.length };
+  }
+  if (start >= m && value.slice(start - m, start) === marker && value.slice(end, end + m) === marker) {
+    return { value: value.slice(0, start - m) + inside + value.slice(end + m), start: start - m, end: end - m };
+  }
+  // Surrounding spaces stay outside the markers, or they would not format.
+  const lead = inside.match(/^\s*/)[0].length;
+  const trail = inside.length > lead ? inside.match(/\s*$/)[0].length : 0;
+  const a = start + lead;
+  const b = end - trail;
+  const next = value.slice(0, a) + marker + value.slice(a, b) + marker + value.slice(b);
+  return { value: next, start: a + m, end: b + m };
+}

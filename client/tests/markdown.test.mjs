@@ -3,7 +3,7 @@
 // neither break the tree nor take more than linear time.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { parse, plainText, preview, safeLinkHref, splitCode, SPOILER_MASK, MAX_BLOCK_DEPTH } from '../markdown.js';
+import { parse, plainText, preview, safeLinkHref, splitCode, toggleWrap, SPOILER_MASK, MAX_BLOCK_DEPTH } from '../markdown.js';
 
 /** A compact, readable form of the tree: ['strong', 'a'], ['ul', [...], [...]]… */
 function shape(nodes) {
@@ -175,4 +175,14 @@ test('hostile bodies stay linear', () => {
     const ms = time(body);
     assert.ok(ms < bound, `${JSON.stringify(body.slice(0, 20))}… took ${Math.round(ms)} ms (prose: ${Math.round(yardstick)} ms)`);
   }
+});
+
+test('Ctrl+B and friends wrap and unwrap the selection', () => {
+  assert.deepEqual(toggleWrap('un mot ici', 3, 6, '**'), { value: 'un **mot** ici', start: 5, end: 8 });
+  assert.deepEqual(toggleWrap('un **mot** ici', 5, 8, '**'), { value: 'un mot ici', start: 3, end: 6 });
+  assert.deepEqual(toggleWrap('un **mot** ici', 3, 10, '**'), { value: 'un mot ici', start: 3, end: 6 });
+  assert.deepEqual(toggleWrap('un mot ', 2, 7, '_'), { value: 'un _mot_ ', start: 4, end: 7 });
+  assert.deepEqual(toggleWrap('', 0, 0, '||'), { value: '||||', start: 2, end: 2 });
+  const { value } = toggleWrap('secret', 0, 6, '||');
+  assert.equal(plainText(value), SPOILER_MASK);
 });

@@ -12,6 +12,7 @@ import { createAutocomplete } from './autocomplete.js';
 import { openPollDialog } from './poll-dialog.js';
 import { messagePreview } from '../uploads.js';
 import { createUploadTray } from './attachments.js';
+import { installFormatKeys } from './format-keys.js';
 import { toast } from './ui.js';
 
 const MAX_BODY = 4000;
@@ -62,6 +63,7 @@ export function createComposer(store, actions, ui) {
     // No maxlength: a long paste must not be cut without a word; the counter and a notice say it is too long.
     attrs: { rows: 1, id: 'composer-input', 'aria-label': t('composer.label'), 'aria-describedby': 'composer-too-long', enterkeyhint: 'send' },
   });
+  installFormatKeys(textarea); // Ctrl+B, Ctrl+I, Ctrl+Shift+X
   const ac = createAutocomplete({
     textarea, api: ui.api,
     getMembers: () => {

@@ -99,3 +99,38 @@ def test_inbox_shows_plain_text(make_person: Callable[..., Person]) -> None:
     expect(item).to_contain_text(f"Important @{bob.username} : lisez ceci ▒▒▒▒▒")
     assert "**" not in item.inner_text()
     assert "la réponse" not in item.inner_text()
+
+
+def test_keyboard_formatting_and_its_help(make_person: Callable[..., Person]) -> None:
+    alice = make_person("Alice", open=False)
+    bob = make_person("Bob", open=False)
+    create_topic(alice, "Raccourcis", bob)
+    alice.open()
+    bob.open()
+    alice.open_room("Raccourcis")
+    bob.open_room("Raccourcis")
+
+    box = alice.composer()
+    box.fill("Rendez-vous demain")
+    box.evaluate("el => el.setSelectionRange(12, 18)")  # "demain"
+    box.press("Control+b")
+    expect(box).to_have_value("Rendez-vous **demain**")
+    box.press("Control+b")  # again: back as it was
+    expect(box).to_have_value("Rendez-vous demain")
+    box.press("Control+i")
+    box.press("End")
+    box.type(" sans ")
+    box.press("Control+Shift+X")
+    box.type("faute")
+    expect(box).to_have_value("Rendez-vous *demain* sans ~~faute~~")
+    box.press("Enter")
+    msg = bob.message("Rendez-vous")
+    expect(msg.locator(".msg-body em")).to_have_text("demain", timeout=LIVE_MS)
+    expect(msg.locator(".msg-body s")).to_have_text("faute")
+
+    # The shortcuts help lists them, with the syntax of the rest.
+    alice.page.locator("main.chat").click(position={"x": 400, "y": 200})
+    alice.page.keyboard.press("?")
+    help_dialog = alice.page.get_by_role("dialog", name="Raccourcis clavier")
+    expect(help_dialog).to_contain_text("Gras (**texte**)")
+    expect(help_dialog).to_contain_text("Spoiler, masqué jusqu’au clic")
