@@ -84,7 +84,8 @@ export function pollCard(msg, ctx, mine) {
     attrs: { 'aria-label': t('poll.label', { question: poll.question }) },
   },
   h('div', { class: 'poll-head' }, tags),
-  h('p', { class: 'poll-question' }, poll.question),
+  // A poll sent without other text has its question as its body, shown just above.
+  (msg.body || '').trim() === poll.question ? null : h('p', { class: 'poll-question' }, poll.question),
   h('ul', {
     class: 'poll-options',
     attrs: { role: poll.multiple ? 'group' : 'radiogroup', 'aria-label': poll.question },
