@@ -53,8 +53,8 @@ def seed(base: str) -> int:
         },
     )["message"]["id"]
     votes = {"camille": 1, "hugo": 1, "lucas": 3, "maya": 1, "noah": 2, "sofia": 3}
-    for who, choice in votes.items():
-        s.call(who, "PUT", f"/api/messages/{dinner}/poll/vote", {"options": [choice]})
+    for who, one in votes.items():
+        s.call(who, "PUT", f"/api/messages/{dinner}/poll/vote", {"options": [one]})
     s.say("lucas", room, "Va pour la pizzeria si ça reste en tête 🍕")
     days = s.call(
         "maya",
@@ -70,8 +70,8 @@ def seed(base: str) -> int:
             },
         },
     )["message"]["id"]
-    for who, choice in {"camille": [2, 3], "hugo": [2], "ines": [1, 2], "noah": [3]}.items():
-        s.call(who, "PUT", f"/api/messages/{days}/poll/vote", {"options": choice})
+    for who, several in {"camille": [2, 3], "hugo": [2], "ines": [1, 2], "noah": [3]}.items():
+        s.call(who, "PUT", f"/api/messages/{days}/poll/vote", {"options": several})
     s.call("maya", "POST", f"/api/messages/{days}/poll/close")
     return room
 
