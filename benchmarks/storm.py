@@ -5,7 +5,8 @@ comes back at once, each having missed a few messages. This script builds it:
 
 1. a database of `--messages` messages (default 1,000,000) in 200 rooms of 100 members
    among 2,000 users — the search benchmark's loader (`benchmarks/search.py`), reused —
-   copied fresh for each run, with a session token per user written directly;
+   copied fresh for each run, with a session token per user written directly and every
+   read marker at the end of its room (members who were following their rooms);
 2. the server (`chatserver serve`, pinned to `--server-cpu`), and `--clients` WebSockets
    (default 2,000, one per user), each following its first room;
 3. every client closes; each room that a client follows then gets `--missed` messages
@@ -117,6 +118,26 @@ async def drop_database(url: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def mark_read(url: str) -> None:
+    """Everyone has read everything so far: they were following their rooms before the
+    restart (the loaded history counts as read, as it would for active members)."""
+    sql = (
+        "UPDATE room_members SET last_read_seq = "
+        "(SELECT last_seq FROM rooms WHERE rooms.id = room_members.room_id)"
+    )
+    if url.startswith("sqlite"):
+        db = sqlite3.connect(url.split("///", 1)[1])
+        with db:
+            db.execute(sql)
+        db.close()
+    else:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
 
 
 async def write_tokens(url: str, users: list[int]) -> dict[int, str]:
@@ -296,6 +317,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         memberships = user_rooms()
         users = sorted(memberships)[: args.clients]
         tokens = await write_tokens(url, users)
+        await mark_read(url)
         clients = [Client(u, tokens[u], memberships[u][0]) for u in users]
         by_room: dict[int, list[Client]] = {}
         for client in clients:
