@@ -14,7 +14,7 @@ import { t, lang } from '../i18n.js';
 import { groupedRooms, KINDS } from '../selectors.js';
 import { openDialog } from './ui.js';
 
-const MAC = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '');
+const MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '');
 const MOD = MAC ? '⌘' : 'Ctrl';
 
 /** Help entries added by other modules: {keys: [[...combo]], label: () => text, group?: 'nav'|'compose'}. */
