@@ -582,6 +582,12 @@ def main(out: Path, only: str | None = None) -> None:
     ):
         s, pitch = seed(server.base_url)
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        if only == "search":
+            for size in SIZES:
+                for theme in THEMES:
+                    search_shots(browser, s, server.base_url, size, theme, out)
+            browser.close()
+            return
         invite_url = open_day(s)
         for size in SIZES:
             for theme in THEMES:
@@ -607,12 +613,6 @@ def main(out: Path, only: str | None = None) -> None:
             for size in SIZES:
                 for theme in THEMES:
                     keyboard_shots(browser, s, server.base_url, pitch, size, theme, out)
-            browser.close()
-            return
-        if only == "search":
-            for size in SIZES:
-                for theme in THEMES:
-                    search_shots(browser, s, server.base_url, size, theme, out)
             browser.close()
             return
         for size, viewport in SIZES.items():
