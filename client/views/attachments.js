@@ -138,9 +138,11 @@ export function createUploadTray({ onChange = () => {} } = {}) {
   function row(item) {
     const uploading = item.status === 'uploading';
     const failed = item.status === 'failed';
-    const thumb = item.previewUrl
-      ? h('img', { class: 'upload-thumb', attrs: { src: item.previewUrl, alt: '' } })
-      : h('span', { class: 'upload-thumb upload-icon' }, icon(KIND_ICON[fileKind({ content_type: item.file.type, name: item.name })] || 'file'));
+    const glyph = () => h('span', { class: 'upload-thumb upload-icon' }, icon(KIND_ICON[fileKind({ content_type: item.file.type, name: item.name })] || 'file'));
+    // The local preview, unless the file is refused or is not the picture it claims to be.
+    const thumb = item.previewUrl && !failed
+      ? h('img', { class: 'upload-thumb', attrs: { src: item.previewUrl, alt: '' }, on: { error: (e) => e.currentTarget.replaceWith(glyph()) } })
+      : glyph();
     item.bar = uploading
       ? h('progress', { class: 'upload-bar', attrs: { max: '1', 'aria-label': t('upload.progress', { name: item.name }) }, props: { value: item.progress } })
       : null;

@@ -130,7 +130,7 @@ def test_files_are_chips_and_refusals_are_explained(make_person: Callable[..., P
     # A file whose content is not what its type says is refused, and says so.
     drop_files(alice.page, "main.chat", [("faux.png", "image/png", b"ceci n'est pas une image")])
     failed = tray.locator(".upload-failed")
-    expect(failed).to_contain_text("Type de fichier refusé", timeout=LIVE_MS)
+    expect(failed).to_contain_text("Type refusé", timeout=LIVE_MS)
     # So is one over the size limit (10 MiB by default).
     alice.page.evaluate(
         """() => {
