@@ -37,9 +37,13 @@ FORMATS: dict[str, str] = {
     "JPEG": "image/jpeg",
     "GIF": "image/gif",
     "WEBP": "image/webp",
+    "MPO": "image/jpeg",
 }
-"""Pillow's format names → the content types served for them."""
+"""Pillow's format names → the content types served for them (MPO: a JPEG that carries
+more pictures after its first, as phone cameras write; only the first is kept)."""
 IMAGE_TYPES = frozenset(FORMATS.values())
+_PLUGINS = ["PNG", "JPEG", "GIF", "WEBP"]
+"""The only decoders ever tried (the JPEG one opens MPO files too)."""
 THUMBNAIL_TYPE = "image/webp"
 
 
@@ -87,7 +91,7 @@ def _open(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data), formats=list(FORMATS))
+            return Image.open(io.BytesIO(data), formats=_PLUGINS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadImage("the image has too many pixels") from None
     except UnidentifiedImageError:
@@ -112,7 +116,8 @@ def _checked(image: Image.Image, limits: ImageLimits) -> ImageInfo:
         raise BadImage(f"an animation has at most {limits.max_frames} frames")
     if width * height * frames > limits.max_total_pixels:
         raise BadImage("the animation is too large to decode")
-    assert image.format is not None
+    if image.format not in FORMATS:
+        raise BadImage("the file is not a PNG, JPEG, GIF or WebP image")
     return ImageInfo(FORMATS[image.format], width, height, frames)
 
 
@@ -201,6 +206,10 @@ def process(data: bytes, limits: ImageLimits = ImageLimits(), thumbnail: bool = 
     """
     with _open(data) as image:
         info = _checked(image, limits)
+        if image.format in ("JPEG", "MPO"):
+            return _process_jpeg(data, image, info, limits, thumbnail)
+        if image.format == "PNG":
+            return _process_png(data, image, info, limits, thumbnail)
         source_info = dict(image.info)
         fmt = image.format
         assert fmt is not None
@@ -217,6 +226,179 @@ def process(data: bytes, limits: ImageLimits = ImageLimits(), thumbnail: bool = 
             height=first.height,
             thumbnail=thumb,
         )
+
+
+_JPEG_KEPT = frozenset(
+    {
+        0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF,  # SOFn
+        0xC4,  # DHT
+        0xCC,  # DAC
+        0xDB,  # DQT
+        0xDC,  # DNL
+        0xDD,  # DRI
+    }
+)  # fmt: skip
+"""Segments a JPEG's pixels need; every other one (APP0-APP15 but the ICC profile and
+Adobe's colour transform, COM) is metadata or an embedded picture, and goes."""
+
+
+def _jpeg_without_metadata(data: bytes) -> bytes:
+    """The JPEG's own compressed pixels, losslessly, with only the segments decoding needs:
+    no EXIF or XMP (APP1), IPTC (APP13), comments, JFIF or EXIF thumbnails, MPF pictures
+    (APP2), and nothing after the end of the image (a polyglot's other half)."""
+    out = [b"\xff\xd8"]
+    i, end = 2, len(data)
+    while i < end:
+        if data[i] != 0xFF:
+            raise BadImage("the image is damaged or truncated")
+        while i < end and data[i] == 0xFF:  # fill bytes
+            i += 1
+        if i >= end:
+            break
+        marker = data[i]
+        i += 1
+        if marker == 0xD9:  # end of image
+            out.append(b"\xff\xd9")
+            return b"".join(out)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            out.append(bytes((0xFF, marker)))
+            continue
+        if i + 2 > end:
+            break
+        length = int.from_bytes(data[i : i + 2], "big")
+        segment_end = i + length
+        if length < 2 or segment_end > end:
+            break
+        if marker == 0xDA:  # start of scan: the header, then entropy-coded data
+            scan = segment_end
+            while True:
+                scan = data.find(b"\xff", scan)
+                if scan < 0 or scan + 1 >= end:
+                    raise BadImage("the image is damaged or truncated")
+                follower = data[scan + 1]
+                if follower == 0x00 or 0xD0 <= follower <= 0xD7 or follower == 0xFF:
+                    scan += 2 if follower != 0xFF else 1
+                    continue
+                break
+            out.append(data[i - 2 : scan])
+            i = scan
+            continue
+        body = data[i + 2 : segment_end]
+        keep = marker in _JPEG_KEPT or (
+            (marker == 0xE2 and body.startswith(b"ICC_PROFILE\x00"))
+            or (marker == 0xEE and body.startswith(b"Adobe"))
+        )
+        if keep:
+            out.append(data[i - 2 : segment_end])
+        i = segment_end
+    raise BadImage("the image is damaged or truncated")
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError):
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _process_jpeg(
+    data: bytes, image: Image.Image, info: ImageInfo, limits: ImageLimits, thumbnail: bool
+) -> CleanImage:
+    """A JPEG keeps its own compressed pixels (no loss, no re-encoding): its metadata
+    segments are cut out. Its orientation, if any, is the one EXIF entry written back, so
+    viewers still stand it up. Every scan is decoded (at a reduced scale, which still reads
+    all of the entropy-coded data) to refuse a truncated or damaged file, and to make the
+    thumbnail."""
+    orientation = _orientation(image)
+    side = limits.thumbnail_side
+    image.draft("RGB", (side, side))
+    first = _upright_as(_decoded(image)[0], orientation)
+    stripped = _jpeg_without_metadata(data)
+    if orientation != 1:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        payload = exif.tobytes()
+        segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+        stripped = stripped[:2] + segment + stripped[2:]
+    with _open(stripped) as check:  # what is stored must still be this very picture
+        if check.size != (info.width, info.height):
+            raise BadImage("the image is damaged or truncated")
+    turned = orientation in (5, 6, 7, 8)
+    width, height = (info.height, info.width) if turned else (info.width, info.height)
+    return CleanImage(
+        data=stripped,
+        content_type="image/jpeg",
+        width=width,
+        height=height,
+        thumbnail=_thumbnail(first, side) if thumbnail else None,
+    )
+
+
+_PNG_KEPT = frozenset(
+    {
+        *(b"IHDR", b"PLTE", b"IDAT", b"IEND"),  # the picture
+        *(b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"bKGD", b"pHYs"),  # its look
+        *(b"acTL", b"fcTL", b"fdAT"),  # an animation's frames (APNG)
+    }
+)
+"""Chunks drawing the picture needs; the rest (tEXt, zTXt, iTXt, eXIf, tIME, and any
+private chunk) is metadata, and goes."""
+
+
+def _png_without_metadata(data: bytes) -> bytes:
+    """The PNG's own chunks that draw it, losslessly; nothing after IEND."""
+    out = [data[:8]]
+    i, end = 8, len(data)
+    while i + 12 <= end:
+        length = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8]
+        chunk_end = i + 12 + length
+        if chunk_end > end:
+            break
+        if kind in _PNG_KEPT:
+            out.append(data[i:chunk_end])
+        i = chunk_end
+        if kind == b"IEND":
+            return b"".join(out)
+    raise BadImage("the image is damaged or truncated")
+
+
+def _process_png(
+    data: bytes, image: Image.Image, info: ImageInfo, limits: ImageLimits, thumbnail: bool
+) -> CleanImage:
+    """A PNG keeps its own compressed pixels (no re-encoding: a 10 MiB picture would take
+    seconds to compress again): its metadata chunks are cut out. Every frame is decoded
+    to refuse a truncated or damaged file, and the first makes the thumbnail. An EXIF
+    orientation in a PNG (rare) goes with the rest of its EXIF."""
+    first = _decoded(image)[0]
+    stripped = _png_without_metadata(data)
+    with _open(stripped) as check:
+        if check.size != (info.width, info.height):
+            raise BadImage("the image is damaged or truncated")
+    return CleanImage(
+        data=stripped,
+        content_type="image/png",
+        width=info.width,
+        height=info.height,
+        thumbnail=_thumbnail(first, limits.thumbnail_side) if thumbnail else None,
+    )
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright_as(image: Image.Image, orientation: int) -> Image.Image:
+    method = _TRANSPOSE.get(orientation)
+    return image if method is None else image.transpose(method)
 
 
 def make_avatar(data: bytes, side: int = 256, limits: ImageLimits = ImageLimits()) -> CleanImage:

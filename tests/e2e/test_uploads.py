@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from chatserver.sdk import ApiError, ChatClient
 from tests.e2e.conftest import ClientFactory, take_first_account
@@ -159,12 +159,17 @@ async def test_an_image_loses_its_metadata_and_gets_a_thumbnail(
     assert len(stored.of(uid(alice))) == 2  # the file and its thumbnail
 
 
-async def test_exif_orientation_is_applied_before_it_is_dropped(make_client: ClientFactory) -> None:
+async def test_a_photos_orientation_is_kept_alone(make_client: ClientFactory) -> None:
     alice = await make_client("alice")
     upload = await alice.upload(media.photo(600, 300, orientation=6), "turned.jpg", "image/jpeg")
     assert (upload["width"], upload["height"]) == (300, 600)
     data, _ = await alice.download(upload["url"])
-    assert Image.open(io.BytesIO(data)).size == (300, 600)
+    stored = Image.open(io.BytesIO(data))
+    assert dict(stored.getexif()) == {0x0112: 6}  # the orientation, and nothing else
+    assert ImageOps.exif_transpose(stored).size == (300, 600)
+    assert media.SECRET.encode() not in data
+    thumb, _ = await alice.download(upload["thumbnail_url"])
+    assert Image.open(io.BytesIO(thumb)).size == (200, 400)  # stands up too
 
 
 @pytest.mark.parametrize(
@@ -188,6 +193,15 @@ async def test_every_image_format_is_cleaned(
     assert not image.getexif()
     if content_type == "image/gif":
         assert getattr(image, "n_frames", 1) == 4  # the animation stays
+
+
+async def test_whatever_follows_a_jpeg_is_cut(make_client: ClientFactory) -> None:
+    """A picture with a zip after its end (a polyglot) is stored without the zip."""
+    alice = await make_client("alice")
+    upload = await alice.upload(media.photo(80, 60) + media.ZIP, "poly.jpg", "image/jpeg")
+    data, _ = await alice.download(upload["url"])
+    assert media.ZIP not in data and data.endswith(b"\xff\xd9")
+    Image.open(io.BytesIO(data)).load()
 
 
 async def test_other_files_download_as_attachments(make_client: ClientFactory) -> None:
