@@ -102,7 +102,9 @@ export function openUpgrade({ api, store, onDone }) {
             const field = err.code === 'conflict' || /username|reserved/i.test(err.message || '') ? username
               : /password/i.test(err.message || '') ? password
                 : err.code === 'not_found' || err.code === 'expired' || err.code === 'forbidden' ? invite : null;
-            const said = err.code === 'not_found' && code ? t('invite.notFound') : err.code === 'expired' ? t('invite.expired') : text;
+            const said = err.code === 'not_found' && code ? t('invite.notFound')
+              : err.code === 'expired' ? t('invite.expired')
+                : err.code === 'forbidden' && code ? t('upgrade.inviteRefused') : text;
             fail(said, field);
             showError(error, said, err);
           }

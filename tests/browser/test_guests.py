@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -192,3 +193,69 @@ def test_a_guest_asks_gets_an_answer_then_creates_an_account_and_keeps_it(
     assert mine == ["Combien d’heures de cours par semaine ?", "Merci, je m’inscris !"]
     question = next(m for m in history if m["id"] == question_id)["question"]
     assert question["state"] == "answered"
+
+
+def test_on_an_invite_only_server_the_upgrade_asks_for_a_student_invite(
+    browser: Browser, tmp_path: Path
+) -> None:
+    with ServerProcess(tmp_path, env={"CHAT_REGISTRATION": "invite"}) as server:
+        # The first account of an empty server is its admin, registered without an invite.
+        r = httpx.post(
+            f"{server.base_url}/api/auth/register",
+            json={"username": "direction", "password": PASSWORD},
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
+        admin = {"Authorization": f"Bearer {r.json()['token']}"}
+
+        def call(method: str, path: str, body: Any = None) -> Any:
+            answer = httpx.request(
+                method, server.base_url + path, headers=admin, json=body, timeout=10
+            )
+            assert answer.status_code < 400, answer.text
+            return answer.json()
+
+        room = call(
+            "POST", "/api/rooms", {"slug": "journee", "name": "Journée portes", "kind": "topic"}
+        )["room"]
+        call("PATCH", f"/api/rooms/{room['id']}", {"guests_allowed": True})
+        guest_invite = call("POST", f"/api/rooms/{room['id']}/invites", {"role": "guest"})["invite"]
+        student_invite = call("POST", f"/api/rooms/{room['id']}/invites", {})["invite"]
+
+        page = browser.new_context(locale="fr-FR").new_page()
+        try:
+            page.goto(server.base_url + guest_invite["url"])
+            page.get_by_label("Votre nom affiché").fill("Yanis")
+            page.get_by_role("button", name="Continuer en tant qu’invité·e").click()
+            banner = page.get_by_role("region", name="Accès invité")
+            banner.get_by_role("button", name="Créer mon compte").click()
+            dialog = page.get_by_role("dialog", name="Créer mon compte")
+            invite_field = dialog.get_by_label("Lien ou code d’invitation")
+            expect(invite_field).to_be_hidden()
+            dialog.get_by_label("Nom d’utilisateur").fill("yanis")
+            dialog.get_by_label("Mot de passe").fill(PASSWORD)
+            dialog.get_by_role("button", name="Créer mon compte").click()
+
+            # Refused without an invite: the field appears, with why.
+            error = dialog.get_by_role("alert")
+            expect(error).to_contain_text("n’ouvre de comptes que sur invitation")
+            expect(invite_field).to_be_visible()
+            expect(invite_field).to_be_focused()
+            # The poster's guest invite does not open an account either.
+            invite_field.fill(server.base_url + guest_invite["url"])
+            dialog.get_by_role("button", name="Créer mon compte").click()
+            expect(error).to_contain_text("Cette invitation n’ouvre pas de compte")
+            # A student invite link does.
+            invite_field.fill(server.base_url + student_invite["url"])
+            dialog.get_by_role("button", name="Créer mon compte").click()
+            expect(dialog).to_be_hidden(timeout=LIVE_MS)
+            expect(banner).to_be_hidden()
+            expect(page.locator(".toast")).to_contain_text("vous êtes maintenant @yanis")
+        finally:
+            page.context.close()
+        me = httpx.post(
+            f"{server.base_url}/api/auth/login",
+            json={"username": "yanis", "password": PASSWORD},
+            timeout=10,
+        ).json()["user"]
+        assert me["role"] == "student"
