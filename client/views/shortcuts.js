@@ -86,6 +86,11 @@ export function openShortcutHelp() {
       h('dd', {}, label),
     ]))));
   helpOpen = openDialog({ title: t('shortcuts.title'), className: 'shortcuts-help', content, onClose: () => { helpOpen = null; } });
+  // On a small screen the list scrolls and has nothing to focus: the list itself takes
+  // focus, so it scrolls from the keyboard too.
+  helpOpen.body.tabIndex = 0;
+  helpOpen.body.setAttribute('role', 'region');
+  helpOpen.body.setAttribute('aria-label', t('shortcuts.title'));
   return helpOpen;
 }
 

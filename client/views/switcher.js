@@ -135,6 +135,7 @@ export function openSwitcher({ store, searchUsers, onOpenRoom, onOpenPerson }) {
       h('span', { class: 'switcher-kind' }, kind));
     }));
     empty.textContent = items.length ? '' : t('switcher.none');
+    input.setAttribute('aria-expanded', String(items.length > 0));
     setActive(0);
   }
 

@@ -1,7 +1,8 @@
 """axe-core on every main screen — sign-in, chat, emoji picker, notifications, settings,
-room directory, quick switcher, shortcuts help and the phone's drawer — in the light and
-dark themes, on a desktop and at phone width: no critical or serious violation, WCAG
-2.x AA contrast included."""
+room directory, room details, a profile card, upcoming meetups, message search, a new
+poll, quick switcher, shortcuts help and the phone's drawer — in the light and dark
+themes, on a desktop and at phone width: no critical or serious violation, WCAG 2.x AA
+contrast included."""
 
 from __future__ import annotations
 
@@ -127,6 +128,18 @@ def test_main_screens_have_no_serious_accessibility_violation(
     from_sidebar("Rendez-vous à venir")
     expect(page.locator("dialog[open], .popover").first).to_be_visible()
     sweep.check("upcoming meetups")
+    sweep.close_with_escape()
+
+    page.get_by_role("button", name="Rechercher dans les messages").click()
+    expect(page.locator("dialog[open]")).to_be_visible()
+    page.keyboard.type("pitch")
+    expect(page.locator("dialog[open]")).to_contain_text("le pitch commence", timeout=LIVE_MS)
+    sweep.check("message search")
+    sweep.close_with_escape()
+
+    page.get_by_role("button", name="Créer un sondage").click()
+    expect(page.get_by_role("dialog", name="Nouveau sondage")).to_be_visible()
+    sweep.check("new poll")
     sweep.close_with_escape()
 
     page.keyboard.press("Control+k")
