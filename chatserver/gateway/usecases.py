@@ -128,6 +128,8 @@ async def guest(c: Caller, r: rq.GuestEntry) -> rs.SessionReply:
 async def upgrade(c: Caller, r: rq.Upgrade) -> rs.UpgradeReply:
     """Turn the caller's guest account into a student: same id, rooms and history."""
     user, room = await c.services.guests.upgrade(c.user, r.username, r.password, r.invite)
+    # Committed: those who see the guest see them as a student from now on.
+    await c.services.profiles.announce_user(user.id)
     if room is None:
         return rs.UpgradeReply(wire.self_out(user))
     return rs.UpgradeReply(wire.self_out(user), await _room_out(c, room, joined=True))
@@ -852,10 +854,17 @@ USE_CASES: tuple[UseCase[Any], ...] = (
     U(rq.Upgrade, upgrade, rs.UpgradeReply, Http("POST", "/api/auth/upgrade")),
     U(rq.NoInput, logout, None, Http("POST", "/api/auth/logout")),
     U(rq.NoInput, me, rs.SelfReply, Http("GET", "/api/me")),
-    U(rq.ProfileChanges, update_me, rs.SelfReply, Http("PATCH", "/api/me")),
+    # A change others see goes to everyone who shares a room: budgeted like a message.
+    U(rq.ProfileChanges, update_me, rs.SelfReply, Http("PATCH", "/api/me"), costs_message=True),
     U(rq.UserSearch, search_users, rs.UsersReply, Http("GET", "/api/users")),
     U(rq.UserRef, get_user, rs.ProfileReply, Http("GET", "/api/users/{user}")),
-    U(rq.NoInput, remove_avatar, rs.SelfReply, Http("DELETE", "/api/me/avatar")),
+    U(
+        rq.NoInput,
+        remove_avatar,
+        rs.SelfReply,
+        Http("DELETE", "/api/me/avatar"),
+        costs_message=True,
+    ),
     U(rq.PasswordChange, change_password, None, Http("POST", "/api/me/password")),
     U(rq.NoInput, logout_all, None, Http("POST", "/api/auth/logout-all")),
     U(rq.PasswordCheck, delete_me, None, Http("DELETE", "/api/me")),

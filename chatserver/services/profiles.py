@@ -167,6 +167,17 @@ class ProfileService:
         except FileMissing:
             raise NotFound("no such avatar") from None
 
+    async def announce_user(self, user_id: int) -> None:
+        """`user.updated` with the user as stored now, after a change made elsewhere (a
+        guest who became a student: their "guest" mark goes from others' screens)."""
+        try:
+            async with self._db.read() as conn:
+                profile = await store.get_profile(conn, user_id)
+            if profile is not None:
+                await self.announce(profile)
+        except Exception as exc:  # already committed: the next load shows the change
+            log.warning("change of user %s not announced: %s", user_id, exc)
+
     async def forget_avatar(self, user: User) -> None:
         """After the account's deletion: its picture goes with its other personal data."""
         await self._forget(user.id, user.avatar)

@@ -122,6 +122,10 @@ def test_a_guest_asks_gets_an_answer_then_creates_an_account_and_keeps_it(
         )
         expect(queue).to_contain_text("Aucune question ouverte.", timeout=LIVE_MS)
 
+        # Everyone sees who asked: a guest.
+        on_mentor_screen = mentor.message("Combien d’heures de cours")
+        expect(on_mentor_screen.locator(".role-tag.role-guest")).to_have_text("Invité·e")
+
         # The guest sees their question answered.
         expect(asked.locator(".q-badge")).to_contain_text("Répondue", timeout=LIVE_MS)
         guest_token = page.evaluate("localStorage.getItem('chat.token')")
@@ -164,6 +168,8 @@ def test_a_guest_asks_gets_an_answer_then_creates_an_account_and_keeps_it(
         expect(asked.locator(".role-tag")).to_have_count(0)
         expect(asked.locator(".q-badge")).to_contain_text("Répondue")
         expect(page.locator(".conn-status.conn-online")).to_be_attached()
+        # Live on the others' screens too: no longer marked as a guest.
+        expect(on_mentor_screen.locator(".role-tag.role-guest")).to_have_count(0, timeout=LIVE_MS)
         box.fill("Merci, je m’inscris !")
         box.press("Enter")
         expect(

@@ -321,9 +321,15 @@ async def test_upgrade_keeps_the_id_the_rooms_and_the_messages(
     guest_id = uid(visitor)
     await visitor.connect()
     first = await visitor.send(room["id"], "a question from a visitor")
+    mate = await make_client("mate", connect=True)
+    await mate.join(room["id"])
     new_name = f"student{uuid.uuid4().hex[:8]}"
     done = await visitor.upgrade(new_name, PASSWORD)
     assert done["user"]["id"] == guest_id
+    # Those who see the guest hear of it live: a student now, no end date.
+    while (event := await mate.next_event("user.updated"))["user"]["id"] != guest_id:
+        pass
+    assert event["user"]["role"] == "student" and "expires_at" not in event["user"]
     assert done["user"]["role"] == "student"
     assert done["user"]["username"] == new_name
     assert "expires_at" not in done["user"]
