@@ -67,6 +67,7 @@ class PollService:
                 raise _not_a_poll()
             if message.author.id != user.id and not rules.moderates(user, room, seat):
                 raise Forbidden("only the poll's author and the room's moderators close it")
+            rules.check_can_write(user, room, seat, now_ms())
             await self._locked(outbox, message)
             if not await store.close(conn, message.id, user.id, now_ms()):
                 return await self._current(outbox, message, user)

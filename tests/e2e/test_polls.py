@@ -130,7 +130,11 @@ async def test_a_multiple_choice_poll_counts_voters_once(
 ) -> None:
     _, (ana, bob), rid = await a_room(make_client, slug)
     poll = {"question": "Which days?", "options": ["Mon", "Tue", "Wed", "Thu"], "multiple": True}
-    mid = (await ana.post_message(rid, "Pick all that suit you", poll=poll))["id"]
+    await ana.connect()
+    sent = await ana.send(rid, "Pick all that suit you", poll=poll)  # over the WebSocket
+    assert sent["body"] == "Pick all that suit you" and sent["poll"]["multiple"] is True
+    assert sent["poll"]["my_vote"] == []
+    mid = sent["id"]
     assert counts(await ana.vote_poll(mid, [1, 3, 4])) == [1, 0, 1, 1]
     both = await bob.vote_poll(mid, [3, 2])
     assert counts(both) == [1, 1, 2, 1] and both["poll"]["voters"] == 2
@@ -179,6 +183,24 @@ async def test_who_may_vote_and_see_a_poll(make_client: ClientFactory, slug: Slu
     await ana.vote_poll(mid, [1])
     (pizza, _, _) = await stranger.poll_voters(mid)
     assert [u["id"] for u in pizza["voters"]] == [uid(ana)]
+
+
+async def test_a_muted_member_cannot_vote_and_an_archived_poll_is_frozen(
+    make_client: ClientFactory, slug: Slug
+) -> None:
+    owner, (ana, bob), rid = await a_room(make_client, slug)
+    mid = (await ana.post_message(rid, "", poll=LUNCH))["id"]
+    await bob.vote_poll(mid, [2])
+    await owner.mute(rid, uid(bob), 600)
+    error = await refused(bob.vote_poll(mid, [1]))
+    assert (error.status, error.code) == (403, "muted")
+    await owner.update_room(rid, archived=True)
+    for call in (ana.vote_poll(mid, [1]), ana.close_poll(mid), owner.close_poll(mid)):
+        error = await refused(call)
+        assert (error.status, error.code) == (403, "forbidden")
+    (after,) = [m for m in await ana.history(rid) if m["id"] == mid]
+    assert counts(after) == [0, 1, 0] and after["poll"]["closed"] is False
+    assert len((await ana.poll_voters(mid))[1]["voters"]) == 1  # still readable
 
 
 BAD_POLLS: list[tuple[str, Any, int, str]] = [
