@@ -11,13 +11,15 @@ comes back at once, each having missed a few messages. This script builds it:
    (default 2,000, one per user), each following its first room;
 3. every client closes; each room that a client follows then gets `--missed` messages
    (default 20), two edits of earlier messages and three reactions, over HTTP;
-4. the server is stopped (SIGTERM) and started again on the same database;
+4. the server is stopped (SIGTERM) and started again on the same database (with
+   `--no-restart` it stays up: the same drop and return without a restart, the shape
+   socket.io's connection state recovery covers, `benchmarks/node/storm_sio_client.mjs`);
 5. every client reconnects within `--spread` seconds (default 1) with `since` for its room,
    and the time until the last one has its `room.synced` is the figure. Each client's
    replay is checked: exactly the messages it missed, each once.
 
     .venv/bin/python benchmarks/storm.py [--messages 1000000] [--clients 2000] \
-        [--db sqlite|postgres] [--server-cpu 0] [--client-cpu 1]
+        [--db sqlite|postgres] [--server-cpu 0] [--client-cpu 1] [--no-restart]
 
 `--messages 10000` gives the same storm over a short history: the two figures side by
 side say whether catching up depends on the size of the history.
@@ -337,9 +339,13 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             print(f"{len(clients)} clients connected in {time.monotonic() - started:.1f} s")
             await asyncio.gather(*(c.ws.close() for c in clients if c.ws is not None))
             posted = await missed_traffic(base, by_room, args.missed)
-            print(f"missed traffic written in {len(posted)} rooms; restarting the server")
-            server.stop()
-            server.start()
+            restart = not getattr(args, "no_restart", False)
+            if restart:
+                print(f"missed traffic written in {len(posted)} rooms; restarting the server")
+                server.stop()
+                server.start()
+            else:
+                print(f"missed traffic written in {len(posted)} rooms; the server stays up")
             spy = profile(server, args.profile) if args.profile else None
             cpu_before = server.cpu_seconds()
             storm_start = time.monotonic()
@@ -368,6 +374,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             server.stop()
         result: dict[str, object] = {
             "database": args.db,
+            "restart": restart,
             "history_messages": args.messages,
             "clients": len(clients),
             "rooms_followed": len(by_room),
@@ -405,6 +412,11 @@ def main() -> None:
     parser.add_argument("--client-cpu", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the result here")
     parser.add_argument("--profile", type=Path, help="py-spy's samples of the storm, folded")
+    parser.add_argument(
+        "--no-restart",
+        action="store_true",
+        help="the clients drop and come back while the server stays up",
+    )
     args = parser.parse_args()
     if args.client_cpu is not None:
         os.sched_setaffinity(0, {args.client_cpu})
