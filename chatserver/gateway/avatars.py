@@ -35,6 +35,9 @@ async def upload_avatar(request: Request) -> Response:
     try:
         user, _ = await services.accounts.authenticate(bearer_token(request))
         await enforce(services.limiter, services.limits.requests, f"u{user.id}")
+        # A new picture costs image work and a `user.updated` to everyone who sees the
+        # user: it spends the message budget, as a message does.
+        await enforce(services.limiter, services.limits.messages_for(user.role), f"u{user.id}")
         declared = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if declared not in _IMAGE_TYPES:
             raise BadRequest(f"send the picture as one of {', '.join(_IMAGE_TYPES)}")

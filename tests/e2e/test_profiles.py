@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ from chatserver.sdk import ApiError, ChatClient
 from tests.e2e.conftest import ClientFactory
 from tests.support.clients import name, refused, uid
 from tests.support.server import ServerProcess
+from tests.support.services import postgres_database, redis_process
 
 Frame = dict[str, Any]
 Slug = Callable[[str], str]
@@ -412,3 +415,43 @@ async def test_profile_changes_do_not_block_each_other(make_client: ClientFactor
     client = await make_client("quick")
     await asyncio.gather(*(client.update_profile(pronouns=f"p{i}") for i in range(5)))
     assert (await client.get_user(uid(client)))["pronouns"] in {f"p{i}" for i in range(5)}
+
+
+# ---- several nodes ---------------------------------------------------------------------
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_a_rename_crosses_nodes(tmp_path: Path) -> None:
+    """Two nodes sharing Redis and PostgreSQL: Camille renames herself through node 0;
+    Lucas, connected to node 1, hears it, and her socket on node 0 speaks as the new name."""
+    with redis_process(tmp_path) as redis, postgres_database() as database_url:
+        env = {"CHAT_REDIS_URL": redis.url}
+        nodes = [ServerProcess(tmp_path, env=env, database_url=database_url) for _ in range(2)]
+        try:
+            for node in nodes:
+                node.spawn()
+            for node in nodes:
+                node.wait_ready()
+            async with (
+                ChatClient(nodes[0].base_url) as camille,
+                ChatClient(nodes[1].base_url) as lucas,
+                ChatClient(nodes[1].base_url) as stranger,
+            ):
+                for client, name in ((camille, "camille"), (lucas, "lucas"), (stranger, "str")):
+                    await client.register(f"{name}{uuid.uuid4().hex[:8]}", "correct horse battery")
+                room = await camille.create_room(f"n-{uuid.uuid4().hex[:10]}", "Nodes", "topic")
+                await lucas.join(room["id"])
+                for client in (camille, lucas, stranger):
+                    await client.connect()
+                await camille.update_profile(display_name="Camille (node 0)")
+                event = await lucas.next_event("user.updated", timeout=10)
+                assert event["user"]["display_name"] == "Camille (node 0)"
+                with pytest.raises(TimeoutError):
+                    await stranger.next_event("user.updated", timeout=1)
+                await camille.send(room["id"], "depuis le nœud 0")
+                heard = await lucas.next_event("message.created", timeout=10)
+                assert heard["message"]["author"]["display_name"] == "Camille (node 0)"
+        finally:
+            for node in nodes:
+                node.stop()
