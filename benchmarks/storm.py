@@ -348,6 +348,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 print(f"missed traffic written in {len(posted)} rooms; the server stays up")
             spy = profile(server, args.profile) if args.profile else None
             cpu_before = server.cpu_seconds()
+            client_cpu_before = time.process_time()
             storm_start = time.monotonic()
 
             async def resume(client: Client) -> None:
@@ -361,6 +362,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             )
             failures = [r for r in results if isinstance(r, BaseException)]
             cpu = server.cpu_seconds() - cpu_before
+            client_cpu = time.process_time() - client_cpu_before
             if spy is not None:
                 spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
                 spy.wait(60)
@@ -392,6 +394,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             },
             "server_cpu_s": round(cpu, 2),
             "server_cpu_ms_per_client": round(cpu / max(1, len(clients)) * 1000, 2),
+            "client_cpu_s": round(client_cpu, 2),
             "load_average": round(os.getloadavg()[0], 1),
         }
         if failures:

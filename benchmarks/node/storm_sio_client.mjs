@@ -240,6 +240,7 @@ async function main() {
       await server.start();
     }
     const cpuBefore = cpuSeconds(server.pid);
+    const clientCpuBefore = process.cpuUsage();
     const stormStart = now();
     let pending = clients.length;
     let lastDone = stormStart;
@@ -281,6 +282,7 @@ async function main() {
     }
     const timedOut = await Promise.race([allDone.then(() => false), sleep(O.timeout * 1000).then(() => true)]);
     const cpu = cpuSeconds(server.pid) - cpuBefore;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
     // A short drain: a duplicate or a late extra event after catching up still counts.
     await sleep(500);
     const after = await stats(url);
@@ -337,6 +339,7 @@ async function main() {
         : null,
       server_cpu_s: round(cpu, 2),
       server_cpu_ms_per_client: round((cpu / Math.max(1, clients.length)) * 1000, 2),
+      client_cpu_s: round((clientCpu.user + clientCpu.system) / 1e6, 2),
       server_sessions_before: before.sessions,
       server_packets_buffered: before.packets,
       server_rss_mb_after: round(after.rss_bytes / 2 ** 20),
