@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from sqlalchemy import (
@@ -323,19 +323,6 @@ async def changed_since_in_rooms(
     for start in range(0, len(page), REACTIONS_BATCH):
         out += await _with_reactions(conn, page[start : start + REACTIONS_BATCH], viewer_id)
     return out
-
-
-def select_messages() -> Select[tuple[object, ...]]:
-    """Messages with their author and question state, for a query of another module
-    (search) to narrow; read its rows with `viewed_page`."""
-    return _select()
-
-
-async def viewed_page(
-    conn: AsyncConnection, rows: Iterable[AnyRow], viewer_id: int
-) -> list[Message]:
-    """Rows of `select_messages()` as the viewer's messages, in the rows' order."""
-    return await _with_reactions(conn, [_from_row(row) for row in rows], viewer_id)
 
 
 async def existing_in_room(conn: AsyncConnection, room_id: int, message_id: int) -> bool:
