@@ -1,9 +1,9 @@
 """`--meetup`: everyone answers one meetup at once.
 
-N accounts join one room and open a WebSocket each; an organiser posts a meetup with
-`--capacity` places. Then every client answers `going` over HTTP, spread evenly over
-`--duration` seconds (one second by default), and afterwards the first `--leavers` of
-those going answer `no` all at once. What is checked:
+N guest accounts (made in seconds: no password to hash) join one room that allows guests
+and open a WebSocket each; an organiser posts a meetup with `--capacity` places. Then every
+client answers `going` over HTTP, spread evenly over `--window` seconds (one by default),
+and afterwards the first `--leavers` of those going answer `no` all at once. Checked:
 
 - the counts are exact: `capacity` going and the rest waitlisted after the burst, and
   still `capacity` going once the leavers are gone (the first of the line moved up);
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -102,11 +103,14 @@ class _Reader:
         self.updates = 0
         self.ws: ClientConnection | None = None
 
-    async def run(self, url: str, token: str) -> None:
-        ws = await connect(url, max_size=2**22, ping_interval=None, open_timeout=60)
-        self.ws = ws
-        await ws.send(msgspec.json.encode({"op": "hello", "v": 1, "token": token}).decode())
-        await ws.recv()  # ready
+    async def run(self, url: str, token: str, gate: asyncio.Semaphore) -> None:
+        async with gate:
+            ws = await connect(url, max_size=2**22, ping_interval=None, open_timeout=120)
+            await ws.send(msgspec.json.encode({"op": "hello", "v": 1, "token": token}).decode())
+            ready = await ws.recv()
+            if b'"ready"' not in (ready if isinstance(ready, bytes) else ready.encode()):
+                raise RuntimeError(f"no ready: {ready[:200]!r}")
+            self.ws = ws
         marker = f'"id":{self.message_id},'.encode()
         with contextlib.suppress(ConnectionClosed):
             async for raw in ws:
@@ -150,6 +154,14 @@ async def _register(http: httpx.AsyncClient, name: str) -> tuple[int, str]:
     return int(body["user"]["id"]), str(body["token"])
 
 
+async def _guest(http: httpx.AsyncClient, name: str) -> tuple[int, str]:
+    """A guest account: no password to hash, so 500 people are ready in seconds."""
+    resp = await http.post("/api/auth/guest", json={"display_name": name})
+    resp.raise_for_status()
+    body = resp.json()
+    return int(body["user"]["id"]), str(body["token"])
+
+
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -167,14 +179,19 @@ async def _bounded(limit: int, jobs: list[Any]) -> list[Any]:
 async def meetup(opts: Options) -> MeetupResult:
     """Run the scenario against `opts.urls` (clients spread round-robin over them)."""
     n, capacity, leavers = opts.clients, opts.capacity, opts.leavers
+
+    def say(text: str) -> None:
+        if not opts.quiet:
+            print(f"[meetup] {text}", file=sys.stderr, flush=True)
+
     result = MeetupResult(n, capacity, leavers, opts.window)
     prefix = f"{opts.prefix[:8]}{uuid.uuid4().hex[:6]}"
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=opts.http_url, timeout=60, limits=limits) as http:
         _, organiser = await _register(http, f"{prefix}org")
+        say(f"registering {n} accounts")
         accounts = await _bounded(
-            opts.register_concurrency,
-            [_register(http, f"{prefix}u{i}") for i in range(n)],
+            opts.register_concurrency, [_guest(http, f"{prefix} {i}") for i in range(n)]
         )
         room = (
             await http.post(
@@ -187,6 +204,10 @@ async def meetup(opts: Options) -> MeetupResult:
                 headers=_auth(organiser),
             )
         ).json()["room"]["id"]
+        allowed = await http.patch(
+            f"/api/rooms/{room}", json={"guests_allowed": True}, headers=_auth(organiser)
+        )
+        allowed.raise_for_status()
         await _bounded(
             50,
             [http.post(f"/api/rooms/{room}/join", headers=_auth(tok)) for _, tok in accounts],
@@ -200,12 +221,14 @@ async def meetup(opts: Options) -> MeetupResult:
         posted.raise_for_status()
         message_id = int(posted.json()["message"]["id"])
 
+        say(f"{n} accounts in the room, meetup {message_id}; connecting")
         readers = [_Reader(message_id) for _ in range(n)]
+        gate = asyncio.Semaphore(opts.connect_concurrency)
         tasks = [
-            asyncio.ensure_future(r.run(opts.ws_url(i), accounts[i][1]))
+            asyncio.ensure_future(r.run(opts.ws_url(i), accounts[i][1], gate))
             for i, r in enumerate(readers)
         ]
-        async with asyncio.timeout(120):
+        async with asyncio.timeout(300):
             while sum(1 for r in readers if r.ws is not None) < n:
                 if any(t.done() and t.exception() for t in tasks):
                     raise RuntimeError("a WebSocket failed to connect")
@@ -224,11 +247,19 @@ async def meetup(opts: Options) -> MeetupResult:
             if delay > 0:
                 await asyncio.sleep(delay)
             sent = time.perf_counter()
-            resp = await http.put(
-                f"/api/messages/{message_id}/rsvp",
-                json={"status": status},
-                headers=_auth(accounts[i][1]),
-            )
+            for attempt in range(3):  # an answer is idempotent: safe to send again
+                try:
+                    resp = await http.put(
+                        f"/api/messages/{message_id}/rsvp",
+                        json={"status": status},
+                        headers=_auth(accounts[i][1]),
+                    )
+                    break
+                except httpx.TransportError as exc:
+                    name = f"transport:{type(exc).__name__}"
+                    result.rsvp_errors[name] = result.rsvp_errors.get(name, 0) + 1
+                    if attempt == 2:
+                        return
             latencies.append(int((time.perf_counter() - sent) * 1e6))
             last_ack = max(last_ack, time.monotonic())
             if resp.status_code != 200:
@@ -238,6 +269,7 @@ async def meetup(opts: Options) -> MeetupResult:
             result.rsvps_ok += 1
             replies[i] = resp.json()["message"]["event"]
 
+        say("connected; the burst")
         start = time.monotonic() + 0.1
         await asyncio.gather(*(answer(i, "going", start + i * opts.window / n) for i in range(n)))
         result.rsvp_ms = LatencySummary.of(latencies)
@@ -256,6 +288,7 @@ async def meetup(opts: Options) -> MeetupResult:
             readers, after, last_ack, max(opts.drain, 3.0)
         )
 
+        say(f"after the burst: {result.after_burst}; converged {result.clients_converged}")
         # The first `leavers` of those going leave at once: the line's first L move up.
         going = [i for i, r in enumerate(replies) if r and r["my_rsvp"] == "going"][:leavers]
         line = sorted(
