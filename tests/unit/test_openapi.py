@@ -65,7 +65,7 @@ def test_operations_name_their_inputs_replies_and_errors(document: dict[str, Any
 
     history = document["paths"]["/api/rooms/{room}/messages"]["get"]
     query = {p["name"]: p for p in history["parameters"] if p["in"] == "query"}
-    assert set(query) == {"before", "after", "limit"}
+    assert set(query) == {"before", "after", "around", "limit"}
     assert query["limit"]["schema"]["maximum"] == 200
     assert "null" not in json.dumps(query["before"]["schema"])
 
