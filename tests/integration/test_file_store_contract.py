@@ -228,7 +228,7 @@ async def test_s3_bucket_must_exist_unless_created(s3_server: S3Server) -> None:
         secret_key=SECRET_KEY,
     )
     try:
-        with pytest.raises(Exception, match="404|Not Found|NoSuchBucket"):
+        with pytest.raises(Exception, match=r"404|Not Found|NoSuchBucket"):
             await store.start()
         assert not await store.ping()
     finally:
