@@ -734,6 +734,7 @@ const fr = {
   'shortcuts.emoji': 'Suggérer des emoji (« :fête »)',
   'shortcuts.mention': 'Mentionner quelqu’un',
   'shortcuts.cancelReply': 'Annuler la réponse',
+  'app.updated': 'Une nouvelle version de Campus est prête : elle s’ouvrira au prochain chargement de la page.',
 
   // --- message search (views/search.js)
   'search.open': 'Rechercher dans les messages (Ctrl+/)',
@@ -1489,6 +1490,7 @@ const en = {
   'shortcuts.emoji': 'Suggest emoji (“:party”)',
   'shortcuts.mention': 'Mention someone',
   'shortcuts.cancelReply': 'Cancel the reply',
+  'app.updated': 'A new version of Campus is ready: it opens the next time the page loads.',
 
   // --- message search (views/search.js)
   'search.open': 'Search messages (Ctrl+/)',

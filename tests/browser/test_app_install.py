@@ -4,14 +4,18 @@ shell (never API responses) and opens the app without network, with the offline 
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import pytest
 from PIL import Image
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LIVE_MS, Person, create_topic
+from tests.browser.conftest import LIVE_MS, PASSWORD, Person, create_topic, unique
 from tests.support.server import ServerProcess
 
 
@@ -56,11 +60,7 @@ def test_the_app_opens_offline_with_the_offline_banner(
     alice.send("avant la coupure")
     expect(alice.message("avant la coupure")).to_be_visible(timeout=LIVE_MS)
     # The worker is installed and controls the page (it claims it on activation).
-    # (Polled from here: the page's CSP forbids the eval that wait_for_function needs.)
-    deadline = time.monotonic() + LIVE_MS / 1000
-    while not page.evaluate("() => navigator.serviceWorker.controller !== null"):
-        assert time.monotonic() < deadline, "the service worker never took control"
-        time.sleep(0.1)
+    _wait_for_control(page)
     cached: list[str] = page.evaluate(
         """async () => {
             const urls = [];
@@ -90,3 +90,75 @@ def test_the_app_opens_offline_with_the_offline_banner(
     alice.wait_online()
     expect(banner).to_be_hidden(timeout=LIVE_MS)
     expect(alice.message("avant la coupure")).to_be_visible(timeout=LIVE_MS)
+
+
+def test_a_new_release_replaces_the_cached_shell(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A changed client (as after a release) gives a new worker, which caches the new
+    shell, drops the old one and tells the open page."""
+    work = tmp_path_factory.mktemp("release")
+    client = work / "client"
+    shutil.copytree(CLIENT, client, ignore=shutil.ignore_patterns("tests"))
+    with ServerProcess(work, env={"CHAT_CLIENT_DIR": str(client)}) as server:
+        r = httpx.post(
+            f"{server.base_url}/api/auth/register",
+            json={"username": unique("release"), "password": PASSWORD},
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
+        context = browser.new_context(locale="fr-FR")
+        try:
+            context.add_init_script(
+                f"localStorage.setItem('chat.token', {json.dumps(r.json()['token'])});"
+            )
+            page = context.new_page()
+            page.goto(server.base_url + "/")
+            _wait_for_control(page)
+            page.reload()  # opened again, as from the home screen: from the cached shell
+            _wait_for_control(page)
+            before = _build(server.base_url)
+            assert _shell_caches(page) == [f"campus-shell-{before}"]
+
+            # The release: one file of the shell changes.
+            with (client / "css" / "app.css").open("a") as css:
+                css.write("\n/* release 2 */\n")
+            after = _build(server.base_url)
+            assert after != before
+            page.evaluate("async () => (await navigator.serviceWorker.getRegistration()).update()")
+            expect(page.locator(".toast")).to_contain_text(
+                "Une nouvelle version de Campus est prête", timeout=LIVE_MS
+            )
+            # The old shell is dropped as the new worker activates (just after the switch).
+            deadline = time.monotonic() + LIVE_MS / 1000
+            while _shell_caches(page) != [f"campus-shell-{after}"]:
+                assert time.monotonic() < deadline, _shell_caches(page)
+                time.sleep(0.1)
+            css_now = page.evaluate("async () => (await fetch('/css/app.css')).text()")
+            assert "/* release 2 */" in css_now
+        finally:
+            context.close()
+
+
+CLIENT = Path(__file__).resolve().parents[2] / "client"
+
+
+def _wait_for_control(page: Page) -> None:
+    # (Polled from here: the page's CSP forbids the eval that wait_for_function needs.)
+    deadline = time.monotonic() + LIVE_MS / 1000
+    while not page.evaluate("() => navigator.serviceWorker.controller !== null"):
+        assert time.monotonic() < deadline, "the service worker never took control"
+        time.sleep(0.1)
+
+
+def _build(base: str) -> str:
+    head = httpx.get(f"{base}/sw.js", timeout=10).text.split("\n", 1)[0]
+    build: str = json.loads(head.removeprefix("self.__SHELL__ = ").removesuffix(";"))["build"]
+    return build
+
+
+def _shell_caches(page: Page) -> list[str]:
+    names: list[str] = page.evaluate(
+        "async () => (await caches.keys()).filter((n) => n.startsWith('campus-shell-'))"
+    )
+    return names
