@@ -213,6 +213,9 @@ async def test_fields_are_trimmed_at_the_limit_and_cleared_by_null_or_empty(
     await client.update_profile(region="Liège")
     own = await client.get_user(uid(client))
     assert own["pronouns"] == "il" and own["region"] == "Liège"
+    # The data export carries the profile.
+    exported = await client.export()
+    assert exported["profile"]["pronouns"] == "il" and exported["profile"]["bio"] is None
 
 
 # ---- user.updated ------------------------------------------------------------------------
@@ -420,11 +423,9 @@ async def test_profile_changes_do_not_block_each_other(make_client: ClientFactor
 # ---- several nodes ---------------------------------------------------------------------
 
 
-@pytest.mark.redis
-@pytest.mark.postgres
-async def test_a_rename_crosses_nodes(tmp_path: Path) -> None:
-    """Two nodes sharing Redis and PostgreSQL: Camille renames herself through node 0;
-    Lucas, connected to node 1, hears it, and her socket on node 0 speaks as the new name."""
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[list[ServerProcess]]:
+    """Two nodes sharing Redis and PostgreSQL (skipped where those are missing)."""
     with redis_process(tmp_path) as redis, postgres_database() as database_url:
         env = {"CHAT_REDIS_URL": redis.url}
         nodes = [ServerProcess(tmp_path, env=env, database_url=database_url) for _ in range(2)]
@@ -433,25 +434,33 @@ async def test_a_rename_crosses_nodes(tmp_path: Path) -> None:
                 node.spawn()
             for node in nodes:
                 node.wait_ready()
-            async with (
-                ChatClient(nodes[0].base_url) as camille,
-                ChatClient(nodes[1].base_url) as lucas,
-                ChatClient(nodes[1].base_url) as stranger,
-            ):
-                for client, name in ((camille, "camille"), (lucas, "lucas"), (stranger, "str")):
-                    await client.register(f"{name}{uuid.uuid4().hex[:8]}", "correct horse battery")
-                room = await camille.create_room(f"n-{uuid.uuid4().hex[:10]}", "Nodes", "topic")
-                await lucas.join(room["id"])
-                for client in (camille, lucas, stranger):
-                    await client.connect()
-                await camille.update_profile(display_name="Camille (node 0)")
-                event = await lucas.next_event("user.updated", timeout=10)
-                assert event["user"]["display_name"] == "Camille (node 0)"
-                with pytest.raises(TimeoutError):
-                    await stranger.next_event("user.updated", timeout=1)
-                await camille.send(room["id"], "depuis le nœud 0")
-                heard = await lucas.next_event("message.created", timeout=10)
-                assert heard["message"]["author"]["display_name"] == "Camille (node 0)"
+            yield nodes
         finally:
             for node in nodes:
                 node.stop()
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_a_rename_crosses_nodes(two_nodes: list[ServerProcess]) -> None:
+    """Camille renames herself through node 0; Lucas, connected to node 1, hears it, a
+    stranger there does not, and her socket on node 0 speaks as the new name."""
+    async with (
+        ChatClient(two_nodes[0].base_url) as camille,
+        ChatClient(two_nodes[1].base_url) as lucas,
+        ChatClient(two_nodes[1].base_url) as stranger,
+    ):
+        for client, name in ((camille, "camille"), (lucas, "lucas"), (stranger, "str")):
+            await client.register(f"{name}{uuid.uuid4().hex[:8]}", "correct horse battery")
+        room = await camille.create_room(f"n-{uuid.uuid4().hex[:10]}", "Nodes", "topic")
+        await lucas.join(room["id"])
+        for client in (camille, lucas, stranger):
+            await client.connect()
+        await camille.update_profile(display_name="Camille (node 0)")
+        event = await lucas.next_event("user.updated", timeout=10)
+        assert event["user"]["display_name"] == "Camille (node 0)"
+        with pytest.raises(TimeoutError):
+            await stranger.next_event("user.updated", timeout=1)
+        await camille.send(room["id"], "depuis le nœud 0")
+        heard = await lucas.next_event("message.created", timeout=10)
+        assert heard["message"]["author"]["display_name"] == "Camille (node 0)"
