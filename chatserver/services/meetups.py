@@ -97,7 +97,7 @@ class MeetupService:
             changed, _ = await store.set_rsvp(conn, held, user.id, answer, now)
             return changed
 
-        return await self._write(user, message_id, change)
+        return await self._write(user, message_id, change, shared=True)
 
     # -- the organiser's changes -----------------------------------------------------------
 
@@ -279,9 +279,18 @@ class MeetupService:
                 rows.append((user_id, "event"))
         return await notification_store.insert_many(conn, rows, message.id, room.id, now)
 
-    async def _write(self, user: User, message_id: int, change: Change) -> Message:
-        """Apply `change`; when it changed something, sequence it as `message.updated`."""
-        async with self._events.write() as outbox:
+    async def _write(
+        self, user: User, message_id: int, change: Change, *, shared: bool = False
+    ) -> Message:
+        """Apply `change`; when it changed something, sequence it as `message.updated`.
+
+        `shared` lets concurrent calls share one SQLite transaction and its disk sync
+        (group commit, as sends do): a crowd answering at once then costs a sync per
+        batch, not one each. `change` must then be safe to run twice (only the run that
+        commits counts) and touch nothing but the connection.
+        """
+
+        async def work(outbox: Outbox) -> Message:
             conn = outbox.conn
             message, room, seat = await message_in_view(conn, user, message_id)
             if not await change(conn, message, room, seat):
@@ -289,6 +298,11 @@ class MeetupService:
                 assert current is not None
                 return current
             return await self._announce(outbox, message, user)
+
+        if shared:
+            return await self._events.write_shared(work)
+        async with self._events.write() as outbox:
+            return await work(outbox)
 
     async def _announce(self, outbox: Outbox, message: Message, viewer: User) -> Message:
         conn = outbox.conn
