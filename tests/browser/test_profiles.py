@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import httpx
 from PIL import Image
-from playwright.sync_api import expect
+from playwright.sync_api import FilePayload, expect
 
 from tests.browser.conftest import LIVE_MS, Person, create_topic
 
@@ -117,9 +117,8 @@ def test_a_rename_and_a_new_picture_show_live_in_another_browser(
     # Hugo sees the new name in place, without reloading.
     expect(message.locator(".msg-author")).to_have_text("Nora Benali", timeout=LIVE_MS)
 
-    settings.locator("#set-avatar").set_input_files(
-        files=[{"name": "nora.png", "mimeType": "image/png", "buffer": picture(320, 480)}]
-    )
+    chosen: FilePayload = {"name": "nora.png", "mimeType": "image/png", "buffer": picture(320, 480)}
+    settings.locator("#set-avatar").set_input_files(files=[chosen])
     preview = settings.locator(".profile-edit-avatar .avatar-img")
     expect(preview).to_have_attribute("src", _blob())
     settings.get_by_role("button", name="Enregistrer la photo").click()
