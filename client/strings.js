@@ -754,6 +754,7 @@ const fr = {
   'search.unknownRoom': 'Aucun de vos salons ne s’appelle « {name} ».',
   'search.unknownHas': '« has:{value} » : choisissez link, question, pin ou attachment.',
   'search.joinToOpen': 'rejoindre pour ouvrir',
+  'search.shortcut': 'Rechercher dans les messages (/ hors d’un champ de texte)',
   'upgrade.inviteRefused': 'Cette invitation n’ouvre pas de compte (c’est une invitation pour invité·es) : demandez un lien pour des comptes étudiants.',
 };
 
@@ -1510,6 +1511,7 @@ const en = {
   'search.unknownRoom': 'None of your rooms is called “{name}”.',
   'search.unknownHas': '“has:{value}”: choose link, question, pin or attachment.',
   'search.joinToOpen': 'join to open',
+  'search.shortcut': 'Search messages (/ outside a text field)',
   'upgrade.inviteRefused': 'This invite does not open an account (it is for guests): ask for a link for student accounts.',
 };
 

@@ -7,6 +7,7 @@ import { h, icon, iconButton, replaceChildren } from '../dom.js';
 import { t, errorText, formatDateTime } from '../i18n.js';
 import { roomTitle, displayName } from '../selectors.js';
 import { openDialog, toast } from './ui.js';
+import { addShortcutHelp } from './shortcuts.js';
 
 const PAGE = 20;
 const CONTEXT = 50;        // messages loaded around a result
@@ -19,6 +20,9 @@ const HAS = {
 };
 const CHIP = /^(in|from|has|dans|de|avec):(\S+)$/i;
 const KIND = { dans: 'in', de: 'from', avec: 'has' };
+const MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '');
+
+addShortcutHelp({ group: 'nav', keys: [[MAC ? '⌘' : 'Ctrl', '/'], ['/']], label: () => t('search.shortcut') });
 
 /** True for a key press that opens the search: Ctrl+/ (⌘/ on a Mac) anywhere, / outside text. */
 export function isSearchShortcut(e) {
