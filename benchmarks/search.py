@@ -239,10 +239,7 @@ def load_sqlite(path: Path, count: int) -> None:
                 )
                 db.executemany(
                     "INSERT INTO message_search (rowid, terms) VALUES (?, ?)",
-                    [
-                        (row[0], " ".join(sq.document_terms(row[4], row[1], row[3])))
-                        for row in batch
-                    ],
+                    [(row[0], " ".join(sq.indexed_terms(row[4], row[1], row[3]))) for row in batch],
                 )
             batch = []
             print(f"  {i:,} messages ({time.monotonic() - started:.0f} s)", end="\r", flush=True)
@@ -304,7 +301,7 @@ async def load_postgres(url: str, count: int) -> None:
                 await db.copy_records_to_table(
                     "staged_terms",
                     records=[
-                        (row[0], sq.tsvector(sq.document_terms(row[4], row[1], row[3])))
+                        (row[0], sq.tsvector(sq.indexed_terms(row[4], row[1], row[3])))
                         for row in batch
                     ],
                 )

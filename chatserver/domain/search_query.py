@@ -24,6 +24,7 @@ word to find: empty, operator-only or exclusion-only queries are `bad_request`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -88,6 +89,34 @@ def room_term(room_id: int) -> str:
 
 def author_term(author_id: int) -> str:
     return f"{FACET}u{author_id}"
+
+
+def index_token(term: str) -> str:
+    """What the index stores for a term: 16 hex digits of its BLAKE2b hash.
+
+    Deleting a message removes its index row in the same transaction, but FTS5 keeps the
+    tokens of removed rows inside its segments until they are merged, and PostgreSQL
+    keeps a dead row until vacuum: text put there would outlive its deletion. Hashed,
+    those leftovers are not text; someone holding the database file could still confirm
+    a word they guess (docs/security.md). 64 bits make a collision between two terms of
+    one school's vocabulary vanishingly unlikely, and a collision only adds a result."""
+    return hashlib.blake2b(term.encode(), digest_size=8).hexdigest()
+
+
+def indexed_terms(body: str, room_id: int, author_id: int) -> list[str]:
+    """The index tokens of a message: its `document_terms`, hashed."""
+    return [index_token(term) for term in document_terms(body, room_id, author_id)]
+
+
+def indexed(query: Query) -> Query:
+    """The query over index tokens (what the engines are given)."""
+    return Query(
+        tuple(frozenset(map(index_token, group)) for group in query.include),
+        tuple(
+            tuple(frozenset(map(index_token, group)) for group in groups)
+            for groups in query.exclude
+        ),
+    )
 
 
 def document_terms(body: str, room_id: int, author_id: int) -> list[str]:

@@ -443,9 +443,7 @@ class NewPoll(msgspec.Struct, kw_only=True):
     """A poll sent with a message: 2-10 distinct, non-blank options."""
 
     question: Annotated[str, msgspec.Meta(max_length=300, description="1-300 characters")]
-    options: Annotated[
-        list[PollText], msgspec.Meta(min_length=2, max_length=MAX_POLL_OPTIONS)
-    ]
+    options: Annotated[list[PollText], msgspec.Meta(min_length=2, max_length=MAX_POLL_OPTIONS)]
     multiple: bool = False
     anonymous: bool = False
 

@@ -56,6 +56,9 @@ async def search(
         facets.append(sq.author_term(filters.author_id))
     if filters.has == "link":
         facets.append(sq.LINK_TERM)
+    # The index holds tokens, not terms (`search_query.index_token`).
+    query = sq.indexed(query)
+    facets = [sq.index_token(facet) for facet in facets]
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
         key = _FTS.c.rowid

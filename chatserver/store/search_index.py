@@ -1,7 +1,7 @@
 """The search index: one row of terms per live message, written with the message.
 
-The terms come from `domain.search_query` (normalised and stemmed in Python, once), so
-both databases index exactly the same terms:
+The terms come from `domain.search_query` (normalised and stemmed in Python, once, then
+hashed: see `index_token`), so both databases index exactly the same tokens:
 
 - SQLite: `message_search`, an FTS5 table (`tokenize='ascii'`, which keeps each of our
   terms as one token, and `detail='none'`: no positions, as no query needs them) whose
@@ -51,7 +51,7 @@ async def add(
 ) -> None:
     """Index a new message (the send path: one statement)."""
     sqlite = _sqlite(conn)
-    terms = sq.document_terms(body, room_id, author_id)
+    terms = sq.indexed_terms(body, room_id, author_id)
     await conn.execute(_SQLITE_INSERT if sqlite else _PG_INSERT, _params(message_id, terms, sqlite))
 
 
@@ -60,7 +60,7 @@ async def replace(
 ) -> None:
     """Index an edited message by its new text."""
     sqlite = _sqlite(conn)
-    terms = sq.document_terms(body, room_id, author_id)
+    terms = sq.indexed_terms(body, room_id, author_id)
     if sqlite:
         await conn.execute(_SQLITE_DELETE, {"id": message_id})
         await conn.execute(_SQLITE_INSERT, _params(message_id, terms, True))

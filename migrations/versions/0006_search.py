@@ -60,7 +60,7 @@ def upgrade() -> None:
             break
         params = []
         for message_id, room_id, author_id, body in rows:
-            terms = sq.document_terms(body, room_id, author_id)
+            terms = sq.indexed_terms(body, room_id, author_id)
             params.append(
                 {"id": message_id, "terms": " ".join(terms) if sqlite else sq.tsvector(terms)}
             )
