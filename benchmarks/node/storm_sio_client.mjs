@@ -2,14 +2,16 @@
 // recovery (`storm_sio.mjs`), driven with the official socket.io-client.
 //
 //   taskset -c 1 node benchmarks/node/storm_sio_client.mjs [--clients 2000] [--rooms 27] \
-//       [--missed 20] [--spread 1] [--restart] [--server-cpu 0] [--json out.json]
+//       [--missed 20] [--spread 1] [--restart] [--drop transport|disconnect] \
+//       [--server-cpu 0] [--json out.json]
 //
 // 1. the server (`storm_sio.mjs`, pinned to --server-cpu with taskset) and --clients
 //    socket.io clients (websocket transport, one manager each), client i following room
 //    (i mod --rooms) + 1; each waits for its `ready`, which gives it an offset;
 // 2. every client's transport drops (`socket.io.engine.close()`: the server sees
-//    "transport close", a recoverable reason — `socket.disconnect()` would not be), and
-//    the driver waits until the server holds no client socket;
+//    "transport close", a recoverable reason; `--drop disconnect` calls
+//    `socket.disconnect()` instead, "client namespace disconnect", which is not), and the
+//    driver waits until the server holds no client socket;
 // 3. a writer connection sends --missed messages (default 20), two edits of the first two
 //    and three reactions on the last three, in every followed room, each acknowledged;
 // 4. with --restart the server is stopped (SIGTERM) and started again on the same port;
@@ -54,7 +56,9 @@ const O = {
   concurrency: num(opt.concurrency, 200),
   maxDisconnectionMs: num(opt.maxDisconnectionMs, 120_000),
   json: opt.json,
+  drop: opt.drop ?? "transport",
 };
+if (!["transport", "disconnect"].includes(O.drop)) throw new Error("--drop is transport or disconnect");
 const say = (s) => process.stderr.write(s + "\n");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
@@ -223,7 +227,10 @@ async function main() {
     say(`${clients.length} clients connected in ${((now() - started) / 1000).toFixed(1)} s`);
 
     // Every transport drops; the server persists each session ("transport close").
-    for (const c of clients) c.socket.io.engine.close();
+    for (const c of clients) {
+      if (O.drop === "transport") c.socket.io.engine.close();
+      else c.socket.disconnect();
+    }
     for (let i = 0; ; i++) {
       const s = await stats(url);
       if (s.sockets <= 1) break; // the probe itself
@@ -315,6 +322,7 @@ async function main() {
       socket_io: JSON.parse(readFileSync(new URL("./node_modules/socket.io/package.json", import.meta.url))).version,
       node: process.version,
       shape: O.restart ? "after a restart" : "drop and resume, server stays up",
+      drop: O.drop,
       clients: clients.length,
       rooms_followed: roomIds.length,
       missed_per_client: O.missed,
