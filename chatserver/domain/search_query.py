@@ -91,6 +91,7 @@ def author_term(author_id: int) -> str:
     return f"{FACET}u{author_id}"
 
 
+@lru_cache(maxsize=65_536)
 def index_token(term: str) -> str:
     """What the index stores for a term: 16 hex digits of its BLAKE2b hash.
 
@@ -99,7 +100,8 @@ def index_token(term: str) -> str:
     keeps a dead row until vacuum: text put there would outlive its deletion. Hashed,
     those leftovers are not text; someone holding the database file could still confirm
     a word they guess (docs/security.md). 64 bits make a collision between two terms of
-    one school's vocabulary vanishingly unlikely, and a collision only adds a result."""
+    one school's vocabulary vanishingly unlikely, and a collision only adds a result.
+    Cached, as `stems` is: the send path hashes a term of its vocabulary once."""
     return hashlib.blake2b(term.encode(), digest_size=8).hexdigest()
 
 
