@@ -35,6 +35,7 @@ import os
 import random
 import resource
 import secrets
+import shutil
 import signal
 import socket
 import sqlite3
@@ -113,6 +114,7 @@ async def drop_database(url: str) -> None:
         path = url.split("///", 1)[1]
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
+        shutil.rmtree(f"{path}-files", ignore_errors=True)  # the server's file store
         return
     name = url.rsplit("/", 1)[1]
     admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
