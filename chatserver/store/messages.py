@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from sqlalchemy import (
-    Integer,
     Select,
     and_,
     bindparam,
-    column,
     func,
     insert,
     or_,
     select,
     update,
-    values,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -309,20 +307,31 @@ async def changed_since_in_rooms(
     """
     if not since:
         return []
-    # A CTE, since SQLite cannot name the columns of a VALUES in FROM.
-    marks = (
-        values(column("room_id", Integer), column("since", Integer), name="marks")
-        .data(list(since.items()))
-        .cte()
-    )
-    stmt = _select().join(
-        marks, and_(messages.c.room_id == marks.c.room_id, messages.c.updated_seq > marks.c.since)
-    )
-    page = [_from_row(row) for row in await conn.execute(stmt)]
+    params: dict[str, int] = {}
+    for i, (room_id, seq) in enumerate(since.items()):
+        params[f"r{i}"], params[f"s{i}"] = room_id, seq
+    page = [_from_row(row) for row in await conn.execute(_changed_since(len(since)), params)]
     out: list[Message] = []
     for start in range(0, len(page), REACTIONS_BATCH):
         out += await _with_reactions(conn, page[start : start + REACTIONS_BATCH], viewer_id)
     return out
+
+
+@lru_cache(maxsize=256)
+def _changed_since(rooms: int) -> Select[tuple[object, ...]]:
+    """The replay's statement for `rooms` rooms: each room's range of the (room_id,
+    updated_seq) index, OR-ed. Its values are bound parameters, so SQLAlchemy compiles it
+    once per number of rooms, not once per `hello` (rooms' seqs written into a VALUES
+    list made every replay a new statement, compiled anew: a tenth of a reconnect
+    storm's CPU)."""
+    ranges = [
+        and_(
+            messages.c.room_id == bindparam(f"r{i}"),
+            messages.c.updated_seq > bindparam(f"s{i}"),
+        )
+        for i in range(rooms)
+    ]
+    return _select().where(or_(*ranges))
 
 
 async def existing_in_room(conn: AsyncConnection, room_id: int, message_id: int) -> bool:
