@@ -182,7 +182,7 @@ const fr = {
   'dm.start': 'Démarrer la conversation',
 
   'inbox.title': 'Notifications',
-  'inbox.titleUnread': { one: 'Notifications ({count} non lue)', other: 'Notifications ({count} non lues)' },
+  'inbox.titleUnread': { one: 'Notifications, {count} non lue', other: 'Notifications, {count} non lues' },
   'inbox.unreadOnly': 'Non lues',
   'inbox.all': 'Toutes',
   'inbox.filter': 'Afficher',
@@ -939,7 +939,7 @@ const en = {
   'dm.start': 'Start conversation',
 
   'inbox.title': 'Notifications',
-  'inbox.titleUnread': { one: 'Notifications ({count} unread)', other: 'Notifications ({count} unread)' },
+  'inbox.titleUnread': { one: 'Notifications, {count} unread', other: 'Notifications, {count} unread' },
   'inbox.unreadOnly': 'Unread',
   'inbox.all': 'All',
   'inbox.filter': 'Show',

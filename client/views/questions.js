@@ -29,7 +29,7 @@ export function questionBadge(msg, ctx, mine) {
       class: `q-vote${q.my_vote ? ' mine' : ''}`,
       attrs: {
         type: 'button', 'aria-pressed': String(!!q.my_vote),
-        'aria-label': `${t(q.my_vote ? 'questions.unvote' : 'questions.vote')} (${votes})`, title: t(q.my_vote ? 'questions.unvote' : 'questions.vote'),
+        'aria-label': `${t(q.my_vote ? 'questions.unvote' : 'questions.vote')}, ${votes}`, title: t(q.my_vote ? 'questions.unvote' : 'questions.vote'),
       },
       on: { click: () => ctx.onVote(msg, !q.my_vote) },
     }, '▲ ', votes));

@@ -138,7 +138,7 @@ export function createSidebar(store, ui) {
         const n = s.friends.incoming.length;
         friendsBadge.hidden = !n;
         friendsBadge.textContent = n ? String(n) : '';
-        friendsBtn.setAttribute('aria-label', n ? `${t('friends.title')} (${t('friends.incomingCount', { count: n })})` : t('friends.title'));
+        friendsBtn.setAttribute('aria-label', n ? `${t('friends.title')}, ${t('friends.incomingCount', { count: n })}` : t('friends.title'));
       }
       last = s;
     },

@@ -1,18 +1,26 @@
 """axe-core on every main screen — sign-in, chat, emoji picker, notifications, settings,
 room directory, room details, a profile card, upcoming meetups, message search, a new
-poll, quick switcher, shortcuts help and the phone's drawer — in the light and dark
-themes, on a desktop and at phone width: no critical or serious violation, WCAG 2.x AA
-contrast included."""
+poll, quick switcher, shortcuts help and the phone's drawer; and, for a mentor, a room
+with a poll card and a meetup card, the questions queue, the image viewer, the room's
+settings, its members with their moderation menu and the mute dialog, the reports; and a
+guest's chat with the create-account dialog — in the light and dark themes, on a desktop
+and at phone width: no critical or serious violation, WCAG 2.x AA contrast included."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.browser.axe import describe, violations
-from tests.browser.conftest import LIVE_MS, Person, create_topic, make_friends
+from tests.browser.conftest import LIVE_MS, Person, create_topic, make_friends, unique
+from tests.browser.test_attachments import drop_files, png
+from tests.support.server import ServerProcess
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -154,5 +162,131 @@ def test_main_screens_have_no_serious_accessibility_violation(
     expect(page.get_by_role("dialog", name="Raccourcis clavier")).to_be_visible()
     sweep.check("shortcuts help")
     sweep.close_with_escape()
+
+    assert not sweep.failures, "\n".join(sweep.failures)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_mentor_and_guest_screens_have_no_serious_accessibility_violation(
+    server: ServerProcess, make_person: Callable[..., Person], scheme: str, viewport: ViewportSize
+) -> None:
+    phone = viewport["width"] < 700
+    label = f"{scheme} {'phone' if phone else 'desktop'}"
+    mentor = make_person("Léa Mentor", open=False, viewport=viewport, color_scheme=scheme)
+    done = subprocess.run(
+        [sys.executable, "-m", "chatserver", "user", "set-role", mentor.username, "mentor"],
+        env=server.env,
+        capture_output=True,
+        cwd=server.workdir,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    student = make_person("Théo Petit", open=False)
+    room = create_topic(mentor, "Portes ouvertes", student)
+    rid = room["id"]
+    mentor.api("PATCH", f"/api/rooms/{rid}", {"guests_allowed": True})
+    posted = f"/api/rooms/{rid}/messages"
+    student.api(
+        "POST", posted, {"body": "Combien d’heures de cours par semaine ?", "question": True}
+    )
+    spam = student.api("POST", posted, {"body": "Achetez mes cryptos, rendement garanti"})
+    student.api("POST", f"/api/messages/{spam['message']['id']}/report", {"reason": "spam"})
+    poll = {"question": "On mange où samedi ?", "options": ["Pizzeria", "Sushis", "Crêpes"]}
+    mentor.api("POST", posted, {"body": "", "poll": poll})
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    event = {
+        "title": "Galettes à Rennes",
+        "starts_at": start.isoformat().replace("+00:00", "Z"),
+        "ends_at": (start + timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+        "place": "Crêperie Ty Breiz, Rennes",
+        "capacity": 4,
+    }
+    mentor.api("POST", posted, {"body": "Repas galettes : inscrivez-vous !", "event": event})
+    invite = mentor.api("POST", f"/api/rooms/{rid}/invites", {"role": "guest"})["invite"]
+
+    mentor.open()
+    page = mentor.page
+    sweep = Sweep(page, label)
+    if phone:
+        page.get_by_role("button", name="Ouvrir la liste des salons").click()
+    mentor.open_room("Portes ouvertes")
+    expect(page.locator("article.msg .poll")).to_be_visible(timeout=LIVE_MS)
+    expect(mentor.message("inscrivez-vous")).to_be_visible()
+    sweep.check("poll and meetup cards")
+
+    page.get_by_role("button", name="Ouvrir les questions").click()
+    queue = page.get_by_role("complementary", name="Questions")
+    expect(queue.locator(".q-item")).to_have_count(1, timeout=LIVE_MS)
+    sweep.check("questions queue")
+    if phone:
+        queue.get_by_role("button", name="Fermer les questions").click()
+    else:
+        page.get_by_role("button", name="Ouvrir les questions").click()
+    expect(queue).to_be_hidden()
+
+    drop_files(page, "main.chat", [("affiche.png", "image/png", png("#2e86ab"))])
+    tray = page.get_by_role("list", name="Fichiers joints au message")
+    expect(tray.locator(".upload-done")).to_have_count(1, timeout=LIVE_MS)
+    mentor.send("L’affiche de la journée")
+    thumb = mentor.message("L’affiche de la journée").locator(".att-thumb")
+    expect(thumb.locator("img")).to_have_attribute("src", re.compile(r"^blob:"), timeout=LIVE_MS)
+    thumb.click()
+    expect(page.get_by_role("dialog", name="affiche.png")).to_be_visible()
+    sweep.check("image viewer")
+    sweep.close_with_escape()
+
+    page.get_by_role("button", name="Gérer le salon").click()
+    expect(page.get_by_role("dialog", name="Paramètres de # Portes ouvertes")).to_be_visible()
+    sweep.check("room settings")
+    sweep.close_with_escape()
+
+    page.get_by_role("button", name="Gérer le salon").click()
+    page.get_by_role("button", name="Gérer les membres").click()
+    members = page.get_by_role("dialog", name="Membres de # Portes ouvertes")
+    expect(members.locator(".person", has_text="Théo Petit")).to_be_visible(timeout=LIVE_MS)
+    sweep.check("members")
+    members.get_by_role("button", name="Actions pour Théo Petit").click()
+    expect(page.get_by_role("menuitem", name="Rendre muet·te…")).to_be_visible()
+    sweep.check("member actions")
+    page.get_by_role("menuitem", name="Rendre muet·te…").click()
+    expect(page.get_by_role("dialog", name="Rendre Théo Petit muet·te")).to_be_visible()
+    sweep.check("mute dialog")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Rendre Théo Petit muet·te")).to_be_hidden()
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog[open], .popover")).to_have_count(0)
+
+    if phone:
+        page.get_by_role("button", name="Ouvrir la liste des salons").click()
+        expect(page.locator("nav.sidebar")).to_be_in_viewport()
+    page.get_by_role("button", name="Signalements").click()
+    reports = page.get_by_role("dialog", name="Signalements")
+    expect(reports.locator(".report").first).to_contain_text("rendement garanti", timeout=LIVE_MS)
+    sweep.check("reports")
+    sweep.close_with_escape()
+
+    # A visitor comes in as a guest, then opens the create-account dialog from the banner.
+    guest = mentor.browser.new_context(
+        locale="fr-FR",
+        viewport=viewport,
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    try:
+        gpage = guest.new_page()
+        sweep.page = gpage
+        gpage.goto(mentor.base_url + invite["url"])
+        gpage.get_by_label("Votre nom affiché").fill(unique("Zoé"))
+        sweep.check("guest invite")
+        gpage.get_by_role("button", name="Continuer en tant qu’invité·e").click()
+        expect(gpage.locator(".conn-status.conn-online")).to_be_attached(timeout=LIVE_MS)
+        banner = gpage.get_by_role("region", name="Accès invité")
+        expect(banner).to_be_visible()
+        sweep.check("guest chat")
+        banner.get_by_role("button").first.click()
+        expect(gpage.get_by_role("dialog", name="Créer mon compte")).to_be_visible()
+        sweep.check("guest upgrade")
+    finally:
+        guest.close()
 
     assert not sweep.failures, "\n".join(sweep.failures)
