@@ -710,7 +710,6 @@ OPTIONS: tuple[Option, ...] = (
         "CHAT_IMAGE_THREADS",
         "image_threads",
         int,
-        "Images checked, cleaned and thumbnailed at once per node, off the event loop "
-        "(default 2)",
+        "Images checked, cleaned and thumbnailed at once per node, off the event loop (default 2)",
     ),
 )
