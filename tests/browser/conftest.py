@@ -228,3 +228,27 @@ def create_topic(owner: Person, name: str, *members: Person) -> dict[str, Any]:
 def make_friends(a: Person, b: Person) -> None:
     a.api("POST", "/api/friends", {"username": b.username})
     assert b.api("POST", "/api/friends", {"username": a.username})["status"] == "friends"
+
+
+def register_admin(server: ServerProcess, name: str) -> str:
+    """Register the server's first account, hence its admin (so call it before anyone else
+    of the module registers); its token."""
+    r = httpx.post(
+        f"{server.base_url}/api/auth/register",
+        json={"username": unique(name), "password": PASSWORD},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["user"]["role"] == "admin"
+    return str(r.json()["token"])
+
+
+def set_role(server: ServerProcess, admin_token: str, person: Person, role: str) -> None:
+    """Give `person` a server role (e.g. mentor) with the admin's token."""
+    r = httpx.put(
+        f"{server.base_url}/api/users/{person.user['id']}/role",
+        json={"role": role},
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text

@@ -8,34 +8,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LIVE_MS, PASSWORD, Person, make_friends, unique
+from tests.browser.conftest import (
+    LIVE_MS,
+    Person,
+    make_friends,
+    register_admin,
+    set_role,
+    unique,
+)
 from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="module", autouse=True)
 def admin_token(server: ServerProcess) -> Iterator[str]:
     """The server's first account, hence its admin: it makes the organiser a mentor."""
-    r = httpx.post(
-        f"{server.base_url}/api/auth/register",
-        json={"username": unique("direction"), "password": PASSWORD},
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
-    yield str(r.json()["token"])
-
-
-def make_mentor(server: ServerProcess, admin_token: str, person: Person) -> None:
-    r = httpx.put(
-        f"{server.base_url}/api/users/{person.user['id']}/role",
-        json={"role": "mentor"},
-        headers={"Authorization": f"Bearer {admin_token}"},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
+    yield register_admin(server, "direction")
 
 
 def region_room(owner: Person, name: str, *members: Person) -> int:
@@ -50,7 +40,7 @@ def test_a_meetup_is_created_in_a_region_room_and_the_creator_sees_a_friend_goin
     make_person: Callable[..., Person], server: ServerProcess, admin_token: str
 ) -> None:
     organiser = make_person("Inès", open=False)
-    make_mentor(server, admin_token, organiser)
+    set_role(server, admin_token, organiser, "mentor")
     friend = make_person("Lucas", open=False)
     stranger = make_person("Maya", open=False)
     make_friends(organiser, friend)
@@ -119,7 +109,7 @@ def test_the_next_one_waits_with_their_place_in_line_and_moves_up(
     make_person: Callable[..., Person], server: ServerProcess, admin_token: str
 ) -> None:
     organiser = make_person("Chloé", open=False)
-    make_mentor(server, admin_token, organiser)
+    set_role(server, admin_token, organiser, "mentor")
     first = make_person("Nina", open=False)
     second = make_person("Tom", open=False)
     region = f"Alsace {unique('r')[-5:]}"

@@ -9,31 +9,21 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LIVE_MS, PASSWORD, Person, create_topic, unique
+from tests.browser.conftest import (
+    LIVE_MS,
+    Person,
+    create_topic,
+    register_admin,
+    set_role,
+    unique,
+)
 from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="module", autouse=True)
 def admin_token(server: ServerProcess) -> Iterator[str]:
     """The server's first account, hence its admin: registered before anyone else here."""
-    r = httpx.post(
-        f"{server.base_url}/api/auth/register",
-        json={"username": unique("directrice"), "password": PASSWORD},
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
-    assert r.json()["user"]["role"] == "admin"
-    yield str(r.json()["token"])
-
-
-def set_role(server: ServerProcess, admin_token: str, person: Person, role: str) -> None:
-    r = httpx.put(
-        f"{server.base_url}/api/users/{person.user['id']}/role",
-        json={"role": role},
-        headers={"Authorization": f"Bearer {admin_token}"},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
+    yield register_admin(server, "directrice")
 
 
 def post_as(person: Person, room: dict[str, Any], body: str) -> httpx.Response:

@@ -5,41 +5,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LIVE_MS, PASSWORD, Person, create_topic, unique
+from tests.browser.conftest import (
+    LIVE_MS,
+    Person,
+    create_topic,
+    register_admin,
+    set_role,
+)
 from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="module", autouse=True)
 def admin_token(server: ServerProcess) -> Iterator[str]:
     """The server's first account, hence its admin: it makes the mentor a mentor."""
-    r = httpx.post(
-        f"{server.base_url}/api/auth/register",
-        json={"username": unique("directeur"), "password": PASSWORD},
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
-    yield str(r.json()["token"])
-
-
-def make_mentor(server: ServerProcess, admin_token: str, person: Person) -> None:
-    r = httpx.put(
-        f"{server.base_url}/api/users/{person.user['id']}/role",
-        json={"role": "mentor"},
-        headers={"Authorization": f"Bearer {admin_token}"},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
+    yield register_admin(server, "directeur")
 
 
 def test_a_question_is_asked_voted_claimed_and_answered(
     make_person: Callable[..., Person], server: ServerProcess, admin_token: str
 ) -> None:
     mentor = make_person("Inès", open=False)
-    make_mentor(server, admin_token, mentor)
+    set_role(server, admin_token, mentor, "mentor")
     student = make_person("Lucas", open=False)
     classmate = make_person("Maya", open=False)
     room = create_topic(mentor, "Atelier Python", student, classmate)
@@ -126,7 +115,7 @@ def test_on_a_phone_the_queue_is_a_panel_over_the_chat(
     make_person: Callable[..., Person], server: ServerProcess, admin_token: str
 ) -> None:
     mentor = make_person("Sacha", open=False, viewport={"width": 390, "height": 844})
-    make_mentor(server, admin_token, mentor)
+    set_role(server, admin_token, mentor, "mentor")
     student = make_person("Zoé", open=False)
     room = create_topic(mentor, "Atelier réseau", student)
     student.api(
@@ -154,7 +143,7 @@ def test_a_workshop_counts_down_makes_questions_and_ends_with_its_summary(
     make_person: Callable[..., Person], server: ServerProcess, admin_token: str
 ) -> None:
     mentor = make_person("Hugo", open=False)
-    make_mentor(server, admin_token, mentor)
+    set_role(server, admin_token, mentor, "mentor")
     student = make_person("Léa", open=False)
     create_topic(mentor, "Atelier web", student)
     for p in (mentor, student):
