@@ -86,7 +86,10 @@ def test_inbox_shows_plain_text(make_person: Callable[..., Person]) -> None:
     alice = make_person("Alice", open=False)
     bob = make_person("Bob", open=False)
     room = create_topic(alice, "Annonces", bob)
+    create_topic(alice, "Détente", bob)
     bob.open()
+    # Bob reads another room: a mention in the room he is reading would be read at once.
+    bob.open_room("Détente")
     alice.api(
         "POST",
         f"/api/rooms/{room['id']}/messages",
