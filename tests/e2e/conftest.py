@@ -12,6 +12,7 @@ import pytest
 
 from chatserver.sdk import ChatClient
 from tests.support.server import ServerProcess
+from tests.support.services import postgres_database, redis_process
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +136,21 @@ async def staff(
     yield clients
     for client in clients.values():
         await client.close()
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[list[ServerProcess]]:
+    """Two nodes sharing one Redis and one PostgreSQL database (started together: the
+    migration lock makes them take turns)."""
+    with redis_process(tmp_path) as redis, postgres_database() as database_url:
+        env = {"CHAT_REDIS_URL": redis.url}
+        nodes = [ServerProcess(tmp_path, env=env, database_url=database_url) for _ in range(2)]
+        try:
+            for node in nodes:
+                node.spawn()
+            for node in nodes:
+                node.wait_ready()
+            yield nodes
+        finally:
+            for node in nodes:
+                node.stop()

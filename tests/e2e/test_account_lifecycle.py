@@ -9,8 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -18,7 +17,6 @@ import pytest
 from chatserver.sdk import ApiError, ChatClient, SocketClosed
 from tests.e2e.conftest import ClientFactory, register_with_role, unique_slug
 from tests.support.server import ServerProcess
-from tests.support.services import postgres_database, redis_process
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "staple battery horse correct"
@@ -380,21 +378,6 @@ async def test_only_admins_change_roles_and_only_to_known_roles(
 
 
 # -- several nodes ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def two_nodes(tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    """Two nodes sharing one Redis and one PostgreSQL database."""
-    with redis_process(tmp_path) as redis, postgres_database() as database_url:
-        env = {"CHAT_REDIS_URL": redis.url}
-        nodes = [ServerProcess(tmp_path, env=env, database_url=database_url) for _ in range(2)]
-        try:
-            for node in nodes:
-                node.start()
-            yield nodes
-        finally:
-            for node in nodes:
-                node.stop()
 
 
 async def forbidden_within(client: ChatClient, message_id: int, seconds: float) -> bool:

@@ -9,7 +9,6 @@ import asyncio
 import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from chatserver.sdk import ApiError, ChatClient
 from tests.e2e.conftest import ClientFactory
 from tests.support.clients import name, refused, uid
 from tests.support.server import ServerProcess
-from tests.support.services import postgres_database, redis_process
 
 Frame = dict[str, Any]
 Slug = Callable[[str], str]
@@ -421,23 +419,6 @@ async def test_profile_changes_do_not_block_each_other(make_client: ClientFactor
 
 
 # ---- several nodes ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def two_nodes(tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    """Two nodes sharing Redis and PostgreSQL (skipped where those are missing)."""
-    with redis_process(tmp_path) as redis, postgres_database() as database_url:
-        env = {"CHAT_REDIS_URL": redis.url}
-        nodes = [ServerProcess(tmp_path, env=env, database_url=database_url) for _ in range(2)]
-        try:
-            for node in nodes:
-                node.spawn()
-            for node in nodes:
-                node.wait_ready()
-            yield nodes
-        finally:
-            for node in nodes:
-                node.stop()
 
 
 @pytest.mark.redis

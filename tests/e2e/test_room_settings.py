@@ -17,7 +17,6 @@ from chatserver.sdk import ApiError, ChatClient
 from tests.e2e.conftest import ClientFactory
 from tests.support.clients import name, refused, uid
 from tests.support.server import ServerProcess
-from tests.support.services import postgres_database, redis_process
 
 Slug = Callable[[str], str]
 Frame = dict[str, Any]
@@ -318,21 +317,6 @@ async def test_slow_mode_and_mutes_survive_a_restart(own_server: ServerProcess, 
 
 
 # -- two nodes -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def two_nodes(tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    """Two nodes sharing one Redis and one PostgreSQL database."""
-    with redis_process(tmp_path) as redis, postgres_database() as database_url:
-        env = {"CHAT_REDIS_URL": redis.url}
-        nodes = [ServerProcess(tmp_path, env=env, database_url=database_url) for _ in range(2)]
-        try:
-            for node in nodes:
-                node.start()
-            yield nodes
-        finally:
-            for node in nodes:
-                node.stop()
 
 
 @pytest.mark.redis

@@ -16,7 +16,6 @@ import pytest
 from chatserver.sdk import ApiError, ChatClient
 from tests.e2e.conftest import ClientFactory, take_first_account
 from tests.support.server import ServerProcess
-from tests.support.services import postgres_database, redis_process
 
 Slug = Callable[[str], str]
 Frame = dict[str, Any]
@@ -184,21 +183,6 @@ async def test_a_workshop_due_while_the_server_was_down_ends_once_after_the_rest
         assert sum(b.startswith("Workshop over") for b in bodies) == 1
     finally:
         await owner.close()
-
-
-@pytest.fixture
-def two_nodes(tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    """Two nodes sharing one Redis and one PostgreSQL database."""
-    with redis_process(tmp_path) as redis, postgres_database() as database_url:
-        env = {"CHAT_REDIS_URL": redis.url}
-        nodes = [ServerProcess(tmp_path, env=env, database_url=database_url) for _ in range(2)]
-        try:
-            for node in nodes:
-                node.start()
-            yield nodes
-        finally:
-            for node in nodes:
-                node.stop()
 
 
 @pytest.mark.redis
