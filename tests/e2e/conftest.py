@@ -49,8 +49,11 @@ def unique_slug(prefix: str = "room") -> str:
     return f"{prefix[:10]}-{uuid.uuid4().hex[:12]}"
 
 
+Slug = Callable[[str], str]
+
+
 @pytest.fixture
-def slug() -> Callable[[str], str]:
+def slug() -> Slug:
     return unique_slug
 
 
@@ -98,7 +101,24 @@ def take_first_account(server: ServerProcess) -> None:
     )
 
 
+@pytest.fixture(scope="module")
+def first_account_taken(server: ServerProcess) -> None:
+    """For modules whose `make_client` accounts must all be students: they ask for it with
+    `pytestmark = pytest.mark.usefixtures("first_account_taken")`."""
+    take_first_account(server)
+
+
 Frame = dict[str, Any]
+
+
+async def topic_room(owner: ChatClient, slug: Slug, *members: ChatClient) -> Frame:
+    """A public topic room that `owner` creates (so owns and moderates), `members` joined."""
+    room: Frame = await owner.create_room(slug("topic"), "Topic", "topic")
+    for member in members:
+        await member.join(room["id"])
+    return room
+
+
 Session = Callable[..., Awaitable[tuple[ChatClient, Frame]]]
 
 

@@ -11,20 +11,16 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from chatserver.sdk import ChatClient
-from tests.e2e.conftest import ClientFactory
-from tests.support.clients import name, refused, uid
+from tests.e2e.conftest import ClientFactory, Frame, Slug, topic_room
+from tests.support.clients import name, refused, status_of, uid
 from tests.support.server import ServerProcess
 
-Slug = Callable[[str], str]
-Frame = dict[str, Any]
 ENTRY_KEYS = {
     "id",
     "action",
@@ -41,18 +37,6 @@ ENTRY_KEYS = {
 @pytest.fixture(autouse=True)
 def founded(staff_tokens: dict[str, str]) -> None:
     """The staff accounts come first, so no student here is the server's first (admin)."""
-
-
-async def status_of(call: Awaitable[Any]) -> tuple[int | None, str]:
-    error = await refused(call)
-    return error.status, error.code
-
-
-async def topic_room(owner: ChatClient, slug: Slug, *members: ChatClient) -> Frame:
-    room = await owner.create_room(slug("mod"), "Moderated", "topic")
-    for member in members:
-        await member.join(room["id"])
-    return room
 
 
 async def members_of(viewer: ChatClient, room_id: int) -> dict[int, Frame]:

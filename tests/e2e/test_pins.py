@@ -4,54 +4,16 @@ client that was away gets back in its replay."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 import pytest
 
-from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, take_first_account
+from chatserver.sdk import ChatClient
+from tests.e2e.conftest import ClientFactory, Frame, Slug
+from tests.support.clients import name, next_update, status_of, uid
 from tests.support.server import ServerProcess
 
-Slug = Callable[[str], str]
-Frame = dict[str, Any]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def first_account_taken(server: ServerProcess) -> None:
-    take_first_account(server)
-
-
-async def refused(call: Awaitable[Any]) -> tuple[int | None, str]:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value.status, caught.value.code
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    return int(client.user["id"])
-
-
-def uname(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["username"])
-
-
-async def make_moderator(owner: ChatClient, room_id: int, user: ChatClient) -> None:
-    await owner.http(
-        "PUT", f"/api/rooms/{room_id}/members/{uid(user)}", json={"room_role": "moderator"}
-    )
-
-
-async def next_update(client: ChatClient, room_id: int, message_id: int) -> Frame:
-    """The next `message.updated` of that message, skipping anything else."""
-    async with asyncio.timeout(5):
-        while True:
-            event = await client.next_event("message.updated", room=room_id)
-            if event["message"]["id"] == message_id:
-                return event
+pytestmark = pytest.mark.usefixtures("first_account_taken")
 
 
 # -- pins --------------------------------------------------------------------------------
@@ -108,34 +70,34 @@ async def test_who_may_pin(
     private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
     for client in (student, helper):
         await client.join(public["id"])
-    await make_moderator(owner, public["id"], helper)
+    await owner.set_room_role(public["id"], uid(helper), "moderator")
     in_public = await student.post_message(public["id"], "pin me")
     in_private = await owner.post_message(private["id"], "secret schedule")
 
     # Members who do not moderate, and outsiders of a public room: forbidden.
     for client in (student, outsider):
-        assert await refused(client.pin(public["id"], in_public["id"])) == (403, "forbidden")
+        assert await status_of(client.pin(public["id"], in_public["id"])) == (403, "forbidden")
     # The owner, a room moderator, and staff (a public room needs no membership).
     for client in (owner, helper, mentor, admin):
         await client.unpin(public["id"], in_public["id"])
         await client.pin(public["id"], in_public["id"])
     # A private room does not exist for those outside it, staff included.
     for client in (outsider, mentor, admin):
-        assert await refused(client.pin(private["id"], in_private["id"])) == (404, "not_found")
+        assert await status_of(client.pin(private["id"], in_private["id"])) == (404, "not_found")
     await owner.add_member(private["id"], uid(mentor))
     await mentor.pin(private["id"], in_private["id"])  # a mentor who is a member moderates
     # A DM has no moderators, not even its members.
-    dm = await student.open_dm(uname(outsider))
+    dm = await student.open_dm(name(outsider))
     in_dm = await outsider.post_message(dm["id"], "hi")
     for client in (student, outsider):
-        assert await refused(client.pin(dm["id"], in_dm["id"])) == (403, "forbidden")
+        assert await status_of(client.pin(dm["id"], in_dm["id"])) == (403, "forbidden")
 
     # Wrong room, unknown or deleted message: 404.
-    assert await refused(owner.pin(private["id"], in_public["id"])) == (404, "not_found")
-    assert await refused(owner.pin(public["id"], 987654321)) == (404, "not_found")
+    assert await status_of(owner.pin(private["id"], in_public["id"])) == (404, "not_found")
+    assert await status_of(owner.pin(public["id"], 987654321)) == (404, "not_found")
     gone = await student.post_message(public["id"], "soon gone")
     await student.delete_message(gone["id"])
-    assert await refused(owner.pin(public["id"], gone["id"])) == (404, "not_found")
+    assert await status_of(owner.pin(public["id"], gone["id"])) == (404, "not_found")
 
 
 async def test_pins_refuse_bad_input(server: ServerProcess, make_client: ClientFactory) -> None:
@@ -144,7 +106,7 @@ async def test_pins_refuse_bad_input(server: ServerProcess, make_client: ClientF
         resp = await raw.put("/api/rooms/1/pins/1")
         assert (resp.status_code, resp.json()["error"]["code"]) == (401, "unauthorized")
     for path in ("/api/rooms/abc/pins/1", "/api/rooms/1/pins/0", "/api/rooms/1/pins/1.5"):
-        assert await refused(owner.http("PUT", path)) == (400, "bad_request")
+        assert await status_of(owner.http("PUT", path)) == (400, "bad_request")
 
 
 async def test_the_51st_pin_is_refused(make_client: ClientFactory, slug: Slug) -> None:
@@ -154,7 +116,7 @@ async def test_the_51st_pin_is_refused(make_client: ClientFactory, slug: Slug) -
     sent = [await owner.post_message(rid, f"note {i}") for i in range(51)]
     for message in sent[:50]:
         await owner.pin(rid, message["id"])
-    assert await refused(owner.pin(rid, sent[50]["id"])) == (409, "limit_reached")
+    assert await status_of(owner.pin(rid, sent[50]["id"])) == (409, "limit_reached")
     await owner.pin(rid, sent[0]["id"])  # already pinned: still fine at the limit
     pinned = (await owner.room(rid))["pinned"]
     assert pinned == [m["id"] for m in sent[:50]]
@@ -211,27 +173,27 @@ async def test_who_may_delete_others_messages(
     private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
     for client in (student, helper):
         await client.join(public["id"])
-    await make_moderator(owner, public["id"], helper)
+    await owner.set_room_role(public["id"], uid(helper), "moderator")
 
     async def by_student() -> int:
         return int((await student.post_message(public["id"], "delete me"))["id"])
 
-    assert await refused(helper.edit_message(await by_student(), "x")) == (403, "forbidden")
+    assert await status_of(helper.edit_message(await by_student(), "x")) == (403, "forbidden")
     other = await make_client("other")
     await other.join(public["id"])
-    assert await refused(other.delete_message(await by_student())) == (403, "forbidden")
+    assert await status_of(other.delete_message(await by_student())) == (403, "forbidden")
     for client in (owner, helper, mentor, admin):  # staff need no membership in a public room
         await client.delete_message(await by_student())
     in_private = await owner.post_message(private["id"], "members only")
     for client in (mentor, admin):
-        assert await refused(client.delete_message(in_private["id"])) == (404, "not_found")
+        assert await status_of(client.delete_message(in_private["id"])) == (404, "not_found")
     await owner.add_member(private["id"], uid(mentor))
     await mentor.delete_message(in_private["id"])
 
     # In a DM nobody moderates: a mentor in it deletes only their own messages.
-    dm = await mentor.open_dm(uname(student))
+    dm = await mentor.open_dm(name(student))
     in_dm = await student.post_message(dm["id"], "between us")
-    assert await refused(mentor.delete_message(in_dm["id"])) == (403, "forbidden")
+    assert await status_of(mentor.delete_message(in_dm["id"])) == (403, "forbidden")
 
 
 async def test_a_replay_after_reconnecting_shows_pins_and_tombstones(

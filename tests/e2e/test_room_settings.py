@@ -6,33 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory
+from tests.e2e.conftest import ClientFactory, Frame, Slug, topic_room
 from tests.support.clients import name, refused, uid
 from tests.support.server import ServerProcess
 
-Slug = Callable[[str], str]
-Frame = dict[str, Any]
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(autouse=True)
 def founded(staff_tokens: dict[str, str]) -> None:
     """The staff accounts come first, so no student here is the server's first (admin)."""
-
-
-async def topic_room(owner: ChatClient, slug: Slug, *members: ChatClient) -> Frame:
-    room = await owner.create_room(slug("settings"), "Settings", "topic")
-    for member in members:
-        await member.join(room["id"])
-    return room
 
 
 # -- changing settings -----------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Small helpers the e2e tests share about SDK clients: who they are, and refusals."""
+"""Small helpers the e2e tests share about SDK clients: who they are, their refusals, and
+the events they wait for."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
@@ -17,6 +19,13 @@ async def refused(call: Awaitable[Any]) -> ApiError:
     return caught.value
 
 
+async def status_of(call: Awaitable[Any]) -> tuple[int | None, str]:
+    """The HTTP status and error code of the refusal a call must end in, for tests that
+    compare both in one assertion."""
+    error = await refused(call)
+    return error.status, error.code
+
+
 def uid(client: ChatClient) -> int:
     assert client.user is not None
     return int(client.user["id"])
@@ -25,3 +34,13 @@ def uid(client: ChatClient) -> int:
 def name(client: ChatClient) -> str:
     assert client.user is not None
     return str(client.user["username"])
+
+
+async def next_update(client: ChatClient, room_id: int, message_id: int) -> dict[str, Any]:
+    """The next `message.updated` of that message, skipping anything else (other
+    messages' updates in the room arrive on the same socket)."""
+    async with asyncio.timeout(5):
+        while True:
+            event = await client.next_event("message.updated", room=room_id)
+            if event["message"]["id"] == message_id:
+                return event
