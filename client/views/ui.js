@@ -114,7 +114,9 @@ export function openMenu(anchor, items, label) {
   const buttons = items.map((item) => h('button', {
     class: `menu-item${item.danger ? ' danger' : ''}`,
     attrs: { type: 'button', role: 'menuitem' },
-    on: { click: () => { close(false); item.onSelect(); } },
+    // Focus goes back to the menu's button first, so that a dialog the item opens
+    // gives it back there when it closes (not to the removed item, i.e. nowhere).
+    on: { click: () => { close(); item.onSelect(); } },
   }, item.icon ? icon(item.icon) : null, item.label));
   const menu = h('div', { class: 'menu', attrs: { role: 'menu', 'aria-label': label } }, buttons);
   menu.addEventListener('keydown', (e) => {

@@ -254,6 +254,9 @@ def test_mentor_and_guest_screens_have_no_serious_accessibility_violation(
     sweep.check("mute dialog")
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog", name="Rendre Théo Petit muet·te")).to_be_hidden()
+    # Focus is back on the button that opened the menu, inside the members dialog, so
+    # that the next Esc (and a screen reader) carries on from there.
+    expect(members.get_by_role("button", name="Actions pour Théo Petit")).to_be_focused()
     page.keyboard.press("Escape")
     expect(page.locator("dialog[open], .popover")).to_have_count(0)
 
