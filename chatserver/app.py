@@ -323,6 +323,7 @@ def create_app(settings: Settings) -> Starlette:
         settings.database_url,
         settings.db_pool_size,
         metrics.observe_transaction,
+        pool_timeout=settings.db_pool_timeout,
         synchronous=settings.sqlite_synchronous,
     )
     broker = MeteredBroker(make_broker(settings), metrics)

@@ -47,6 +47,7 @@ class Settings:
     port: int = 8000
     allowed_origins: tuple[str, ...] = ()
     db_pool_size: int = 10
+    db_pool_timeout: float = 10.0
     sqlite_synchronous: Literal["full", "normal"] = "full"
     rate_limit_scale: float = 1.0
     message_rate: float = 5.0
@@ -141,6 +142,7 @@ class Settings:
             raise ConfigError(f"port must be between 1 and 65535 (got {self.port})")
         positive = (
             "db_pool_size",
+            "db_pool_timeout",
             "rate_limit_scale",
             "message_rate",
             "message_burst",
@@ -343,7 +345,20 @@ OPTIONS: tuple[Option, ...] = (
         "own origin only; * allows any. Their hosts (and CHAT_PUBLIC_URL's) are also the "
         "names the server answers to, besides IP addresses and localhost",
     ),
-    Option("CHAT_DB_POOL_SIZE", "db_pool_size", int, "Database connections per node (default 10)"),
+    Option(
+        "CHAT_DB_POOL_SIZE",
+        "db_pool_size",
+        int,
+        "Database connections per node (default 10), and as many again when busy; also "
+        "how many handshakes read the database at once (the rest wait their turn)",
+    ),
+    Option(
+        "CHAT_DB_POOL_TIMEOUT",
+        "db_pool_timeout",
+        float,
+        "Seconds a request waits for a free database connection before it is answered "
+        "unavailable (default 10)",
+    ),
     Option(
         "CHAT_SQLITE_SYNCHRONOUS",
         "sqlite_synchronous",

@@ -1,14 +1,23 @@
-"""Who may hold a socket: open sockets per node, per client address and per account.
+"""Who may hold a socket: open sockets per node, per client address and per account;
+and how many handshakes use the database at once.
 
 Every socket costs a file descriptor and some memory before it has said who it is, so
 the caps are checked when the socket is accepted, not when it authenticates. The last
 tenth of the node's capacity is kept for addresses that hold only a few sockets: one
 address (or a few) can fill the node up to 90 %, never to the point where nobody else
 gets in.
+
+A `hello` reads the token, the user's rooms and the replays, one pooled connection at a
+time. When thousands of sockets say hello at once (a restart), they would all wait on
+the pool, whose wait is bounded (10 s): those still waiting then failed with 1013 and
+the sends of the clients already in waited behind them. The handshake gate lets as many
+handshakes at the database as the pool has connections, and queues the rest in memory,
+without a deadline; the pool's overflow stays free for everything else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import resource
 from collections.abc import Hashable
@@ -93,6 +102,9 @@ class Admission:
         self._open: dict[Hashable, str | None] = {}
         self._per_ip: dict[str, int] = {}
         self._per_user: dict[int, int] = {}
+        self.handshakes = asyncio.Semaphore(settings.db_pool_size)
+        """Held around a handshake's database work (`async with admission.handshakes`):
+        at most the pool's size of them at once, the others queued in arrival order."""
 
     @property
     def total(self) -> int:

@@ -86,7 +86,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     if hello is None:
         return
     try:
-        user, token_id = await services.accounts.authenticate(hello.token)
+        async with admission.handshakes:
+            user, token_id = await services.accounts.authenticate(hello.token)
         since = hello.since or {}
     except Exception as exc:
         await _refuse_hello(ws, exc)
@@ -140,18 +141,19 @@ async def _session(
     conn.start()
     await hub.add_connection(conn)
     try:
-        snapshot = await services.session.snapshot(user)
-        conn.send(wire.encode(_ready(snapshot)))
-        resumed = {s.room.id: since[s.room.id] for s in snapshot.rooms if s.room.id in since}
-        replays = await services.sync.replay_rooms(user, resumed)
-        for state in snapshot.rooms:
-            floor = state.room.last_seq
-            replay = replays.get(state.room.id)
-            if replay is not None:
-                for frame in replay.frames:
-                    conn.send(frame)
-                floor = replay.seq
-            await hub.attach(conn, state.room.id, floor)
+        async with ws.app.state.admission.handshakes:  # the pool is not for bursts
+            snapshot = await services.session.snapshot(user)
+            conn.send(wire.encode(_ready(snapshot)))
+            resumed = {s.room.id: since[s.room.id] for s in snapshot.rooms if s.room.id in since}
+            replays = await services.sync.replay_rooms(user, resumed)
+            for state in snapshot.rooms:
+                floor = state.room.last_seq
+                replay = replays.get(state.room.id)
+                if replay is not None:
+                    for frame in replay.frames:
+                        conn.send(frame)
+                    floor = replay.seq
+                await hub.attach(conn, state.room.id, floor)
         await _serve(ws, conn, ws.app.state.dispatcher, settings)
     except WebSocketDisconnect:
         pass

@@ -48,6 +48,7 @@ class Database:
         pool_size: int = 10,
         observe: TransactionObserver | None = None,
         synchronous: Synchronous = "full",
+        pool_timeout: float = 10.0,
     ) -> None:
         if synchronous not in SYNCHRONOUS_LEVELS:
             raise ValueError(f"synchronous is one of {SYNCHRONOUS_LEVELS}, not {synchronous!r}")
@@ -63,7 +64,7 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=True,
-                pool_timeout=10,
+                pool_timeout=pool_timeout,
                 connect_args={"timeout": 5},
             )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
