@@ -2,9 +2,12 @@
 room directory, room details, a profile card, upcoming meetups, message search, a new
 poll, quick switcher, shortcuts help and the phone's drawer; and, for a mentor, a room
 with a poll card and a meetup card, the questions queue, the image viewer, the room's
-settings, its members with their moderation menu and the mute dialog, the reports; and a
-guest's chat with the create-account dialog — in the light and dark themes, on a desktop
-and at phone width: no critical or serious violation, WCAG 2.x AA contrast included."""
+settings, its members with their moderation menu and the mute dialog, the reports; a
+guest's chat with the create-account dialog; and, for an admin, the friends dialog, the
+create-room form with a refused name, a message's menu and the report form, a poll's
+voters, the new-meetup form, the workshop dialog, a room's invites and moderation log, and
+the administration page's three tabs — in the light and dark themes, on a desktop and at
+phone width: no critical or serious violation, WCAG 2.x AA contrast included."""
 
 from __future__ import annotations
 
@@ -291,5 +294,138 @@ def test_mentor_and_guest_screens_have_no_serious_accessibility_violation(
         sweep.check("guest upgrade")
     finally:
         guest.close()
+
+    assert not sweep.failures, "\n".join(sweep.failures)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_admin_forms_and_menus_have_no_serious_accessibility_violation(
+    server: ServerProcess, make_person: Callable[..., Person], scheme: str, viewport: ViewportSize
+) -> None:
+    phone = viewport["width"] < 700
+    label = f"{scheme} {'phone' if phone else 'desktop'}"
+    admin = make_person("Camille Admin", open=False, viewport=viewport, color_scheme=scheme)
+    done = subprocess.run(
+        [sys.executable, "-m", "chatserver", "user", "set-role", admin.username, "admin"],
+        env=server.env,
+        capture_output=True,
+        cwd=server.workdir,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    student = make_person("Hugo Lambert", open=False)
+    make_friends(admin, student)
+    region = f"Bretagne {unique('r')[-5:]}"
+    room = admin.api(
+        "POST",
+        "/api/rooms",
+        {
+            "slug": unique("bretagne")[:32],
+            "name": region,
+            "kind": "region",
+            "visibility": "private",
+        },
+    )["room"]
+    admin.api("POST", f"/api/rooms/{room['id']}/members", {"usernames": [student.username]})
+    posted = f"/api/rooms/{room['id']}/messages"
+    student.api("POST", posted, {"body": "Qui vient au repas de juillet ?"})
+    poll = {"question": "Quel jour ?", "options": ["Vendredi", "Samedi"]}
+    made = admin.api("POST", posted, {"body": "", "poll": poll})["message"]
+    saturday = made["poll"]["options"][1]["id"]
+    student.api("PUT", f"/api/messages/{made['id']}/poll/vote", {"options": [saturday]})
+
+    admin.open()
+    page = admin.page
+    sweep = Sweep(page, label)
+
+    def from_sidebar(name: str) -> None:
+        if phone:
+            page.get_by_role("button", name="Ouvrir la liste des salons").click()
+            expect(page.locator("nav.sidebar")).to_be_in_viewport()
+        page.locator("nav.sidebar").get_by_role("button", name=name).first.click()
+
+    from_sidebar("Amis")
+    expect(page.get_by_role("dialog", name="Amis")).to_contain_text("Hugo Lambert")
+    sweep.check("friends")
+    sweep.close_with_escape()
+
+    from_sidebar("Créer un salon")
+    create = page.get_by_role("dialog", name="Créer un salon")
+    expect(create).to_be_visible()
+    sweep.check("create room")
+    create.get_by_label("Nom").fill("Sortie 🎉")
+    create.get_by_label("Identifiant").fill("")
+    create.get_by_role("button", name="Créer le salon").click()
+    expect(create.locator(".field-error").first).to_be_visible()
+    sweep.check("create room, refused name")
+    sweep.close_with_escape()
+
+    if phone:
+        page.get_by_role("button", name="Ouvrir la liste des salons").click()
+    admin.open_room(region)
+    question = admin.message("Qui vient au repas")
+    expect(question).to_be_visible(timeout=LIVE_MS)
+    question.hover()
+    question.get_by_role("button", name="Plus d’actions").click()
+    expect(page.get_by_role("menu")).to_be_visible()
+    sweep.check("message menu")
+    page.get_by_role("menuitem", name="Signaler").click()
+    expect(page.get_by_role("dialog", name="Signaler ce message")).to_be_visible()
+    sweep.check("report form")
+    sweep.close_with_escape()
+
+    card = page.locator("article.msg .poll")
+    expect(card).to_contain_text("1 votant", timeout=LIVE_MS)
+    card.get_by_role("button", name="Voir les votants").click()
+    voters = page.get_by_role("dialog", name="Qui a voté quoi")
+    expect(voters).to_contain_text("Hugo Lambert", timeout=LIVE_MS)
+    sweep.check("poll voters")
+    sweep.close_with_escape()
+
+    page.get_by_role("button", name="Organiser un rendez-vous").click()
+    expect(page.locator("dialog.event-dialog")).to_be_visible()
+    sweep.check("new meetup")
+    sweep.close_with_escape()
+
+    page.get_by_role("button", name="Ouvrir les questions").click()
+    queue = page.get_by_role("complementary", name="Questions")
+    queue.get_by_role("button", name="Lancer un atelier").click()
+    expect(page.get_by_role("dialog", name="Lancer un atelier")).to_be_visible()
+    sweep.check("start a workshop")
+    sweep.close_with_escape()
+    if phone:
+        queue.get_by_role("button", name="Fermer les questions").click()
+    else:
+        page.get_by_role("button", name="Ouvrir les questions").click()
+    expect(queue).to_be_hidden()
+
+    page.get_by_role("button", name="Gérer le salon").click()
+    page.get_by_role("button", name="Gérer les membres").click()
+    members = page.get_by_role("dialog", name=f"Membres de # {region}")
+    members.get_by_role("button", name="Invitations").click()
+    expect(page.get_by_role("dialog", name=f"Invitations · {region}")).to_be_visible()
+    sweep.check("invites")
+    sweep.close_with_escape()
+
+    page.get_by_role("button", name="Gérer le salon").click()
+    page.get_by_role("button", name="Journal de modération").click()
+    expect(page.get_by_role("dialog", name=f"Journal de # {region}")).to_be_visible()
+    sweep.check("room moderation log")
+    sweep.close_with_escape()
+
+    from_sidebar("Administration")
+    panel = page.get_by_role("dialog", name="Administration")
+    panel.get_by_label("Rechercher une personne").fill(student.username)
+    expect(panel.get_by_label("Rôle de Hugo Lambert")).to_be_visible(timeout=LIVE_MS)
+    sweep.check("administration, people")
+    panel.get_by_role("tab", name="Salons").click()
+    panel.get_by_label("Filtrer les salons").fill(region)
+    expect(panel.get_by_role("button", name=f"Ouvrir {region}")).to_be_visible(timeout=LIVE_MS)
+    sweep.check("administration, rooms")
+    panel.get_by_role("tab", name="Journal").click()
+    expect(panel.get_by_role("tabpanel")).to_be_visible()
+    sweep.check("administration, log")
+    sweep.close_with_escape()
 
     assert not sweep.failures, "\n".join(sweep.failures)
