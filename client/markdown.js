@@ -467,6 +467,37 @@ export function plainText(body) {
   return blocksPlain(parse(body));
 }
 
+/**
+ * The body as plain text with its search highlights carried over: `highlights` are
+ * code-point ranges [start, end) of the source text (what the server marks), and
+ * each marked word is found again, in order, in the text without markers. A word
+ * hidden in a spoiler stays hidden, so its mark is dropped.
+ */
+export function plainHighlights(body, highlights) {
+  const source = Array.from(String(body ?? ''));
+  const plain = Array.from(plainText(body));
+  const marks = [];
+  let at = 0;
+  for (const [start, end] of highlights) {
+    const word = source.slice(start, end);
+    if (!word.length) continue;
+    const found = indexOfRun(plain, word, at);
+    if (found < 0) continue;
+    marks.push([found, found + word.length]);
+    at = found + word.length;
+  }
+  return { text: plain.join(''), highlights: marks };
+}
+
+/** Where the run of code points `word` first starts in `chars` at or after `from`, else -1. */
+function indexOfRun(chars, word, from) {
+  outer: for (let i = from; i + word.length <= chars.length; i++) {
+    for (let j = 0; j < word.length; j++) if (chars[i + j] !== word[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 /** One line of plain text, at most `n` characters (an ellipsis when cut). */
 export function preview(body, n = 90) {
   const one = plainText(body).replace(/\s+/g, ' ').trim();

@@ -3,7 +3,7 @@
 // neither break the tree nor take more than linear time.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { parse, plainText, preview, safeLinkHref, splitCode, toggleWrap, SPOILER_MASK, MAX_BLOCK_DEPTH } from '../markdown.js';
+import { parse, plainHighlights, plainText, preview, safeLinkHref, splitCode, toggleWrap, SPOILER_MASK, MAX_BLOCK_DEPTH } from '../markdown.js';
 
 /** A compact, readable form of the tree: ['strong', 'a'], ['ul', [...], [...]]… */
 function shape(nodes) {
@@ -185,4 +185,37 @@ test('Ctrl+B and friends wrap and unwrap the selection', () => {
   assert.deepEqual(toggleWrap('', 0, 0, '||'), { value: '||||', start: 2, end: 2 });
   const { value } = toggleWrap('secret', 0, 6, '||');
   assert.equal(plainText(value), SPOILER_MASK);
+});
+
+/** The marked substrings of a plainHighlights result, for readable assertions. */
+function marked({ text, highlights }) {
+  const chars = Array.from(text);
+  return highlights.map(([s, e]) => chars.slice(s, e).join(''));
+}
+
+test('search results read as plain text, their matched words still marked', () => {
+  // Offsets are the server's: code points of the source, markers included.
+  const body = 'Le **contrat** est signé, relis le _contrat_ 🎉 ce soir';
+  const at = (word, from = 0) => {
+    const chars = Array.from(body);
+    const w = Array.from(word);
+    for (let i = from; i < chars.length; i++) if (chars.slice(i, i + w.length).join('') === word) return [i, i + w.length];
+    throw new Error(word);
+  };
+  const first = at('contrat');
+  const second = at('contrat', first[1] + 1);
+  const soir = at('soir');
+  const result = plainHighlights(body, [first, second, soir]);
+  assert.equal(result.text, 'Le contrat est signé, relis le contrat 🎉 ce soir');
+  assert.deepEqual(marked(result), ['contrat', 'contrat', 'soir']);
+  assert.deepEqual(result.highlights[1], [31, 38]);
+});
+
+test('a word hidden in a spoiler loses its mark rather than showing', () => {
+  const body = 'La réponse est ||quarante-deux|| voilà';
+  const chars = Array.from(body);
+  const start = chars.join('').indexOf('quarante');
+  const result = plainHighlights(body, [[start, start + 8]]);
+  assert.ok(!result.text.includes('quarante'));
+  assert.deepEqual(result.highlights, []);
 });

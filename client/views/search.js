@@ -6,6 +6,7 @@
 import { h, icon, iconButton, replaceChildren } from '../dom.js';
 import { t, errorText, formatDateTime } from '../i18n.js';
 import { roomTitle, displayName } from '../selectors.js';
+import { plainHighlights } from '../markdown.js';
 import { openDialog, toast } from './ui.js';
 import { addShortcutHelp } from './shortcuts.js';
 
@@ -33,9 +34,13 @@ export function isSearchShortcut(e) {
   return !typing && !e.shiftKey;
 }
 
-/** Code-point offsets [start, end) → text and <mark> nodes; a long body is cut around its first match. */
-export function markedBody(body, highlights) {
-  const chars = Array.from(body);
+/**
+ * The body as plain text (no Markdown markers) with the matched words in <mark>
+ * nodes; a long body is cut around its first match.
+ */
+export function markedBody(body, sourceHighlights) {
+  const { text, highlights } = plainHighlights(body, sourceHighlights);
+  const chars = Array.from(text);
   let from = 0;
   let to = chars.length;
   if (chars.length > SNIPPET) {

@@ -61,7 +61,7 @@ def test_slash_opens_the_search_outside_text_fields_and_chips_come_off(
 ) -> None:
     lea = make_person("Léa Moreau")
     room = create_topic(lea, "Meetups Lyon")
-    lea.api("POST", f"/api/rooms/{room['id']}/messages", {"body": "Two meetups in July"})
+    lea.api("POST", f"/api/rooms/{room['id']}/messages", {"body": "Two **meetups** in _July_"})
     page = lea.page
     lea.open_room("Meetups Lyon")
     # In the composer, / is text.
@@ -83,5 +83,7 @@ def test_slash_opens_the_search_outside_text_fields_and_chips_come_off(
     expect(page.locator(".search-chip")).to_have_count(0)
     box.fill("meetup")
     expect(page.locator(".search-hit mark")).to_have_text(["meetups"])
+    # The result reads as the message does, without its formatting markers.
+    expect(page.locator(".search-hit .search-body")).to_have_text("Two meetups in July")
     page.keyboard.press("Escape")
     expect(page.locator("dialog.search-dialog")).to_have_count(0)
