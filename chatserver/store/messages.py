@@ -263,22 +263,6 @@ async def history(
     return await _with_reactions(conn, page, viewer_id)
 
 
-async def changed_since(
-    conn: AsyncConnection, room_id: int, since: int, viewer_id: int, limit: int
-) -> list[Message]:
-    """Messages created or changed after `since`, for a replay (at most `limit`)."""
-    stmt = (
-        _select()
-        .where(
-            messages.c.room_id == room_id,
-            or_(messages.c.seq > since, messages.c.updated_seq > since),
-        )
-        .limit(limit)
-    )
-    page = [_from_row(row) for row in await conn.execute(stmt)]
-    return await _with_reactions(conn, page, viewer_id)
-
-
 async def get_messages(
     conn: AsyncConnection, message_ids: Sequence[int], viewer_id: int
 ) -> dict[int, Message]:
