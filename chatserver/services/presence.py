@@ -13,14 +13,20 @@ from chatserver.protocol import wire
 from chatserver.protocol.events import PresenceEvent, PresenceStatus, TypingEvent
 from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as account_store
-from chatserver.store import rooms as room_store
-from chatserver.store import social as social_store
+from chatserver.store import audiences as audience_store
 from chatserver.store.engine import Database
 
 log = logging.getLogger(__name__)
 
 TYPING_INTERVAL = 2.0
 """A user's typing in one room is announced at most once per this many seconds."""
+
+PRESENCE_WINDOW = 0.05
+"""Presence changes are gathered this long, then announced together: after a restart
+two thousand users return within a second, and one read for a window's users (instead
+of three queries each), with their frames fanned out in one loop turn (one write per
+socket for all of them), costs a fraction of announcing each alone. A user who went and
+came back within the window announces nothing: nobody saw a change."""
 
 
 class PresenceService:
@@ -29,7 +35,8 @@ class PresenceService:
     even to another node — announces nothing.
 
     Events go to every room the user is in (unsequenced, so only members who are
-    connected receive them) and to their friends' user channels.
+    connected receive them) and to their friends' user channels, gathered per
+    `PRESENCE_WINDOW` and announced in the order the changes happened.
     """
 
     def __init__(
@@ -40,6 +47,7 @@ class PresenceService:
         throttle: Throttle,
         grace: float,
         room_limit: int = 200,
+        window: float = PRESENCE_WINDOW,
     ) -> None:
         self._db = db
         self._publisher = publisher
@@ -47,6 +55,9 @@ class PresenceService:
         self._throttle = throttle
         self._grace = grace
         self._room_limit = room_limit
+        self._window = window
+        self._due: dict[int, PresenceStatus] = {}
+        self._announcing = False
         self._going_offline: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -85,7 +96,7 @@ class PresenceService:
 
     async def _came(self, user_id: int) -> None:
         if await self._registry.add(user_id):
-            await self._announce(user_id, "online")
+            self._change(user_id, "online")
 
     def _left(self, user_id: int) -> None:
         self._going_offline.pop(user_id, None)
@@ -93,31 +104,55 @@ class PresenceService:
 
     async def _went(self, user_id: int) -> None:
         if await self._registry.remove(user_id):
-            await self._announce(user_id, "offline")
+            self._change(user_id, "offline")
 
-    async def _announce(self, user_id: int, status: PresenceStatus) -> None:
+    def _change(self, user_id: int, status: PresenceStatus) -> None:
+        """Note a change for the next announcement. The opposite change still waiting
+        cancels out: the others last heard the status this one goes back to."""
+        if self._due.get(user_id, status) != status:
+            del self._due[user_id]
+        else:
+            self._due[user_id] = status
+        if not self._announcing:
+            self._announcing = True
+            self._spawn(self._announce_windows())
+
+    async def _announce_windows(self) -> None:
+        """One window after another until nothing is due, one at a time (a window's
+        `offline` must not overtake the previous window's `online`)."""
+        try:
+            while self._due:
+                await asyncio.sleep(self._window)
+                due, self._due = self._due, {}
+                await self._announce(due)
+        finally:
+            self._announcing = False
+
+    async def _announce(self, due: dict[int, PresenceStatus]) -> None:
+        if not due:
+            return
         try:
             async with self._db.read() as conn:
-                user = await account_store.get_user(conn, user_id)
-                rooms = await room_store.user_rooms(conn, user_id)
-                friends = await social_store.friend_ids(conn, user_id)
+                users = await account_store.get_users(conn, due)
+                heard_by = await audience_store.audiences(conn, due, self._room_limit)
         except Exception as exc:
-            log.warning("presence of user %s not announced: %s", user_id, exc)
+            log.warning("presence of %d users not announced: %s", len(due), exc)
             return
-        if user is None:
-            return
-        # `at` also makes each announcement's bytes unique, which the hub relies on to
-        # deliver it once per connection however many rooms carry it.
-        frame = wire.encode(
-            PresenceEvent(user=wire.user_out(user), status=status, at=iso_ms(now_ms()))
-        )
-        for room, _ in rooms:
-            # Large rooms learn presence on demand (the member list's `online`): two
-            # thousand people connecting must not cost two thousand squared frames.
-            if room.member_count <= self._room_limit:
-                await self._publisher.room(room.id, 0, frame)
-        for friend_id in friends:
-            await self._publisher.user(friend_id, frame)
+        at = iso_ms(now_ms())
+        for user_id, status in due.items():
+            user = users.get(user_id)
+            if user is None:
+                continue
+            # `at` also makes each announcement's bytes unique, which the hub relies on
+            # to deliver it once per connection however many rooms carry it. Large rooms
+            # are left out (`audiences`): two thousand people connecting must not cost
+            # two thousand squared frames.
+            frame = wire.encode(PresenceEvent(user=wire.user_out(user), status=status, at=at))
+            audience = heard_by[user_id]
+            for room_id in audience.rooms:
+                await self._publisher.room(room_id, 0, frame)
+            for friend_id in audience.friends:
+                await self._publisher.user(friend_id, frame)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -1,0 +1,100 @@
+"""Presence changes are gathered per window and announced together: each change the
+others could have noticed is announced once, in order, and a change undone within the
+window is not announced at all (with the real in-memory broker and registry)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+from chatserver.app import build_services
+from chatserver.broker.base import room_channel
+from chatserver.broker.memory import MemoryBroker
+from chatserver.coordination.memory import MemoryPresenceRegistry, MemoryThrottle
+from chatserver.domain.models import User, now_ms
+from chatserver.protocol.envelope import unpack
+from chatserver.protocol.requests import NewRoom
+from chatserver.services.presence import PresenceService
+from chatserver.services.publisher import Publisher
+from chatserver.settings import Settings
+from chatserver.store import accounts as account_store
+from chatserver.store.engine import Database
+
+WINDOW = 2.0
+"""Long enough that the steps of a test fit in one window on a loaded machine."""
+
+
+async def _user(db: Database, name: str) -> User:
+    async with db.write() as conn:
+        return await account_store.create_user(
+            conn, username=name, display_name=name, password_hash="x", role="mentor", now=now_ms()
+        )
+
+
+async def _until(check: Callable[[], Awaitable[bool]]) -> None:
+    for _ in range(3000):
+        if await check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not reached within 30 s")
+
+
+async def test_a_change_undone_within_the_window_is_not_announced(db: Database) -> None:
+    services, _hub = build_services(Settings(database_url=db.url), db, MemoryBroker())
+    a, b, c = [await _user(db, name) for name in ("ann", "bob", "cat")]
+    room = await services.rooms.create(a, NewRoom(slug="window", name="Window", kind="topic"))
+    for user in (b, c):
+        await services.rooms.join(user, room.id)
+
+    broker = MemoryBroker()
+    heard: list[tuple[int, str]] = []
+
+    def on_message(channel: str, data: bytes) -> None:
+        event = json.loads(unpack(data)[1])
+        heard.append((event["user"]["id"], event["status"]))
+
+    broker.set_handlers(on_message, lambda: None)
+    await broker.subscribe(room_channel(room.id))
+    await broker.start()
+    registry = MemoryPresenceRegistry()
+    presence = PresenceService(
+        db, Publisher(broker), registry, MemoryThrottle(), grace=0.0, window=WINDOW
+    )
+
+    async def online(*users: User) -> set[int]:
+        return await registry.online_among(u.id for u in users)
+
+    try:
+        # Window 1: ann comes and goes again; bob comes.
+        presence.connected(a.id)
+        presence.connected(b.id)
+        await _until(lambda: _equals(online(a, b), {a.id, b.id}))
+        presence.disconnected(a.id)
+        await _until(lambda: _equals(online(a), set()))
+        await _until(lambda: _true(len(heard) >= 1))
+        assert heard == [(b.id, "online")]
+
+        # Window 2: bob goes and comes back (nobody saw a change); cat comes.
+        presence.disconnected(b.id)
+        await _until(lambda: _equals(online(b), set()))
+        presence.connected(b.id)
+        presence.connected(c.id)
+        await _until(lambda: _true(len(heard) >= 2))
+        assert heard == [(b.id, "online"), (c.id, "online")]
+
+        # Window 3: cat goes, and that is announced, once.
+        presence.disconnected(c.id)
+        await _until(lambda: _true(len(heard) >= 3))
+        assert heard == [(b.id, "online"), (c.id, "online"), (c.id, "offline")]
+    finally:
+        await presence.close()
+        await broker.close()
+
+
+async def _equals(value: Awaitable[set[int]], expected: set[int]) -> bool:
+    return await value == expected
+
+
+async def _true(value: bool) -> bool:
+    return value
