@@ -170,8 +170,13 @@ async def write_tokens(url: str, users: list[int]) -> dict[int, str]:
 
 
 class Server:
-    def __init__(self, url: str, port: int, cpu: int | None, log: Path) -> None:
+    def __init__(
+        self, url: str, port: int, cpu: int | None, log: Path, checkout: Path = ROOT
+    ) -> None:
         self.url, self.port, self.cpu, self.log = url, port, cpu, log
+        self.checkout = checkout
+        """The source tree served (`python -m` imports the package of its working
+        directory): another checkout measures other code against the same storm."""
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -188,7 +193,7 @@ class Server:
             command = ["taskset", "-c", str(self.cpu), *command]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.checkout
             )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -218,12 +223,27 @@ class Server:
         self.process = None
 
 
+def code_version(checkout: Path) -> str:
+    """The commit a source tree is at, for the result (runs once, after the storm)."""
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip()
+
+
 def profile(server: Server, output: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling the restarted server into `output` (folded stacks)."""
+    """py-spy sampling the storm's server into `output`: a flame graph when its name ends
+    in `.svg`, folded stacks otherwise."""
     assert server.process is not None
-    command = ["py-spy", "record", "--pid", str(server.process.pid), "--rate", "250"]
+    beside = Path(sys.executable).parent / "py-spy"
+    spy_bin = str(beside) if beside.exists() else "py-spy"
+    command = [spy_bin, "record", "--pid", str(server.process.pid), "--rate", "250"]
+    kind = "flamegraph" if output.suffix == ".svg" else "raw"
     spy = subprocess.Popen(
-        [*command, "--format", "raw", "--output", str(output), "--nonblocking"],
+        [*command, "--format", kind, "--output", str(output), "--nonblocking"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -331,7 +351,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         for client in clients:
             by_room.setdefault(client.room, []).append(client)
         port = free_port()
-        server = Server(url, port, args.server_cpu, Path(f"/tmp/chat-storm-{os.getpid()}.log"))
+        log = Path(f"/tmp/chat-storm-{os.getpid()}.log")
+        server = Server(url, port, args.server_cpu, log, getattr(args, "checkout", ROOT))
         server.start()
         ws_url = f"ws://127.0.0.1:{port}/ws"
         base = f"http://127.0.0.1:{port}"
@@ -376,7 +397,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             await asyncio.gather(*(c.ws.close() for c in clients if c.ws is not None))
         finally:
             server.stop()
+        checkout = Path(getattr(args, "checkout", ROOT))
+        commit = code_version(checkout)
         result: dict[str, object] = {
+            "server_code": f"{checkout} ({commit or 'not a git checkout'})",
             "database": args.db,
             "restart": restart,
             "history_messages": args.messages,
@@ -416,7 +440,12 @@ def main() -> None:
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the result here")
-    parser.add_argument("--profile", type=Path, help="py-spy's samples of the storm, folded")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy's samples of the storm: folded, or SVG if *.svg"
+    )
+    parser.add_argument(
+        "--checkout", type=Path, default=ROOT, help="the server's source tree (default: this one)"
+    )
     parser.add_argument(
         "--no-restart",
         action="store_true",
