@@ -1,11 +1,11 @@
 """Meetups: RSVPs with a capacity and a waitlist, changes and cancellation by the creator
 or the room's moderators, the upcoming meetups across rooms, iCalendar files, and the
 reminders before a meetup starts. Every change to a meetup is a sequenced
-`message.updated` carrying the whole message (see services/questions.py)."""
+`message.updated` carrying the whole message (see services/message_updates.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,12 +18,11 @@ from chatserver.domain import rules
 from chatserver.domain.errors import BadRequest, Conflict, Forbidden, NotFound, NotMember
 from chatserver.domain.meetups import Answer, MeetupSpec
 from chatserver.domain.models import Meetup, Membership, Message, Reason, Room, User, now_ms
-from chatserver.protocol.events import MessageUpdated
 from chatserver.protocol.requests import EventChanges, NewEvent
-from chatserver.protocol.wire import broadcast_out
+from chatserver.services.message_updates import update_message
 from chatserver.services.messages import message_in_view
 from chatserver.services.notifications import NotificationService, Pending
-from chatserver.services.room_events import Outbox, RoomEvents
+from chatserver.services.room_events import RoomEvents
 from chatserver.store import meetups as store
 from chatserver.store import messages as message_store
 from chatserver.store import notifications as notification_store
@@ -54,10 +53,6 @@ def _meetup(message: Message) -> Meetup:
 def _check_organiser(user: User, message: Message, room: Room, seat: Membership | None) -> None:
     if message.author.id != user.id and not rules.moderates(user, room, seat):
         raise Forbidden("only the meetup's creator and the room's moderators change it")
-
-
-Change = Callable[[AsyncConnection, Message, Room, Membership | None], Awaitable[bool]]
-"""One change to a meetup, in the write's transaction; False when nothing changed."""
 
 
 class MeetupService:
@@ -97,7 +92,7 @@ class MeetupService:
             changed, _ = await store.set_rsvp(conn, held, user.id, answer, now)
             return changed
 
-        return await self._write(user, message_id, change, shared=True)
+        return await update_message(self._events, user, message_id, change, shared=True)
 
     # -- the organiser's changes -----------------------------------------------------------
 
@@ -141,7 +136,7 @@ class MeetupService:
                 pending = await self._alert(conn, room, message, user.id, now)
             return True
 
-        updated = await self._write(user, changes.message, change)
+        updated = await update_message(self._events, user, changes.message, change)
         if pending:
             await self._notifications.push(updated, pending, now_ms())
         return updated
@@ -163,7 +158,7 @@ class MeetupService:
             pending = await self._alert(conn, room, message, user.id, now_ms())
             return True
 
-        updated = await self._write(user, message_id, change)
+        updated = await update_message(self._events, user, message_id, change)
         if pending:
             await self._notifications.push(updated, pending, now_ms())
         return updated
@@ -278,42 +273,6 @@ class MeetupService:
             if user_id not in blocked and rules.alerts_for_event(level):
                 rows.append((user_id, "event"))
         return await notification_store.insert_many(conn, rows, message.id, room.id, now)
-
-    async def _write(
-        self, user: User, message_id: int, change: Change, *, shared: bool = False
-    ) -> Message:
-        """Apply `change`; when it changed something, sequence it as `message.updated`.
-
-        `shared` lets concurrent calls share one SQLite transaction and its disk sync
-        (group commit, as sends do): a crowd answering at once then costs a sync per
-        batch, not one each. `change` must then be safe to run twice (only the run that
-        commits counts) and touch nothing but the connection.
-        """
-
-        async def work(outbox: Outbox) -> Message:
-            conn = outbox.conn
-            message, room, seat = await message_in_view(conn, user, message_id)
-            if not await change(conn, message, room, seat):
-                current = await message_store.get_message(conn, message.id, user.id)
-                assert current is not None
-                return current
-            return await self._announce(outbox, message, user)
-
-        if shared:
-            return await self._events.write_shared(work)
-        async with self._events.write() as outbox:
-            return await work(outbox)
-
-    async def _announce(self, outbox: Outbox, message: Message, viewer: User) -> Message:
-        conn = outbox.conn
-        seq = await outbox.next_seq(message.room_id)
-        await message_store.touch(conn, message.id, seq)
-        current = await message_store.get_message(conn, message.id, viewer.id)
-        assert current is not None
-        await outbox.log(
-            MessageUpdated(room=message.room_id, seq=seq, message=broadcast_out(current))
-        )
-        return current
 
 
 def _changed(current: MeetupSpec, changes: EventChanges) -> MeetupSpec:

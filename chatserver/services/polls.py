@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from chatserver.domain import rules
 from chatserver.domain.errors import Forbidden, NotFound, NotMember
-from chatserver.domain.models import Message, PollOption, User, now_ms
+from chatserver.domain.models import Membership, Message, PollOption, Room, User, now_ms
 from chatserver.domain.polls import check_vote
-from chatserver.protocol.events import MessageUpdated
-from chatserver.protocol.wire import broadcast_out
+from chatserver.services.message_updates import update_message
 from chatserver.services.messages import message_in_view
-from chatserver.services.room_events import Outbox, RoomEvents
+from chatserver.services.room_events import RoomEvents
 from chatserver.store import accounts as account_store
-from chatserver.store import messages as message_store
 from chatserver.store import polls as store
 from chatserver.store.engine import Database
 from chatserver.store.polls import Locked
@@ -37,41 +37,45 @@ class PollService:
     async def vote(self, user: User, message_id: int, options: Sequence[int]) -> Message:
         """Set the caller's whole vote (members of the room); `[]` withdraws it. A vote
         equal to the current one changes nothing and takes no seq."""
-        async with self._events.write() as outbox:
-            conn = outbox.conn
-            message, room, seat = await message_in_view(conn, user, message_id)
+
+        async def change(
+            conn: AsyncConnection, message: Message, room: Room, seat: Membership | None
+        ) -> bool:
             if message.poll is None:
                 raise _not_a_poll()
             if seat is None:
                 raise NotMember("join the room first")
             rules.check_can_write(user, room, seat, now_ms())
-            poll = await self._locked(outbox, message)
+            poll = await _locked(conn, message)
             # Options never change once the poll is sent: the ones read with the message hold.
             known = [o.id for o in message.poll.options]
             chosen = check_vote(options, known, multiple=poll.multiple, closed=poll.closed)
             voter = store.voter_key(poll.salt, user.id)
             before = await store.ballot(conn, message.id, voter)
             if before == chosen:
-                return await self._current(outbox, message, user)
+                return False
             kept_id = None if poll.anonymous else user.id
             await store.set_vote(conn, message.id, voter, kept_id, before, chosen)
-            return await self._announce(outbox, message, user)
+            return True
+
+        return await update_message(self._events, user, message_id, change)
 
     async def close(self, user: User, message_id: int) -> Message:
         """Close the poll (its author and the room's moderators); closing a closed poll
         changes nothing."""
-        async with self._events.write() as outbox:
-            conn = outbox.conn
-            message, room, seat = await message_in_view(conn, user, message_id)
+
+        async def change(
+            conn: AsyncConnection, message: Message, room: Room, seat: Membership | None
+        ) -> bool:
             if message.poll is None:
                 raise _not_a_poll()
             if message.author.id != user.id and not rules.moderates(user, room, seat):
                 raise Forbidden("only the poll's author and the room's moderators close it")
             rules.check_can_write(user, room, seat, now_ms())
-            await self._locked(outbox, message)
-            if not await store.close(conn, message.id, user.id, now_ms()):
-                return await self._current(outbox, message, user)
-            return await self._announce(outbox, message, user)
+            await _locked(conn, message)
+            return await store.close(conn, message.id, user.id, now_ms())
+
+        return await update_message(self._events, user, message_id, change)
 
     async def voters(self, user: User, message_id: int) -> list[tuple[PollOption, list[User]]]:
         """Who chose what, option by option, for whoever may read the room; an anonymous
@@ -90,22 +94,10 @@ class PollService:
                 by_option[option_id].append(users[user_id])
         return [(o, by_option[o.id]) for o in message.poll.options]
 
-    async def _locked(self, outbox: Outbox, message: Message) -> Locked:
-        poll = await store.lock(outbox.conn, message.id)
-        if poll is None:  # deleted with its message since it was read
-            raise _not_a_poll()
-        return poll
 
-    async def _current(self, outbox: Outbox, message: Message, viewer: User) -> Message:
-        current = await message_store.get_message(outbox.conn, message.id, viewer.id)
-        assert current is not None
-        return current
-
-    async def _announce(self, outbox: Outbox, message: Message, viewer: User) -> Message:
-        seq = await outbox.next_seq(message.room_id)
-        await message_store.touch(outbox.conn, message.id, seq)
-        current = await self._current(outbox, message, viewer)
-        await outbox.log(
-            MessageUpdated(room=message.room_id, seq=seq, message=broadcast_out(current))
-        )
-        return current
+async def _locked(conn: AsyncConnection, message: Message) -> Locked:
+    """The poll's row, locked until the write commits (see the module's docstring)."""
+    poll = await store.lock(conn, message.id)
+    if poll is None:  # deleted with its message since it was read
+        raise _not_a_poll()
+    return poll

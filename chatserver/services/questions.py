@@ -1,9 +1,8 @@
 """Questions for mentors: asking, answering, reopening, votes, claims and each room's
-queue; every change is a sequenced `message.updated` carrying the full state."""
+queue; every change is a sequenced `message.updated` carrying the full state (see
+services/message_updates.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,11 +17,9 @@ from chatserver.domain.models import (
     User,
     now_ms,
 )
-from chatserver.protocol.events import MessageUpdated
-from chatserver.protocol.wire import broadcast_out
-from chatserver.services.messages import message_in_view
+from chatserver.services.message_updates import update_message
 from chatserver.services.notifications import NotificationService, Pending
-from chatserver.services.room_events import Outbox, RoomEvents
+from chatserver.services.room_events import RoomEvents
 from chatserver.services.rooms import visible_room
 from chatserver.store import messages as message_store
 from chatserver.store import questions as store
@@ -34,10 +31,6 @@ def _question(message: Message) -> Question:
     if message.question is None:
         raise NotFound("this message is not a question")
     return message.question
-
-
-Change = Callable[[AsyncConnection, Message, Room, Membership | None], Awaitable[bool]]
-"""One change to a question, in the write's transaction; False when nothing changed."""
 
 
 class QuestionService:
@@ -87,7 +80,7 @@ class QuestionService:
                 )
             return True
 
-        updated = await self._write(user, message_id, change)
+        updated = await update_message(self._events, user, message_id, change)
         if pending:
             await self._notifications.push(updated, pending, now_ms())
         return updated
@@ -108,7 +101,7 @@ class QuestionService:
                 return await store.vote(conn, message.id, user.id, now_ms())
             return await store.unvote(conn, message.id, user.id)
 
-        return await self._write(user, message_id, change)
+        return await update_message(self._events, user, message_id, change)
 
     async def claim(self, user: User, message_id: int, *, on: bool) -> Message:
         """Claim an open question ("I am on it"; moderators), or drop the claim."""
@@ -126,7 +119,7 @@ class QuestionService:
             await store.set_claim(conn, message.id, claimed_by)
             return True
 
-        return await self._write(user, message_id, change)
+        return await update_message(self._events, user, message_id, change)
 
     async def queue(
         self, user: User, room_id: int, state: QuestionState, sort: QuestionSort, limit: int
@@ -137,26 +130,3 @@ class QuestionService:
             ids = await store.queue(conn, room.id, state, sort, limit)
             found = await message_store.get_messages(conn, ids, user.id)
         return [found[i] for i in ids if i in found]
-
-    async def _write(self, user: User, message_id: int, change: Change) -> Message:
-        """Apply `change`; when it changed something, sequence it as `message.updated`.
-
-        The room's seq is taken after the change, so an idempotent repeat takes none.
-        """
-        async with self._events.write() as outbox:
-            conn = outbox.conn
-            message, room, seat = await message_in_view(conn, user, message_id)
-            if not await change(conn, message, room, seat):
-                return message
-            return await self._announce(outbox, message, user)
-
-    async def _announce(self, outbox: Outbox, message: Message, viewer: User) -> Message:
-        conn = outbox.conn
-        seq = await outbox.next_seq(message.room_id)
-        await message_store.touch(conn, message.id, seq)
-        current = await message_store.get_message(conn, message.id, viewer.id)
-        assert current is not None
-        await outbox.log(
-            MessageUpdated(room=message.room_id, seq=seq, message=broadcast_out(current))
-        )
-        return current
