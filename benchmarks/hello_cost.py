@@ -74,8 +74,12 @@ def start_server(
 
 
 def py_spy(pid: int, output: str) -> subprocess.Popen[bytes]:
-    """py-spy sampling `pid` into `output` (raw folded stacks, for a flame graph)."""
-    command = ["py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
+    """py-spy sampling `pid` into `output`: a flame graph when it ends in `.svg`, else
+    raw folded stacks (to count what the samples are in)."""
+    installed = Path(sys.executable).parent / "py-spy"
+    binary = str(installed) if installed.exists() else "py-spy"
+    kind = "flamegraph" if output.endswith(".svg") else "raw"
+    command = [binary, "record", "--pid", str(pid), "--rate", "250", "--format", kind]
     process = subprocess.Popen(
         [*command, "--output", output, "--nonblocking"],
         stdout=subprocess.DEVNULL,
@@ -188,7 +192,10 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--cpu", type=int, help="pin the server to this core")
     parser.add_argument("--checkout", default=str(ROOT), help="the server's source tree")
-    parser.add_argument("--profile", help="write py-spy's raw samples of the server here")
+    parser.add_argument(
+        "--profile",
+        help="write py-spy's samples of the server here (a flame graph if PATH ends in .svg)",
+    )
     asyncio.run(measure(parser.parse_args()))
 
 

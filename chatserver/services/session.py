@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatserver.domain import rules
+from chatserver.domain.errors import Unauthorized
 from chatserver.domain.models import Level, Membership, Room, User
-from chatserver.store import accounts as account_store
-from chatserver.store import notifications as notification_store
+from chatserver.store import ready as ready_store
 from chatserver.store import rooms as room_store
 from chatserver.store import social as social_store
 from chatserver.store.engine import Database
@@ -28,6 +28,9 @@ class Snapshot:
     user: User
     rooms: list[RoomState]
     notifications_unread: int
+    notification_mark: int
+    """The highest notification id when `notifications_unread` was counted: a
+    `notification` event up to it is already in the count (`store/ready.py`)."""
 
 
 class SessionService:
@@ -35,31 +38,29 @@ class SessionService:
         self._db = db
 
     async def snapshot(self, user: User) -> Snapshot:
-        """Seven grouped queries whatever the number of rooms."""
+        """One statement, whatever the number of rooms, plus one for the pins of the
+        rooms that have some and one for the peers of the DMs, if any."""
         async with self._db.read() as conn:
-            fresh = await account_store.get_user(conn, user.id) or user
-            memberships = await room_store.user_rooms(conn, user.id)
-            unread = await room_store.unread_counts(conn, user.id)
-            mentions = await notification_store.unread_mentions_by_room(conn, user.id)
-            default = await account_store.get_notify_default(conn, user.id)
-            peers = await social_store.dm_peers(
-                conn, [room.id for room, _ in memberships if room.kind == "dm"], user.id
-            )
-            pending = await notification_store.unread_count(conn, user.id)
+            state = await ready_store.ready_state(conn, user.id)
+            if state is None:  # the account was deleted since its token was checked
+                raise Unauthorized("the account no longer exists")
+            dms = [r.room.id for r in state.rooms if r.room.kind == "dm"]
+            peers = await social_store.dm_peers(conn, dms, user.id) if dms else {}
+        default = state.notify_default
         states = [
             RoomState(
-                room=room,
-                membership=membership,
-                unread=unread.get(room.id, 0),
-                mentions_unread=mentions.get(room.id, 0),
+                room=r.room,
+                membership=r.seat,
+                unread=r.unread,
+                mentions_unread=r.mentions_unread,
                 notify_level=rules.effective_level(
-                    default, membership.notify_level, room.kind == "dm"
+                    default, r.seat.notify_level, r.room.kind == "dm"
                 ),
-                peers=peers.get(room.id),
+                peers=peers.get(r.room.id),
             )
-            for room, membership in memberships
+            for r in state.rooms
         ]
-        return Snapshot(fresh, states, pending)
+        return Snapshot(state.user, states, state.notifications_unread, state.notification_mark)
 
     async def marks(self, user: User) -> dict[int, tuple[int, int]]:
         """(last_read_seq, unread) for each of the user's rooms, in two grouped queries."""

@@ -22,6 +22,8 @@ USER_COLUMNS = (
     users.c.expires_at_ms,
     users.c.avatar,
 )
+"""In `User`'s field order: the hot reads (`user_for_token`, `store/ready.py`) build a
+User from a row's first columns by position."""
 
 
 AUTHOR_COLUMNS = tuple(column.label(f"author_{column.name}") for column in USER_COLUMNS)
@@ -186,25 +188,27 @@ async def add_token(
     return int(result.scalar_one())
 
 
+_USER_FOR_TOKEN = (
+    select(*USER_COLUMNS, tokens.c.id)
+    .join(tokens, tokens.c.user_id == users.c.id)
+    .where(
+        tokens.c.token_hash == bindparam("token_hash"),
+        tokens.c.expires_at_ms > bindparam("now"),
+        users.c.deactivated_at_ms.is_(None),
+        or_(users.c.expires_at_ms.is_(None), users.c.expires_at_ms > bindparam("now")),
+    )
+)
+"""Built once: every `hello` and every authenticated HTTP request runs it."""
+
+
 async def user_for_token(
     conn: AsyncConnection, token_hash: str, now: int
 ) -> tuple[User, int] | None:
     """The token's user and token id, unless the token is unknown or expired."""
-    row = (
-        await conn.execute(
-            select(*USER_COLUMNS, tokens.c.id.label("token_id"))
-            .join(tokens, tokens.c.user_id == users.c.id)
-            .where(
-                tokens.c.token_hash == token_hash,
-                tokens.c.expires_at_ms > now,
-                users.c.deactivated_at_ms.is_(None),
-                or_(users.c.expires_at_ms.is_(None), users.c.expires_at_ms > now),
-            )
-        )
-    ).first()
+    row = (await conn.execute(_USER_FOR_TOKEN, {"token_hash": token_hash, "now": now})).first()
     if row is None:
         return None
-    return user_from_row(row), int(row.token_id)
+    return User(*row[: len(USER_COLUMNS)]), int(row[len(USER_COLUMNS)])
 
 
 async def delete_token(conn: AsyncConnection, token_id: int) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Subquery,
     and_,
     bindparam,
     delete,
-    func,
     insert,
     or_,
     select,
@@ -88,7 +89,7 @@ async def insert_many(
     return [(new_id, user_id, reason) for new_id, (user_id, reason) in zip(ids, rows, strict=True)]
 
 
-def _room_visible(user_id: int) -> ColumnElement[bool]:
+def room_visible(user_id: int | BindParameter[Any]) -> ColumnElement[bool]:
     """The notification's room still exists for the user: public, or they are a member.
 
     A private room one has left does not exist for one (PROTOCOL), nor do its alerts.
@@ -141,42 +142,12 @@ def _newest(user_id: int, *, read: bool, limit: int) -> Subquery:
         .where(
             notifications.c.user_id == user_id,
             notifications.c.read.is_(read),
-            _room_visible(user_id),
+            room_visible(user_id),
         )
         .order_by(notifications.c.id.desc())
         .limit(limit)
         .subquery()
     )
-
-
-async def unread_count(conn: AsyncConnection, user_id: int) -> int:
-    result = await conn.execute(
-        select(func.count())
-        .select_from(notifications)
-        .where(
-            notifications.c.user_id == user_id,
-            notifications.c.read.is_(False),
-            _room_visible(user_id),
-        )
-    )
-    return int(result.scalar_one())
-
-
-_UNREAD_MENTIONS_BY_ROOM = (
-    select(notifications.c.room_id, func.count())
-    .where(
-        notifications.c.user_id == bindparam("user_id"),
-        notifications.c.read.is_(False),
-        notifications.c.reason == "mention",
-    )
-    .group_by(notifications.c.room_id)
-)
-"""Built once: every `hello` runs it."""
-
-
-async def unread_mentions_by_room(conn: AsyncConnection, user_id: int) -> dict[int, int]:
-    rows = await conn.execute(_UNREAD_MENTIONS_BY_ROOM, {"user_id": user_id})
-    return {row[0]: int(row[1]) for row in rows}
 
 
 async def joined_among(conn: AsyncConnection, user_id: int, room_ids: Iterable[int]) -> set[int]:
