@@ -20,6 +20,9 @@ SendText = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 
 _serials = itertools.count(1)
+_HELD_MAX = 10_000
+"""Events held for one handshake at most: it lasts milliseconds, so more means the
+database is stuck; the client is closed and reconnects, rather than held without bound."""
 _NO_QUEUE: deque[Outgoing] = deque(maxlen=0)
 """Shared by every directly written connection: they never queue, so they need no deque."""
 
@@ -38,6 +41,7 @@ class Connection:
         "_close",
         "_closing",
         "_direct",
+        "_held",
         "_idle",
         "_limit",
         "_on_slow",
@@ -81,6 +85,7 @@ class Connection:
         self._idle = True
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
+        self._held: list[Outgoing] | None = None
 
     def start(self) -> None:
         if self._direct is None:
@@ -92,8 +97,33 @@ class Connection:
         """Queue a frame meant for this connection only (a reply, a replay)."""
         self.push(Outgoing(payload))
 
+    def hold(self) -> None:
+        """Keep what is pushed from now on, until `release`.
+
+        The gateway subscribes the user's channel before it reads the `ready` state, so
+        that nothing committed meanwhile is missed; what arrives in between must reach
+        the client after `ready` (PROTOCOL: events follow it), and only if `ready` did
+        not already count it.
+        """
+        self._held = []
+
+    def release(self, first: bytes, keep: Callable[[Outgoing], bool]) -> None:
+        """Send `first` (the `ready` frame), then what was held and `keep` accepts, in
+        the order it came; from then on pushes go out at once."""
+        held, self._held = self._held or [], None
+        self.send(first)
+        for out in held:
+            if keep(out):
+                self.push(out)
+
     def push(self, out: Outgoing) -> None:
         if self.closed:
+            return
+        held = self._held
+        if held is not None:
+            held.append(out)
+            if len(held) > _HELD_MAX:
+                self.close(CloseCode.TRY_AGAIN_LATER, "too many events before ready")
             return
         direct = self._direct
         if direct is not None:
@@ -153,6 +183,7 @@ class Connection:
                 await self._writer
 
     def _drop_queue(self) -> None:
+        self._held = None
         self._queue.clear()
         self._queued_bytes = 0
         if self._writer is not None and self._writer is not asyncio.current_task():

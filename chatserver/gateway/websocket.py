@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -20,6 +22,7 @@ from chatserver.gateway.api import error_response
 from chatserver.gateway.commands import Dispatcher
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.direct import direct_writer
+from chatserver.gateway.framing import Outgoing
 from chatserver.gateway.guard import server_send_limit
 from chatserver.gateway.hub import Hub
 from chatserver.gateway.metered import SocketWatch
@@ -139,11 +142,13 @@ async def _session(
     )
     bind_socket(conn.serial, user.id)  # log lines of this socket's tasks name it
     conn.start()
+    conn.hold()  # the user's events, from the subscription on, wait for `ready`
     await hub.add_connection(conn)
     try:
         async with ws.app.state.admission.handshakes:  # the pool is not for bursts
             snapshot = await services.session.snapshot(user)
-            conn.send(wire.encode(_ready(snapshot)))
+            ready = wire.encode(_ready(snapshot))
+            conn.release(ready, _not_counted(snapshot.notification_mark))
             resumed = {s.room.id: since[s.room.id] for s in snapshot.rooms if s.room.id in since}
             replays = await services.sync.replay_rooms(user, resumed)
             for state in snapshot.rooms:
@@ -165,6 +170,32 @@ async def _session(
         await hub.remove_connection(conn)
         conn.discard()
         await conn.wait_closed()
+
+
+_NOTIFICATION_PREFIX = b'{"op":"event","type":"notification",'
+
+
+class _Identified(msgspec.Struct):
+    id: int
+
+
+class _NotificationEvent(msgspec.Struct):
+    notification: _Identified
+
+
+def _not_counted(mark: int) -> Callable[[Outgoing], bool]:
+    """Whether an event held during the handshake should still reach the client: every
+    one but a `notification` that `ready`'s `notifications_unread` already counts (its
+    id is at most `mark`), which a client adding each later `notification` to that
+    count would otherwise count twice."""
+
+    def keep(out: Outgoing) -> bool:
+        if not out.payload.startswith(_NOTIFICATION_PREFIX):
+            return True
+        event = msgspec.json.decode(out.payload, type=_NotificationEvent)
+        return event.notification.id > mark
+
+    return keep
 
 
 def _take_origin_and_host(scope: Scope) -> tuple[str | None, str | None]:
