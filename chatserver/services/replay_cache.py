@@ -27,9 +27,13 @@ from chatserver.store.replays import Personal
 Key = tuple[int, int, int]
 """(room id, since, the room's last seq)."""
 
-SHARE_SECONDS = 2.0
-"""How long an entry is handed out: a storm's returns take a second or two, and a
-replay read two seconds ago is what a client on a slow link gets anyway."""
+SHARE_SECONDS = 10.0
+"""How long an entry is handed out. Its content is exact for its seq whatever its age;
+only what no seq records (an author's display name) can be older, by this much at most:
+a replay read a few seconds ago is what a client that reconnected then got, and clients
+keep authors' names as they received them anyway. Long enough that a slow storm (a
+loaded machine, tens of seconds) reads each room's replay a few times, not every
+second."""
 
 MAX_BYTES = 16 * 1024 * 1024
 """Memory for all entries (least recently used first out): a room's replay of twenty
