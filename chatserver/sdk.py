@@ -82,6 +82,28 @@ def _present(**fields: Any) -> Frame:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def _new_message(
+    body: str,
+    reply_to: int | None,
+    nonce: str | int | None,
+    question: bool,
+    poll: Frame | None,
+    event: Frame | None,
+    attachments: Sequence[int] | None,
+) -> Frame:
+    """A new message's fields, the same whether it is posted over HTTP or sent on the
+    socket (an unasked question and no attachments are left out, like other unset ones)."""
+    return _present(
+        body=body,
+        reply_to=reply_to,
+        nonce=nonce,
+        question=question or None,
+        poll=poll,
+        event=event,
+        attachments=list(attachments) if attachments else None,
+    )
+
+
 def _error_from_response(status: int, body: Any, headers: httpx.Headers) -> ApiError:
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict):
@@ -95,6 +117,16 @@ def _error_from_response(status: int, body: Any, headers: httpx.Headers) -> ApiE
         float(retry) if retry is not None else None,
         until if isinstance(until, str) else None,
     )
+
+
+def _json_body(resp: httpx.Response) -> Any:
+    """The response's JSON, or None when it has none (a 204, or a body that is not JSON)."""
+    if resp.status_code == 204 or not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        return None
 
 
 class ChatClient:
@@ -161,18 +193,29 @@ class ChatClient:
         self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
         """Call the HTTP API; returns the parsed body (None for 204), raises ApiError."""
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         query = _present(**(params or {}))
-        resp = await self._http.request(
-            method, path, json=json, params=query or None, headers=headers
-        )
-        body: Any = None
-        if resp.status_code != 204 and resp.content:
-            with contextlib.suppress(ValueError):
-                body = resp.json()
+        resp = await self._request(method, path, json=json, params=query or None)
+        return _json_body(resp)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        with_token: bool = True,
+        **options: Any,
+    ) -> httpx.Response:
+        """Send one request, with this user's token unless `with_token` is False (for the
+        routes that need none); an error status raises ApiError, read from the `error`
+        body when there is one, so each caller only decodes a successful response."""
+        sent = dict(headers or {})
+        if with_token and self.token:
+            sent["Authorization"] = f"Bearer {self.token}"
+        resp = await self._http.request(method, url, headers=sent, **options)
         if resp.status_code >= 400:
-            raise _error_from_response(resp.status_code, body, resp.headers)
-        return body
+            raise _error_from_response(resp.status_code, _json_body(resp), resp.headers)
+        return resp
 
     async def _obj(
         self,
@@ -259,14 +302,8 @@ class ChatClient:
         """Upload a picture; the server crops it square and resizes it. Returns the
         caller's own User, whose `avatar` is the new picture's URL."""
         headers = {"Content-Type": content_type}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        resp = await self._http.put("/api/me/avatar", content=data, headers=headers)
-        body: Any = None
-        with contextlib.suppress(ValueError):
-            body = resp.json()
-        if resp.status_code >= 400:
-            raise _error_from_response(resp.status_code, body, resp.headers)
+        resp = await self._request("PUT", "/api/me/avatar", content=data, headers=headers)
+        body = _json_body(resp)
         self.user = body["user"]
         return body["user"]  # type: ignore[no-any-return]
 
@@ -276,14 +313,7 @@ class ChatClient:
 
     async def avatar(self, url: str) -> bytes:
         """An avatar's bytes, from the `avatar` URL of a User."""
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        resp = await self._http.get(url, headers=headers)
-        if resp.status_code >= 400:
-            body: Any = None
-            with contextlib.suppress(ValueError):
-                body = resp.json()
-            raise _error_from_response(resp.status_code, body, resp.headers)
-        return resp.content
+        return (await self._request("GET", url)).content
 
     # ---- uploads ------------------------------------------------------------------------
 
@@ -297,27 +327,14 @@ class ChatClient:
         with `send(..., attachments=[id])`; returns the Upload object (`id`, `url`, ...).
         `application/octet-stream` lets the server tell the type from the content."""
         headers = {"Content-Type": content_type}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        resp = await self._http.post(
-            "/api/uploads", content=data, params={"name": name}, headers=headers
+        resp = await self._request(
+            "POST", "/api/uploads", content=data, params={"name": name}, headers=headers
         )
-        body: Any = None
-        with contextlib.suppress(ValueError):
-            body = resp.json()
-        if resp.status_code >= 400:
-            raise _error_from_response(resp.status_code, body, resp.headers)
-        return body["upload"]  # type: ignore[no-any-return]
+        return _json_body(resp)["upload"]  # type: ignore[no-any-return]
 
     async def download(self, url: str) -> tuple[bytes, dict[str, str]]:
         """A file's bytes and response headers, from an Upload's `url` or `thumbnail_url`."""
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        resp = await self._http.get(url, headers=headers)
-        if resp.status_code >= 400:
-            body: Any = None
-            with contextlib.suppress(ValueError):
-                body = resp.json()
-            raise _error_from_response(resp.status_code, body, resp.headers)
+        resp = await self._request("GET", url)
         return resp.content, dict(resp.headers)
 
     async def delete_upload(self, upload_id: int) -> None:
@@ -532,15 +549,7 @@ class ChatClient:
         (`{question, options, multiple?, anonymous?}`) makes it a poll; `event`
         (`{title, starts_at, ends_at?, place?, capacity?}`) a meetup; `attachments` are
         ids from `upload`."""
-        payload = _present(
-            body=body,
-            reply_to=reply_to,
-            nonce=nonce,
-            question=question or None,
-            poll=poll,
-            event=event,
-            attachments=list(attachments) if attachments else None,
-        )
+        payload = _new_message(body, reply_to, nonce, question, poll, event, attachments)
         return await self._obj("POST", f"/api/rooms/{room_id}/messages", "message", json=payload)
 
     async def edit_message(self, id: int, body: str) -> Frame:
@@ -589,13 +598,8 @@ class ChatClient:
 
     async def invite_qr(self, code: str) -> str:
         """The invite's link as a QR code, an SVG document."""
-        resp = await self._http.get(f"/api/invites/{quote(code, safe='')}/qr.svg")
-        if resp.status_code >= 400:
-            body: Any = None
-            with contextlib.suppress(ValueError):
-                body = resp.json()
-            raise _error_from_response(resp.status_code, body, resp.headers)
-        return resp.text
+        path = f"/api/invites/{quote(code, safe='')}/qr.svg"
+        return (await self._request("GET", path, with_token=False)).text
 
     async def friends(self) -> Frame:
         """`{friends, incoming, outgoing}`, each a list of users."""
@@ -772,14 +776,7 @@ class ChatClient:
 
     async def event_ics(self, message_id: int) -> str:
         """The meetup as an iCalendar file (text/calendar)."""
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        resp = await self._http.get(f"/api/messages/{message_id}/event.ics", headers=headers)
-        if resp.status_code >= 400:
-            body: Any = None
-            with contextlib.suppress(ValueError):
-                body = resp.json()
-            raise _error_from_response(resp.status_code, body, resp.headers)
-        return resp.text
+        return (await self._request("GET", f"/api/messages/{message_id}/event.ics")).text
 
     # ---- WebSocket: connection lifecycle ------------------------------------------------
 
@@ -1023,18 +1020,8 @@ class ChatClient:
     ) -> Frame:
         """Send a message; `attachments` are ids from `upload` (up to 10; the body may
         then be empty)."""
-        message: Frame = await self._result(
-            "send",
-            "message",
-            room=room,
-            body=body,
-            reply_to=reply_to,
-            nonce=nonce,
-            question=question or None,
-            poll=poll,
-            event=event,
-            attachments=list(attachments) if attachments else None,
-        )
+        fields = _new_message(body, reply_to, nonce, question, poll, event, attachments)
+        message: Frame = await self._result("send", "message", room=room, **fields)
         return message
 
     async def edit(self, message: int, body: str) -> Frame:
