@@ -9,49 +9,11 @@ desktop (1280×800) and phone (390×844) widths, light and dark:
 
 from __future__ import annotations
 
-import json
 import sys
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import httpx
-from playwright.sync_api import Page, sync_playwright
-
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD
-from tests.browser.screenshots import SIZES, THEMES, shoot
-from tests.support.server import ServerProcess
-
-
-class Seed:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.tokens: dict[str, str] = {}
-        self.users: dict[str, dict[str, Any]] = {}
-
-    def call(self, who: str, method: str, path: str, body: Any = None) -> Any:
-        r = httpx.request(
-            method,
-            self.base + path,
-            headers={"Authorization": f"Bearer {self.tokens[who]}"},
-            json=body,
-            timeout=10,
-        )
-        r.raise_for_status()
-        return r.json() if r.content else None
-
-    def person(self, username: str, display: str, region: str | None = None) -> None:
-        r = httpx.post(
-            self.base + "/api/auth/register",
-            json={"username": username, "password": PASSWORD, "display_name": display},
-            timeout=10,
-        )
-        r.raise_for_status()
-        self.tokens[username] = r.json()["token"]
-        self.users[username] = r.json()["user"]
-        if region:
-            self.call(username, "PATCH", "/api/me", {"region": region})
+from tests.browser.screenshots import SIZES, THEMES, Seed, shoot, signed_in, throwaway_server
 
 
 def _at(days: int, hour: int, minute: int = 0) -> str:
@@ -74,27 +36,14 @@ def seed(base: str) -> tuple[Seed, int]:
     ]
     for username, display in names:
         s.person(username, display, "Bretagne")
-    room = s.call(
-        "ines",
-        "POST",
-        "/api/rooms",
-        {"slug": "bretagne", "name": "Bretagne", "kind": "region", "topic": "Élèves de Bretagne"},
-    )["room"]["id"]
-    other = s.call(
-        "ines", "POST", "/api/rooms", {"slug": "alsace", "name": "Alsace", "kind": "region"}
-    )
-    for username, _ in names:
-        s.call(username, "POST", f"/api/rooms/{room}/join")
+    members = [username for username, _ in names]
+    room = s.room("ines", "bretagne", "Bretagne", "region", "Élèves de Bretagne", members)
+    other = s.room("ines", "alsace", "Alsace", "region", None, [])
     for friend in ("lucas", "maya"):
         s.call("ines", "POST", "/api/friends", {"username": friend})
         s.call(friend, "POST", "/api/friends", {"username": "ines"})
-    s.call(
-        "lucas",
-        "POST",
-        f"/api/rooms/{room}/messages",
-        {"body": "On s'organise un repas entre élèves de la région ?"},
-    )
-    s.call("maya", "POST", f"/api/rooms/{room}/messages", {"body": "Carrément ! Plutôt à Rennes ?"})
+    s.say("lucas", room, "On s'organise un repas entre élèves de la région ?")
+    s.say("maya", room, "Carrément ! Plutôt à Rennes ?")
     meetup = s.call(
         "ines",
         "POST",
@@ -131,7 +80,7 @@ def seed(base: str) -> tuple[Seed, int]:
     s.call(
         "ines",
         "POST",
-        f"/api/rooms/{other['room']['id']}/messages",
+        f"/api/rooms/{other}/messages",
         {
             "body": "",
             "event": {"title": "Marché de Noël de Strasbourg", "starts_at": _at(3, 16, 0)},
@@ -140,29 +89,13 @@ def seed(base: str) -> tuple[Seed, int]:
     return s, room
 
 
-def _page(browser: Any, base: str, token: str, size: str, theme: str) -> Page:
-    ctx = browser.new_context(
-        viewport=SIZES[size], color_scheme=theme, locale="fr-FR", device_scale_factor=1
-    )
-    ctx.add_init_script(f"localStorage.setItem('chat.token', {json.dumps(token)});")
-    page: Page = ctx.new_page()
-    page.goto(base + "/")
-    page.locator(".conn-status.conn-online").wait_for(state="attached", timeout=15_000)
-    return page
-
-
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        ServerProcess(Path(tmp)) as server,
-        sync_playwright() as p,
-    ):
+    with throwaway_server() as (server, browser):
         s, _ = seed(server.base_url)
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         for size in SIZES:
             for theme in THEMES:
-                page = _page(browser, server.base_url, s.tokens["ines"], size, theme)
+                page = signed_in(browser, server.base_url, s.tokens["ines"], SIZES[size], theme)
                 if size == "phone":
                     page.get_by_role("button", name="Ouvrir la liste des salons").click()
                 page.locator(".room-item", has_text="Bretagne").first.click()
@@ -177,7 +110,6 @@ def main(out: Path) -> None:
                 page.locator(".events-item").first.wait_for(timeout=15_000)
                 shoot(page, out / f"meetups-upcoming-{size}-{theme}.png")
                 page.context.close()
-        browser.close()
 
 
 if __name__ == "__main__":

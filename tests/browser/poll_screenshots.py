@@ -11,15 +11,20 @@ room's stream at desktop (1280×800) and phone (390×844) widths, light and dark
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD
-from tests.browser.screenshots import SIZES, THEMES, Seed, open_room, shoot, signed_in
-from tests.support.server import ServerProcess
+from tests.browser.conftest import PASSWORD
+from tests.browser.screenshots import (
+    SIZES,
+    THEMES,
+    Seed,
+    open_room,
+    shoot,
+    signed_in,
+    throwaway_server,
+)
 
 PEOPLE = [
     ("camille", "Camille Dubois"),
@@ -78,14 +83,9 @@ def seed(base: str) -> int:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        ServerProcess(Path(tmp)) as server,
-        sync_playwright() as p,
-    ):
+    with throwaway_server() as (server, browser):
         room = seed(server.base_url)
         token = _token(server.base_url)
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         for size in SIZES:
             for theme in THEMES:
                 page = signed_in(browser, server.base_url, token, SIZES[size], theme)
@@ -104,7 +104,6 @@ def main(out: Path) -> None:
                     dialog.get_by_role("checkbox", name="Sondage anonyme").check()
                     shoot(page, out / f"poll-dialog-{size}-{theme}.png")
                 page.context.close()
-        browser.close()
 
 
 def _token(base: str) -> str:

@@ -21,6 +21,8 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -572,48 +574,54 @@ def shoot(page: Page, path: Path) -> None:
     print(f"{path} {path.stat().st_size // 1024} KB")
 
 
-def main(out: Path, only: str | None = None) -> None:
-    """All the screenshots, or with `only="guests"` just the open-day entry's."""
-    out.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def throwaway_server() -> Iterator[tuple[ServerProcess, Browser]]:
+    """A fresh server with an empty database in a temporary folder, for a script to fill
+    and photograph, and the headless Chromium to photograph it with."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         ServerProcess(Path(tmp)) as server,
         sync_playwright() as p,
     ):
-        s, pitch = seed(server.base_url)
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield server, browser
+        finally:
+            browser.close()
+
+
+def main(out: Path, only: str | None = None) -> None:
+    """All the screenshots, or with `only="guests"` just the open-day entry's."""
+    out.mkdir(parents=True, exist_ok=True)
+    with throwaway_server() as (server, browser):
+        s, pitch = seed(server.base_url)
         if only == "search":
             for size in SIZES:
                 for theme in THEMES:
                     search_shots(browser, s, server.base_url, size, theme, out)
-            browser.close()
             return
         invite_url = open_day(s)
         for size in SIZES:
             for theme in THEMES:
                 guest_shots(browser, server.base_url, invite_url, size, theme, out)
         if only == "guests":
-            browser.close()
             return
         if only == "attachments":
             seed_attachments(s)
             for size in SIZES:
                 for theme in THEMES:
                     attachments_shots(browser, s, server.base_url, size, theme, out)
-            browser.close()
             return
         if only == "profiles":
             seed_profiles(s)
             for size in SIZES:
                 for theme in THEMES:
                     profile_shots(browser, s, server.base_url, size, theme, out)
-            browser.close()
             return
         if only == "keyboard":
             for size in SIZES:
                 for theme in THEMES:
                     keyboard_shots(browser, s, server.base_url, pitch, size, theme, out)
-            browser.close()
             return
         for size, viewport in SIZES.items():
             for theme in THEMES:
@@ -659,7 +667,6 @@ def main(out: Path, only: str | None = None) -> None:
             for theme in THEMES:
                 attachments_shots(browser, s, server.base_url, size, theme, out)
                 profile_shots(browser, s, server.base_url, size, theme, out)
-        browser.close()
 
 
 if __name__ == "__main__":
