@@ -106,8 +106,23 @@ def index_token(term: str) -> str:
 
 
 def indexed_terms(body: str, room_id: int, author_id: int) -> list[str]:
-    """The index tokens of a message: its `document_terms`, hashed."""
-    return [index_token(term) for term in document_terms(body, room_id, author_id)]
+    """The index tokens of a message: its `document_terms`, hashed, sorted.
+
+    This runs on every send, so it works on the body's whitespace-separated chunks, each
+    one's tokens cached (`_chunk_tokens`): in chat most chunks are frequent words, and a
+    message costs a split and a cache lookup per chunk instead of a scan with a Unicode
+    regular expression, stemming and hashing (6 µs instead of 15 for the benchmark's
+    messages)."""
+    found = {index_token(room_term(room_id)), index_token(author_term(author_id))}
+    found.update(*map(_chunk_tokens, body.split()))
+    return sorted(found)
+
+
+@lru_cache(maxsize=16_384)
+def _chunk_tokens(chunk: str) -> tuple[str, ...]:
+    """The index tokens of a chunk of text (no whitespace in it). A tuple, not a set: a
+    chunk has one word or a few, and the cache holds thousands of them."""
+    return tuple(map(index_token, _chunk_terms(chunk)))
 
 
 def indexed(query: Query) -> Query:
@@ -124,11 +139,23 @@ def indexed(query: Query) -> Query:
 def document_terms(body: str, room_id: int, author_id: int) -> list[str]:
     """Every term a message is indexed under, sorted, each once."""
     found: set[str] = {room_term(room_id), author_term(author_id)}
-    for match in _WORD.finditer(body):
-        found |= stems(match.group())
-    if _LINK.search(body):
-        found.add(LINK_TERM)
+    found.update(*map(_chunk_terms, body.split()))
     return sorted(found)
+
+
+def _chunk_terms(chunk: str) -> set[str]:
+    """The terms of a chunk of text without whitespace: the stems of its words, and the
+    link facet if a link starts in it.
+
+    A message's terms are the union of its chunks': neither a word (letters, digits and
+    combining accents) nor a link (which needs a non-space right after its scheme) can
+    span whitespace, and `str.split` and the link pattern's `\\S` agree on what
+    whitespace is (both are `str.isspace`), so this finds what a scan of the whole body
+    finds, as highlighting does (`words`)."""
+    found: set[str] = set().union(*map(stems, _WORD.findall(chunk)))
+    if _LINK.search(chunk):
+        found.add(LINK_TERM)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

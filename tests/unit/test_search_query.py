@@ -189,6 +189,28 @@ def test_facets_are_terms_no_word_can_produce() -> None:
     assert sq.LINK_TERM in sq.document_terms("see https://example.org", 5, 6)
 
 
+# Text cut into chunks every way whitespace can cut it, with accents to combine.
+SPLITS = [" ", "\t", "\n", "\u00a0", "\u2028", "\u3000", "\x1c", "\u0301", "https://", "mailto:"]
+chunked_text = st.lists(
+    st.one_of(st.sampled_from(SPLITS), st.text(max_size=4), latin_words), max_size=20
+).map("".join)
+
+
+@given(chunked_text)
+@settings(max_examples=400)
+@example("e\u0301te\u0301 e\u00a0\u0301t HTTPS://x mailto: x")
+def test_a_message_is_indexed_under_exactly_the_words_highlighting_finds(body: str) -> None:
+    """Indexing caches the body's whitespace-separated chunks; highlighting scans the
+    whole body: a word highlighted in a result is one its message is indexed under."""
+    expected = {sq.room_term(1), sq.author_term(2)}.union(
+        *(sq.stems(w) for *_, w in sq.words(body))
+    )
+    if re.search(r"(?i)(?:https?://|mailto:)\S", body):
+        expected.add(sq.LINK_TERM)
+    assert sq.document_terms(body, 1, 2) == sorted(expected)
+    assert sq.indexed_terms(body, 1, 2) == sorted(map(sq.index_token, expected))
+
+
 @pytest.mark.parametrize(
     ("value", "ms"),
     [
