@@ -211,6 +211,7 @@ def workshops(bench: Bench, args: argparse.Namespace) -> list[dict[str, Any]]:
     """SQLite and PostgreSQL (and `--before`'s PostgreSQL), alternating."""
     shape = ["--clients", str(args.clients), "--rooms", str(args.rooms), "--publishers", "2"]
     shape += ["--room-prefix", "ws", "--prefix", PREFIX, "--accounts", str(args.clients)]
+    shape += ["--register-concurrency", "32"]  # only token checks: every token is valid
     tokens = bench.state / "tokens.json"
     local = ["--url", f"http://127.0.0.1:{args.port}", "--token-cache", str(tokens)]
     prepared = bench.state / "prepared.db"
@@ -246,7 +247,12 @@ def workshops(bench: Bench, args: argparse.Namespace) -> list[dict[str, Any]]:
                     if setup == "sqlite":
                         for suffix in ("", "-wal", "-shm"):
                             (bench.state / f"run.db{suffix}").unlink(missing_ok=True)
-                        shutil.copyfile(with_rooms, bench.state / "run.db")
+                        # The backup API reads through the write-ahead log: every room is in.
+                        source = sqlite3.connect(with_rooms)
+                        target = sqlite3.connect(bench.state / "run.db")
+                        source.backup(target)
+                        source.close()
+                        target.close()
                         url, database = f"sqlite+aiosqlite:///{bench.state / 'run.db'}", None
                     else:
                         database = f"{template}_run"
@@ -271,6 +277,7 @@ def cluster(bench: Bench, args: argparse.Namespace) -> list[dict[str, Any]]:
     urls = [arg for port in ports for arg in ("--url", f"http://127.0.0.1:{port}")]
     shape = ["--clients", str(args.clients), "--rooms", "1", "--publishers", str(args.nodes)]
     shape += ["--room-prefix", "one", "--prefix", PREFIX, "--accounts", str(args.clients)]
+    shape += ["--register-concurrency", "32"]
     tokens = bench.state / "tokens.json"
     prepared = bench.state / "prepared.db"
     subprocess.run(
@@ -286,8 +293,9 @@ def cluster(bench: Bench, args: argparse.Namespace) -> list[dict[str, Any]]:
         url = stack.enter_context(fresh_database(bench, ADMIN, name))
         copy_accounts(bench, url, prepared)
         redis_url, redis_pid = stack.enter_context(private_redis(bench, config, "pg-cluster"))
+        here = Path(args.checkout).resolve() if args.checkout else ROOT
         pids = [
-            stack.enter_context(node(bench, url, port, env={"CHAT_REDIS_URL": redis_url}))
+            stack.enter_context(node(bench, url, port, here, env={"CHAT_REDIS_URL": redis_url}))
             for port in ports
         ]
         watched = [arg for pid in (*pids, redis_pid) for arg in ("--server-pid", str(pid))]
@@ -314,7 +322,7 @@ def main() -> None:
     parser.add_argument("--step-seconds", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=2, help="workshops: runs of each setup")
     parser.add_argument("--before", help="workshops: also PostgreSQL from this checkout")
-    parser.add_argument("--checkout", help="workshops: serve from this checkout, not this one")
+    parser.add_argument("--checkout", help="serve from this checkout, not this one")
     parser.add_argument("--port", type=int, default=OURS_PORT, help="first node's port")
     parser.add_argument("--nice", type=int, default=0, help="niceness (e.g. -10, as root)")
     parser.add_argument("--out", type=Path, help="results folder")

@@ -232,7 +232,7 @@ class MessageService:
             )
             return _Stored(message, pending)
 
-        stored = await self._events.write_shared(store_it)
+        stored = await self._events.write_shared(store_it, room_id)
         if isinstance(stored, Message):  # a resend of a message already stored
             return stored
         await self._notifications.push(stored.message, stored.pending)

@@ -107,10 +107,13 @@ class RoomEvents:
             outbox.check_complete()
         await self.publish(outbox)
 
-    async def write_shared(self, work: Callable[[Outbox], Awaitable[T]]) -> T:
-        """`work` in a transaction that concurrent sends may share (SQLite group commit).
+    async def write_shared(
+        self, work: Callable[[Outbox], Awaitable[T]], room_id: int | None = None
+    ) -> T:
+        """`work` in a transaction that concurrent sends may share (group commit).
 
         `work` may run twice; only the run that commits has its outbox published.
+        `room_id`: the one room it takes a seq in (see `Database.write_shared`).
         """
 
         async def attempt(conn: AsyncConnection) -> tuple[T, Outbox]:
@@ -119,7 +122,7 @@ class RoomEvents:
             outbox.check_complete()
             return result, outbox
 
-        result, outbox = await self._db.write_shared(attempt)
+        result, outbox = await self._db.write_shared(attempt, room_id)
         await self.publish(outbox)
         return result
 

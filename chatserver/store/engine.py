@@ -35,6 +35,9 @@ class Database:
     and reads run concurrently thanks to WAL. PostgreSQL needs no such lock: the
     row lock on `rooms.last_seq` serialises writers of one room.
 
+    Both group-commit message sends (`write_shared`, `store/group_commit.py`): SQLite
+    one batch at a time, PostgreSQL up to half the pool's connections' worth at once.
+
     `synchronous` is SQLite's: with `full` (the default) a commit returns once it is on
     the disk, so nothing acknowledged is lost to a power cut or a kernel crash; with
     `normal`, in WAL mode, the last commits before such a crash may be lost (a crash of
@@ -72,7 +75,9 @@ class Database:
         path = inloop_sqlite.database_path(url) if self.is_sqlite else ":memory:"
         # PostgreSQL, and an in-memory SQLite database, have no WAL file to fold in.
         self._checkpointer = None if path == ":memory:" else inloop_sqlite.Checkpointer(path)
-        self.group_commit = GroupCommit(self.write) if self.is_sqlite else None
+        self.group_commit = GroupCommit(
+            self.write, drainers=1 if self.is_sqlite else max(1, pool_size // 2)
+        )
         if self.is_sqlite:
             pragmas = partial(_sqlite_pragmas, synchronous.upper())
             event.listen(self.engine.sync_engine, "connect", pragmas)
@@ -88,14 +93,21 @@ class Database:
                 async with self._write_lock, self.engine.begin() as conn:
                     yield conn
 
-    async def write_shared(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """`work` in a transaction that, on SQLite, concurrent callers may share (group
-        commit, see `store/group_commit.py`); `work` may run twice and must only touch
-        `conn`. Returns after the commit."""
-        if self.group_commit is None:
+    async def write_shared(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], room_id: int | None = None
+    ) -> T:
+        """`work` in a transaction that concurrent callers may share (group commit, see
+        `store/group_commit.py`); `work` may run twice and must only touch `conn`.
+        Returns after the commit.
+
+        On PostgreSQL, `room_id` names the one room `work` writes in (whose seq row it
+        locks): without it, `work` runs in a transaction of its own, since a batch could
+        otherwise take two rooms' locks in another batch's opposite order.
+        """
+        if not self.is_sqlite and room_id is None:
             async with self.write() as conn:
                 return await work(conn)
-        return await self.group_commit.run(work)
+        return await self.group_commit.run(work, room_id or 0)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
