@@ -62,7 +62,7 @@ def start_server(
         command = ["taskset", "-c", str(cpu), *command]
     log = (workdir / "server.log").open("ab")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=checkout)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # migrations on a busy machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
