@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from chatserver.domain.errors import Unavailable
-from chatserver.store import inloop_sqlite
+from chatserver.store import inloop_sqlite, search_index
 from chatserver.store.group_commit import GroupCommit
 
 T = TypeVar("T")
@@ -90,7 +90,12 @@ class Database:
                 async with self.engine.begin() as conn:
                     yield conn
             else:
-                async with self._write_lock, self.engine.begin() as conn:
+                # The search index's rows are inserted at the end (see there).
+                async with (
+                    self._write_lock,
+                    self.engine.begin() as conn,
+                    search_index.rows_at_commit(conn),
+                ):
                     yield conn
 
     async def write_shared(

@@ -15,28 +15,29 @@ message's text leaves it in the deleting transaction. Neither table is in `table
 (SQLAlchemy cannot describe an FTS5 table); migration 0006 creates them.
 
 On SQLite a new message's row is inserted at the end of its transaction, with every
-other row of that transaction, in one statement run when the transaction commits (a
-`commit` listener on the engine). FTS5 keeps the terms it is given in memory until the
-commit, except that every later statement of the transaction that may need undoing
-on its own (a statement journal: foreign keys, multi-row updates) makes it write them
-out first as a new segment of the index, to be merged later. Inserted as each message
-was stored, the rows of a group commit's fifty sends became some fifty segments, each
-written and then merged again: that, more than the inserts themselves, was most of
-what indexing cost the send path (docs/benchmarks.md, "Indexing on the send path").
-Deletes (edits and tombstones, which are rare) run at once; a row waiting for the
-commit is dropped or replaced by them. Rows waiting in a savepoint that is rolled back
-are dropped with it: a savepoint's start writes out the rows waiting before it.
+other row of that transaction, in one statement (`rows_at_commit`, which
+`Database.write` wraps around every write transaction). FTS5 keeps the terms it is
+given in memory until the commit, except that every later statement of the
+transaction that may need undoing on its own (a statement journal: foreign keys,
+multi-row updates) makes it write them out first as a new segment of the index, to be
+merged later. Inserted as each message was stored, the rows of a group commit's fifty
+sends became some fifty segments, each written and then merged again: that, more than
+the inserts themselves, was most of what indexing cost the send path
+(docs/benchmarks.md, "Indexing on the send path"). Deletes (edits and tombstones, which
+are rare) run at once, and a row waiting for the commit is dropped or replaced by them.
+Rows are written at once, as on PostgreSQL, outside `rows_at_commit` and inside a
+savepoint (which may be rolled back on its own).
 
-PostgreSQL writes each row at once: a GIN index has its own pending list for that.
+The commit is not hooked with SQLAlchemy's `commit` event: an engine with a listener
+takes a slower path for every statement (9 µs more for a simple select here).
 """
 
 from __future__ import annotations
 
-from typing import Any
-from weakref import WeakKeyDictionary, WeakSet
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from sqlalchemy import Connection, Engine, event, text
-from sqlalchemy.engine import Transaction
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain import search_query as sq
@@ -45,7 +46,7 @@ ENGINE_MANAGED_PREFIX = "message_search"
 """Tables (and FTS5's shadow tables) made by migration 0006 outside `tables.py`."""
 
 
-_SQLITE_INSERT = "INSERT INTO message_search (rowid, terms) VALUES (?, ?)"
+_SQLITE_INSERT = text("INSERT INTO message_search (rowid, terms) VALUES (:id, :terms)")
 _SQLITE_DELETE = text("DELETE FROM message_search WHERE rowid = :id")
 _PG_INSERT = text(
     "INSERT INTO message_search (message_id, terms) VALUES (:id, CAST(:terms AS tsvector))"
@@ -56,60 +57,43 @@ _PG_REPLACE = text(
 )
 _PG_DELETE = text("DELETE FROM message_search WHERE message_id = :id")
 
-_waiting: WeakKeyDictionary[Transaction, dict[int, str]] = WeakKeyDictionary()
-"""SQLite: the rows each open transaction will insert when it commits, by message id.
-Keyed by the transaction itself, so a transaction rolled back takes its rows along."""
-
-_listened: WeakSet[Engine] = WeakSet()
-"""SQLite engines whose commits and savepoints write out the waiting rows."""
+_waiting: dict[AsyncConnection, dict[int, str]] = {}
+"""The rows each open `rows_at_commit` transaction will insert at its end, by message."""
 
 
-def _sqlite(conn: AsyncConnection) -> bool:
-    return conn.dialect.name == "sqlite"
+@asynccontextmanager
+async def rows_at_commit(conn: AsyncConnection) -> AsyncIterator[None]:
+    """Around a transaction's work: the index rows its messages leave waiting are
+    inserted when the work ends without an exception, in one statement, before the
+    commit; with an exception they are dropped, as the rollback drops the messages."""
+    rows: dict[int, str] = {}
+    _waiting[conn] = rows
+    try:
+        yield
+        if rows:
+            params = [{"id": message_id, "terms": terms} for message_id, terms in rows.items()]
+            await conn.execute(_SQLITE_INSERT, params)
+    finally:
+        del _waiting[conn]
 
 
-def _rows_at_commit(conn: AsyncConnection) -> dict[int, str]:
-    """The rows waiting for the commit of `conn`'s transaction (SQLite)."""
-    sync = conn.sync_connection
-    transaction = None if sync is None else sync.get_transaction()
-    assert sync is not None and transaction is not None, "the message's statement began it"
-    if sync.engine not in _listened:
-        event.listen(sync.engine, "commit", _write_waiting)
-        event.listen(sync.engine, "savepoint", _write_waiting_before_savepoint)
-        event.listen(sync.engine, "rollback_savepoint", _drop_waiting)
-        _listened.add(sync.engine)
-    return _waiting.setdefault(transaction, {})
-
-
-def _write_waiting(conn: Connection) -> None:
-    """Insert the rows waiting in the transaction `conn` is committing, in one statement."""
-    transaction = conn.get_transaction()
-    rows = None if transaction is None else _waiting.pop(transaction, None)
-    if rows:
-        conn.exec_driver_sql(_SQLITE_INSERT, list(rows.items()))
-
-
-def _write_waiting_before_savepoint(conn: Connection, _name: str | None) -> None:
-    _write_waiting(conn)
-
-
-def _drop_waiting(conn: Connection, _name: str, _context: Any) -> None:
-    """A savepoint rolled back: every row still waiting was added inside it (its start
-    wrote out the earlier ones), so none of them is to be written."""
-    transaction = conn.get_transaction()
-    if transaction is not None:
-        _waiting.pop(transaction, None)
+def _later(conn: AsyncConnection) -> dict[int, str] | None:
+    """Where a row of `conn`'s transaction waits for its end; None: write it now."""
+    rows = _waiting.get(conn)
+    return None if rows is None or conn.in_nested_transaction() else rows
 
 
 async def add(
     conn: AsyncConnection, message_id: int, room_id: int, author_id: int, body: str
 ) -> None:
-    """Index a new message (the send path: on SQLite, at its transaction's commit)."""
+    """Index a new message (the send path: on SQLite, at its transaction's end)."""
     terms = sq.indexed_terms(body, room_id, author_id)
-    if _sqlite(conn):
-        _rows_at_commit(conn)[message_id] = " ".join(terms)
-    else:
+    if conn.dialect.name != "sqlite":
         await conn.execute(_PG_INSERT, {"id": message_id, "terms": sq.tsvector(terms)})
+    elif (rows := _later(conn)) is not None:
+        rows[message_id] = " ".join(terms)
+    else:
+        await conn.execute(_SQLITE_INSERT, {"id": message_id, "terms": " ".join(terms)})
 
 
 async def replace(
@@ -117,17 +101,31 @@ async def replace(
 ) -> None:
     """Index an edited message by its new text."""
     terms = sq.indexed_terms(body, room_id, author_id)
-    if _sqlite(conn):
-        await conn.execute(_SQLITE_DELETE, {"id": message_id})
-        _rows_at_commit(conn)[message_id] = " ".join(terms)
-    else:
+    if conn.dialect.name != "sqlite":
         await conn.execute(_PG_REPLACE, {"id": message_id, "terms": sq.tsvector(terms)})
+        return
+    await _delete(conn, message_id)
+    if (rows := _later(conn)) is not None:
+        rows[message_id] = " ".join(terms)
+    else:
+        await conn.execute(_SQLITE_INSERT, {"id": message_id, "terms": " ".join(terms)})
 
 
 async def remove(conn: AsyncConnection, message_id: int) -> None:
     """Take a deleted message's text out of the index."""
-    if _sqlite(conn):
-        await conn.execute(_SQLITE_DELETE, {"id": message_id})
-        _rows_at_commit(conn).pop(message_id, None)
-    else:
+    if conn.dialect.name != "sqlite":
         await conn.execute(_PG_DELETE, {"id": message_id})
+        return
+    await _delete(conn, message_id)
+
+
+async def _delete(conn: AsyncConnection, message_id: int) -> None:
+    """Delete the message's row, and the one waiting for the transaction's end. In a
+    savepoint the waiting row is written first: a rollback of the savepoint brings it back
+    with the message."""
+    rows = _waiting.get(conn)
+    if rows is not None and message_id in rows:
+        terms = rows.pop(message_id)
+        if conn.in_nested_transaction():
+            await conn.execute(_SQLITE_INSERT, {"id": message_id, "terms": terms})
+    await conn.execute(_SQLITE_DELETE, {"id": message_id})

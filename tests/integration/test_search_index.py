@@ -1,6 +1,6 @@
 """The search index holds exactly the live messages' terms, whatever happened to them.
 
-Rows are written in the message's own transaction (on SQLite when it commits, all of
+Rows are written in the message's own transaction (on SQLite at its end, all of
 its rows at once): a send rolled back after its message was stored leaves no row, a
 batch of sends shares one transaction and a failure in it reruns the others alone
 without indexing them twice, a savepoint rolled back takes only its own rows, and edits
