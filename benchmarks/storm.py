@@ -223,6 +223,13 @@ class Server:
         self.process = None
 
 
+def forget_if_empty(log: Path) -> None:
+    """Remove the server's log when it said nothing (the usual case): no empty files left
+    behind in /tmp, one per run."""
+    if log.exists() and not log.stat().st_size:
+        log.unlink()
+
+
 def code_version(checkout: Path) -> str:
     """The commit a source tree is at, for the result (runs once, after the storm)."""
     done = subprocess.run(
@@ -397,6 +404,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             await asyncio.gather(*(c.ws.close() for c in clients if c.ws is not None))
         finally:
             server.stop()
+            forget_if_empty(log)
         checkout = Path(getattr(args, "checkout", ROOT))
         commit = code_version(checkout)
         result: dict[str, object] = {
