@@ -16,32 +16,17 @@ from typing import Any
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient, SocketClosed
-from tests.e2e.conftest import ClientFactory
+from tests.e2e.conftest import ClientFactory, Slug
+from tests.support.clients import name as name_of
+from tests.support.clients import status_of, uid
 from tests.support.server import ServerProcess
 
 PASSWORD = "correct horse battery"
-Slug = Callable[[str], str]
 
 
 @pytest.fixture(autouse=True)
 def founded(staff_tokens: dict[str, str]) -> None:
     """The staff accounts come first, so no student here is the server's first (admin)."""
-
-
-async def refused(call: Awaitable[Any]) -> tuple[int | None, str]:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value.status, caught.value.code
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    return int(client.user["id"])
-
-
-def name_of(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["username"])
 
 
 @pytest.fixture
@@ -87,7 +72,7 @@ async def test_a_guest_enters_with_a_display_name_and_no_password(
     # No password opens it: a login with any password is refused like a wrong one.
     stranger = ChatClient(server.base_url)
     try:
-        assert await refused(stranger.login(me["username"], "x" * 12)) == (401, "unauthorized")
+        assert await status_of(stranger.login(me["username"], "x" * 12)) == (401, "unauthorized")
     finally:
         await stranger.close()
 
@@ -97,15 +82,15 @@ async def test_guest_names_are_reserved_and_display_names_required(
 ) -> None:
     client = ChatClient(server.base_url)
     try:
-        status, code = await refused(client.register(f"guest-{uuid.uuid4().hex[:8]}", PASSWORD))
+        status, code = await status_of(client.register(f"guest-{uuid.uuid4().hex[:8]}", PASSWORD))
         assert (status, code) == (400, "bad_request")
-        assert await refused(client.guest("   ")) == (400, "bad_request")
-        assert await refused(client.http("POST", "/api/auth/guest", json={})) == (
+        assert await status_of(client.guest("   ")) == (400, "bad_request")
+        assert await status_of(client.http("POST", "/api/auth/guest", json={})) == (
             400,
             "bad_request",
         )
         wrong = {"display_name": 12}
-        assert await refused(client.http("POST", "/api/auth/guest", json=wrong)) == (
+        assert await status_of(client.http("POST", "/api/auth/guest", json=wrong)) == (
             400,
             "bad_request",
         )
@@ -155,12 +140,12 @@ async def test_a_student_invite_to_a_guest_room_lets_a_guest_in_and_others_do_no
     closed_invite = await mentor.create_invite(closed["id"])
     outsider = ChatClient(server.base_url)
     try:
-        assert await refused(outsider.guest("Visitor C", closed_invite["code"])) == (
+        assert await status_of(outsider.guest("Visitor C", closed_invite["code"])) == (
             403,
             "forbidden",
         )
         assert outsider.token is None  # nothing was created
-        assert await refused(outsider.guest("Visitor C", "no-such-code-" + "x" * 20)) == (
+        assert await status_of(outsider.guest("Visitor C", "no-such-code-" + "x" * 20)) == (
             404,
             "not_found",
         )
@@ -181,19 +166,19 @@ async def test_what_a_guest_may_not_do(
     closed = await open_room(mentor, slug, guests_allowed=False)
     allowed = await open_room(mentor, slug, guests_allowed=True)
     # Rooms: none created, only guest rooms joined, nor added to others, nor invited.
-    assert await refused(visitor.create_room(slug("mine"), "Mine", "topic")) == (403, "forbidden")
-    assert await refused(visitor.join(closed["id"])) == (403, "forbidden")
-    assert await refused(mentor.add_member(closed["id"], uid(visitor))) == (403, "forbidden")
+    assert await status_of(visitor.create_room(slug("mine"), "Mine", "topic")) == (403, "forbidden")
+    assert await status_of(visitor.join(closed["id"])) == (403, "forbidden")
+    assert await status_of(mentor.add_member(closed["id"], uid(visitor))) == (403, "forbidden")
     invite = await mentor.create_invite(closed["id"])
-    assert await refused(visitor.accept_invite(invite["code"])) == (403, "forbidden")
+    assert await status_of(visitor.accept_invite(invite["code"])) == (403, "forbidden")
     assert (await visitor.join(allowed["id"]))["id"] == allowed["id"]
     # Friends, either way.
-    assert await refused(visitor.add_friend(name_of(student))) == (403, "forbidden")
-    assert await refused(student.add_friend(name_of(visitor))) == (403, "forbidden")
+    assert await status_of(visitor.add_friend(name_of(student))) == (403, "forbidden")
+    assert await status_of(student.add_friend(name_of(visitor))) == (403, "forbidden")
     assert (await student.friends())["outgoing"] == []
     # DMs: with mentors and admins only.
-    assert await refused(visitor.open_dm(name_of(student))) == (403, "forbidden")
-    assert await refused(student.open_dm(name_of(visitor))) == (403, "forbidden")
+    assert await status_of(visitor.open_dm(name_of(student))) == (403, "forbidden")
+    assert await status_of(student.open_dm(name_of(visitor))) == (403, "forbidden")
     dm = await visitor.open_dm(name_of(mentor))
     assert dm["kind"] == "dm"
     assert (await admin.open_dm(name_of(visitor)))["kind"] == "dm"
@@ -201,7 +186,7 @@ async def test_what_a_guest_may_not_do(
     members = await mentor.members(closed["id"])
     assert all(m["id"] != uid(visitor) for m in members)
     # Nor can an admin make someone a guest.
-    assert await refused(admin.set_role(uid(student), "guest")) == (400, "bad_request")
+    assert await status_of(admin.set_role(uid(student), "guest")) == (400, "bad_request")
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +265,7 @@ async def test_an_ended_guest_is_logged_out_and_later_forgotten(
             await visitor.next_event("no such event", timeout=20)
         assert not visitor.connected
         assert visitor.close_code == 4001
-        assert await refused(visitor.me()) == (401, "unauthorized")
+        assert await status_of(visitor.me()) == (401, "unauthorized")
         with pytest.raises(SocketClosed):
             await visitor.connect()
         # The message stays; with no retention, the sweep anonymises its author.
@@ -353,7 +338,7 @@ async def test_upgrade_keeps_the_id_the_rooms_and_the_messages(
     finally:
         await again.close()
     # Only guests upgrade.
-    assert await refused(visitor.upgrade(f"x{uuid.uuid4().hex[:8]}", PASSWORD)) == (
+    assert await status_of(visitor.upgrade(f"x{uuid.uuid4().hex[:8]}", PASSWORD)) == (
         403,
         "forbidden",
     )
@@ -364,12 +349,12 @@ async def test_upgrade_to_a_taken_username_changes_nothing(
 ) -> None:
     student = await make_client("taken")
     visitor = await guests("Visitor F")
-    status, code = await refused(visitor.upgrade(name_of(student), PASSWORD))
+    status, code = await status_of(visitor.upgrade(name_of(student), PASSWORD))
     assert (status, code) == (409, "conflict")
     me = await visitor.me()
     assert me["role"] == "guest" and me["username"].startswith("guest-")
-    assert await refused(visitor.upgrade("guest-mine", PASSWORD)) == (400, "bad_request")
-    assert await refused(visitor.upgrade("shortpw" + uuid.uuid4().hex[:6], "short")) == (
+    assert await status_of(visitor.upgrade("guest-mine", PASSWORD)) == (400, "bad_request")
+    assert await status_of(visitor.upgrade("shortpw" + uuid.uuid4().hex[:6], "short")) == (
         400,
         "bad_request",
     )
@@ -391,13 +376,13 @@ async def test_under_invite_registration_guests_and_upgrades_need_an_invite(
         await admin.register(f"admin{uuid.uuid4().hex[:8]}", PASSWORD)
         room = await admin.create_room(f"day-{uuid.uuid4().hex[:8]}", "Day", "topic")
         await admin.update_room(room["id"], guests_allowed=True)
-        assert await refused(visitor.guest("No invite")) == (403, "forbidden")
+        assert await status_of(visitor.guest("No invite")) == (403, "forbidden")
         guest_invite = await admin.create_invite(room["id"], role="guest")
         await visitor.guest("Invited", guest_invite["code"])
         name = f"kept{uuid.uuid4().hex[:8]}"
-        assert await refused(visitor.upgrade(name, PASSWORD)) == (403, "forbidden")
+        assert await status_of(visitor.upgrade(name, PASSWORD)) == (403, "forbidden")
         # A guest invite opens no permanent account; a student invite does.
-        status, _ = await refused(visitor.upgrade(name, PASSWORD, guest_invite["code"]))
+        status, _ = await status_of(visitor.upgrade(name, PASSWORD, guest_invite["code"]))
         assert status == 403
         student_invite = await admin.create_invite(room["id"])
         done = await visitor.upgrade(name, PASSWORD, student_invite["code"])

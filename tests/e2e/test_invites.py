@@ -21,34 +21,19 @@ import pytest
 
 from chatserver.sdk import ApiError, ChatClient
 from chatserver.services.invites import render_qr
-from tests.e2e.conftest import ClientFactory
+from tests.e2e.conftest import ClientFactory, Slug
+from tests.support.clients import name as name_of
+from tests.support.clients import status_of, uid
 from tests.support.server import ServerProcess
 from tests.support.services import postgres_database
 
 PASSWORD = "correct horse battery"
 WEEK_MS = 7 * 86_400_000
-Slug = Callable[[str], str]
 
 
 @pytest.fixture(autouse=True)
 def founded(staff_tokens: dict[str, str]) -> None:
     """The staff accounts come first, so no student here is the server's first (admin)."""
-
-
-async def refused(call: Awaitable[Any]) -> tuple[int | None, str]:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value.status, caught.value.code
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    return int(client.user["id"])
-
-
-def name_of(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["username"])
 
 
 def fresh_name(prefix: str) -> str:
@@ -110,7 +95,7 @@ async def test_a_mentor_invites_a_newcomer_into_a_private_cohort(
     }
 
     newcomer = await make_client("newcomer", connect=True)
-    assert await refused(newcomer.history(room["id"])) == (404, "not_found")
+    assert await status_of(newcomer.history(room["id"])) == (404, "not_found")
     joined = await newcomer.accept_invite(code)
     assert (joined["id"], joined["joined"], joined["member_count"]) == (room["id"], True, 2)
     added = await newcomer.next_event("room.added")
@@ -158,7 +143,7 @@ async def test_options_are_kept_and_a_guest_invite_needs_a_room_that_allows_gues
     shortest = await mentor.create_invite(room["id"], max_uses=1, expires_in_s=60)
     assert shortest["max_uses"] == 1
 
-    assert await refused(mentor.create_invite(room["id"], role="guest")) == (403, "forbidden")
+    assert await status_of(mentor.create_invite(room["id"], role="guest")) == (403, "forbidden")
     with database(server) as db:
         db.execute("UPDATE rooms SET guests_allowed = 1 WHERE id = ?", (room["id"],))
     guest = await mentor.create_invite(room["id"], role="guest")
@@ -179,10 +164,10 @@ async def test_without_a_token_only_the_preview_answers(
     room = await cohort(mentor, slug)
     code = (await mentor.create_invite(room["id"]))["code"]
     nobody = ChatClient(server.base_url)
-    assert await refused(nobody.create_invite(room["id"])) == (401, "unauthorized")
-    assert await refused(nobody.invites(room["id"])) == (401, "unauthorized")
-    assert await refused(nobody.revoke_invite(code)) == (401, "unauthorized")
-    assert await refused(nobody.accept_invite(code)) == (401, "unauthorized")
+    assert await status_of(nobody.create_invite(room["id"])) == (401, "unauthorized")
+    assert await status_of(nobody.invites(room["id"])) == (401, "unauthorized")
+    assert await status_of(nobody.revoke_invite(code)) == (401, "unauthorized")
+    assert await status_of(nobody.accept_invite(code)) == (401, "unauthorized")
     assert (await nobody.invite(code))["room"]["name"] == "Promo Lyon"
     await nobody.close()
 
@@ -198,19 +183,19 @@ async def test_only_the_rooms_moderators_make_list_and_revoke_invites(
 
     # A private room the caller is not in does not exist, for admins too.
     for room_id in (private["id"], never_used):
-        assert await refused(outsider.create_invite(room_id)) == (404, "not_found")
-        assert await refused(outsider.invites(room_id)) == (404, "not_found")
-        assert await refused(admin.create_invite(room_id)) == (404, "not_found")
+        assert await status_of(outsider.create_invite(room_id)) == (404, "not_found")
+        assert await status_of(outsider.invites(room_id)) == (404, "not_found")
+        assert await status_of(admin.create_invite(room_id)) == (404, "not_found")
     # Knowing a code makes nobody its room's moderator.
-    assert await refused(outsider.revoke_invite(code)) == (403, "forbidden")
-    assert await refused(admin.revoke_invite(code)) == (403, "forbidden")
+    assert await status_of(outsider.revoke_invite(code)) == (403, "forbidden")
+    assert await status_of(admin.revoke_invite(code)) == (403, "forbidden")
 
     # A student member of a mentor's room is no moderator of it.
     student = await make_client("student")
     await student.accept_invite(code)
-    assert await refused(student.create_invite(private["id"])) == (403, "forbidden")
-    assert await refused(student.invites(private["id"])) == (403, "forbidden")
-    assert await refused(student.revoke_invite(code)) == (403, "forbidden")
+    assert await status_of(student.create_invite(private["id"])) == (403, "forbidden")
+    assert await status_of(student.invites(private["id"])) == (403, "forbidden")
+    assert await status_of(student.revoke_invite(code)) == (403, "forbidden")
 
     # In a public room, staff moderate without being members.
     public = await mentor.create_room(slug("topic"), "Rust", "topic")
@@ -219,7 +204,7 @@ async def test_only_the_rooms_moderators_make_list_and_revoke_invites(
     assert [i["code"] for i in await mentor.invites(public["id"])] == [made["code"]]
     await mentor.revoke_invite(made["code"])
     await student.join(public["id"])
-    assert await refused(student.create_invite(public["id"])) == (403, "forbidden")
+    assert await status_of(student.create_invite(public["id"])) == (403, "forbidden")
 
     # The mentor who made the room, and an admin once a member, manage its invites.
     await admin.add_member(private["id"], uid(admin))
@@ -282,7 +267,7 @@ async def test_out_of_range_values_and_wrong_types_are_refused(
     mentor = staff["mentor"]
     room = await cohort(mentor, slug)
     path = f"/api/rooms/{room['id']}/invites"
-    assert await refused(mentor.http("POST", path, json=body)) == (400, "bad_request")
+    assert await status_of(mentor.http("POST", path, json=body)) == (400, "bad_request")
     assert await mentor.invites(room["id"]) == []
 
 
@@ -307,10 +292,10 @@ async def test_malformed_requests_answer_400_and_unknown_codes_404(
         assert (too_long.status_code, too_long.json()["error"]["code"]) == (400, "bad_request")
     anyone = ChatClient(server.base_url)
     for code in ("nope", "x" * 32, "%00", "é" * 30):
-        assert await refused(anyone.invite(code)) == (404, "not_found")
-        assert await refused(mentor.accept_invite(code)) == (404, "not_found")
-        assert await refused(mentor.revoke_invite(code)) == (404, "not_found")
-    assert await refused(anyone.invite_qr("nope")) == (404, "not_found")
+        assert await status_of(anyone.invite(code)) == (404, "not_found")
+        assert await status_of(mentor.accept_invite(code)) == (404, "not_found")
+        assert await status_of(mentor.revoke_invite(code)) == (404, "not_found")
+    assert await status_of(anyone.invite_qr("nope")) == (404, "not_found")
     await anyone.close()
 
 
@@ -341,9 +326,9 @@ async def test_revoked_expired_and_used_up_invites_answer_410(
             await anyone.invite(invite["code"])
         assert (caught.value.status, caught.value.code) == (410, "expired")
         assert why in caught.value.message
-        assert await refused(late.accept_invite(invite["code"])) == (410, "expired")
-        assert await refused(anyone.invite_qr(invite["code"])) == (410, "expired")
-    assert await refused(late.history(room["id"])) == (404, "not_found")
+        assert await status_of(late.accept_invite(invite["code"])) == (410, "expired")
+        assert await status_of(anyone.invite_qr(invite["code"])) == (410, "expired")
+    assert await status_of(late.history(room["id"])) == (404, "not_found")
     uses = {i["code"]: i["uses"] for i in await mentor.invites(room["id"])}
     assert uses == {revoked["code"]: 0, expired["code"]: 0, used_up["code"]: 1}
     # Revoking one that lets nobody in is allowed; a member still gets the room.
@@ -365,8 +350,8 @@ async def test_a_banned_user_cannot_come_back_with_an_invite(
             " VALUES (?, ?, ?, 'spam', 0)",
             (room["id"], uid(troll), uid(mentor)),
         )
-    assert await refused(troll.accept_invite(invite["code"])) == (403, "forbidden")
-    assert await refused(troll.history(room["id"])) == (404, "not_found")
+    assert await status_of(troll.accept_invite(invite["code"])) == (403, "forbidden")
+    assert await status_of(troll.history(room["id"])) == (404, "not_found")
     assert (await mentor.invites(room["id"]))[0]["uses"] == 0
 
 
@@ -434,7 +419,7 @@ async def test_registrations_race_for_an_invites_uses_and_only_the_counted_exist
             await login.login(name, PASSWORD)
             assert room["id"] in [r["id"] for r in await login.rooms()]
         else:
-            assert await refused(login.login(name, PASSWORD)) == (401, "unauthorized")
+            assert await status_of(login.login(name, PASSWORD)) == (401, "unauthorized")
         await login.close()
     for c in clients:
         await c.close()
@@ -502,9 +487,9 @@ async def test_registering_with_a_bad_invite_creates_no_account(
     await mentor.revoke_invite(revoked)
     name = fresh_name("bad")
     client = ChatClient(server.base_url)
-    assert await refused(client.register(name, PASSWORD, invite="nope")) == (404, "not_found")
-    assert await refused(client.register(name, PASSWORD, invite=revoked)) == (410, "expired")
-    assert await refused(client.register(name, PASSWORD, invite=3)) == (400, "bad_request")  # type: ignore[arg-type]
+    assert await status_of(client.register(name, PASSWORD, invite="nope")) == (404, "not_found")
+    assert await status_of(client.register(name, PASSWORD, invite=revoked)) == (410, "expired")
+    assert await status_of(client.register(name, PASSWORD, invite=3)) == (400, "bad_request")  # type: ignore[arg-type]
     # Refused whole: the name is still free, and without the invite it registers.
     await client.register(name, PASSWORD)
     assert room["id"] not in [r["id"] for r in await client.rooms()]
@@ -550,7 +535,7 @@ async def test_an_invite_only_server_registers_its_first_account_then_invitees_o
     founder = client()
     assert (await founder.register(fresh_name("founder"), PASSWORD))["user"]["role"] == "admin"
     name = fresh_name("walkin")
-    assert await refused(client().register(name, PASSWORD)) == (403, "forbidden")
+    assert await status_of(client().register(name, PASSWORD)) == (403, "forbidden")
 
     room = await founder.create_room(slug("topic"), "Welcome", "topic")
     invite = await founder.create_invite(room["id"], max_uses=1)
@@ -564,13 +549,13 @@ async def test_an_invite_only_server_registers_its_first_account_then_invitees_o
         db.execute("UPDATE rooms SET guests_allowed = 1 WHERE id = ?", (room["id"],))
     guest = await founder.create_invite(room["id"], role="guest")
     for bad in ("nope", revoked["code"], guest["code"]):  # none of them a valid invite
-        assert await refused(client().register(name, PASSWORD, invite=bad)) == (403, "forbidden")
+        assert await status_of(client().register(name, PASSWORD, invite=bad)) == (403, "forbidden")
 
     invitee = client()
     session = await invitee.register(name, PASSWORD, invite=invite["code"])
     assert session["room"]["id"] == room["id"]
     late = fresh_name("late")
-    assert await refused(client().register(late, PASSWORD, invite=invite["code"])) == (
+    assert await status_of(client().register(late, PASSWORD, invite=invite["code"])) == (
         403,
         "forbidden",
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,17 +15,10 @@ import icalendar
 import pytest
 
 from chatserver.sdk import ChatClient
-from tests.e2e.conftest import ClientFactory, take_first_account
-from tests.support.clients import name, refused, uid
-from tests.support.server import ServerProcess
+from tests.e2e.conftest import ClientFactory, Frame, Slug
+from tests.support.clients import befriend, name, next_update, refused, uid
 
-Slug = Callable[[str], str]
-Frame = dict[str, Any]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def first_account_taken(server: ServerProcess) -> None:
-    take_first_account(server)
+pytestmark = pytest.mark.usefixtures("first_account_taken")
 
 
 def at(hours: float) -> str:
@@ -48,19 +40,6 @@ async def topic_room(owner: ChatClient, slug: Slug, members: list[ChatClient]) -
     for member in members:
         await member.join(room["id"])
     return int(room["id"])
-
-
-async def befriend(a: ChatClient, b: ChatClient) -> None:
-    await a.add_friend(name(b))
-    assert await b.add_friend(name(a)) == "friends"
-
-
-async def next_update(client: ChatClient, room_id: int, message_id: int) -> Frame:
-    async with asyncio.timeout(5):
-        while True:
-            frame = await client.next_event("message.updated", room=room_id)
-            if frame["message"]["id"] == message_id:
-                return frame
 
 
 async def test_a_meetup_is_posted_answered_and_broadcast_without_anyones_rsvp(

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, Session
+from tests.e2e.conftest import ClientFactory, Frame, Session, Slug
+from tests.support.clients import befriend, name, uid
 
-Frame = dict[str, Any]
-Slug = Callable[[str], str]
 NOTIFICATION_KEYS = {"id", "reason", "room", "message", "created_at", "read"}
-
-
-def name(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["username"])
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    return int(client.user["id"])
-
-
-async def friends(a: ChatClient, b: ChatClient) -> None:
-    assert await a.add_friend(name(b)) == "requested"
-    assert await b.add_friend(name(a)) == "friends"
 
 
 async def room_of(slug: Slug, owner: ChatClient, *members: ChatClient) -> int:
@@ -89,7 +72,7 @@ async def test_level_all_alerts_for_every_message_with_the_strongest_reason(
     """`all`: a stranger's message is `all`, a friend's is `friend`, a mention is `mention`."""
     alice, bob, fred, quiet = [await make_client(n) for n in ("alice", "bob", "fred", "quiet")]
     room = await room_of(slug, alice, bob, fred, quiet)
-    await friends(alice, fred)
+    await befriend(alice, fred)
     for client in (bob, fred):
         assert (await settings(client, default="all"))["default"] == "all"
     people = {"alice": alice, "bob": bob, "fred": fred, "quiet": quiet}
@@ -123,7 +106,7 @@ async def test_level_friends_alerts_for_friends_and_mentions_only(
     """`friends`: a friend's message is `friend`; a stranger's is nothing unless it mentions."""
     alice, bob, nina, rita = [await make_client(n) for n in ("alice", "bob", "nina", "rita")]
     room = await room_of(slug, alice, bob, nina, rita)
-    await friends(alice, bob)
+    await befriend(alice, bob)
     await rita.add_friend(name(bob))  # a request, not yet a friendship
     await settings(bob, default="friends")
     people = {"alice": alice, "bob": bob, "nina": nina, "rita": rita}
@@ -158,7 +141,7 @@ async def test_level_none_silences_everything_even_mentions(
     """`none`: neither a friend's message nor a mention alerts."""
     alice, bob = await make_client("alice"), await make_client("bob")
     room = await room_of(slug, alice, bob)
-    await friends(alice, bob)
+    await befriend(alice, bob)
     await settings(bob, default="none")
     people = {"alice": alice, "bob": bob}
 
@@ -206,7 +189,7 @@ async def test_a_friends_dm_says_dm_and_a_group_dm_alerts_everyone_else(
 ) -> None:
     """`dm` outranks `friend`; in a group DM each other member gets `dm`."""
     alice, bob, carol = [await make_client(n) for n in ("alice", "bob", "carol")]
-    await friends(alice, bob)
+    await befriend(alice, bob)
     dm = await alice.open_dm(name(bob))
     message = await alice.post_message(dm["id"], "coucou")
     assert await alerts({"alice": alice, "bob": bob}, message) == {"alice": None, "bob": "dm"}
@@ -244,7 +227,7 @@ async def test_a_dm_override_replaces_the_dm_default(
 
     await settings(bob, rooms={dm["id"]: "friends"})
     assert (await alerts(people, await alice.post_message(dm["id"], "hé")))["bob"] is None
-    await friends(alice, bob)
+    await befriend(alice, bob)
     assert (await alerts(people, await alice.post_message(dm["id"], "hé ho")))["bob"] == "dm"
     await settings(bob, rooms={dm["id"]: None})
     assert (await alerts(people, await alice.post_message(dm["id"], "re")))["bob"] == "dm"
@@ -290,7 +273,7 @@ async def test_a_room_override_beats_the_default_and_null_removes_it(
     }
     assert (await alerts(people, await alice.post_message(busy, "x")))["bob"] is None
     assert (await alerts(people, await alice.post_message(calm, "y")))["bob"] is None
-    await friends(alice, bob)
+    await befriend(alice, bob)
     assert (await alerts(people, await alice.post_message(calm, "z")))["bob"] == "friend"
 
 
@@ -316,7 +299,7 @@ async def test_no_notification_across_a_block_either_way(
     room = await room_of(slug, alice, bob, carol)
     for client in (alice, bob, carol):
         await settings(client, default="all")
-    await friends(alice, bob)
+    await befriend(alice, bob)
     await bob.block(name(alice))
     people = {"alice": alice, "bob": bob, "carol": carol}
 

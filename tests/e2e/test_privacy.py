@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-import pytest
-
-from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory
-
-Slug = Callable[[str], str]
-
-
-async def refused(call: Awaitable[Any]) -> tuple[int | None, str]:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value.status, caught.value.code
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    user_id: int = client.user["id"]
-    return user_id
+from chatserver.sdk import ChatClient
+from tests.e2e.conftest import ClientFactory, Slug
+from tests.support.clients import status_of, uid
 
 
 async def test_a_mentor_outside_a_private_room_cannot_add_herself_or_read_it(
@@ -36,8 +18,8 @@ async def test_a_mentor_outside_a_private_room_cannot_add_herself_or_read_it(
 
     # Exactly the answers an unused id gets: nothing tells the room exists.
     for room_id in (room["id"], never_used):
-        assert await refused(mentor.add_member(room_id, uid(mentor))) == (404, "not_found")
-        assert await refused(mentor.history(room_id)) == (404, "not_found")
+        assert await status_of(mentor.add_member(room_id, uid(mentor))) == (404, "not_found")
+        assert await status_of(mentor.history(room_id)) == (404, "not_found")
     assert room["id"] not in [r["id"] for r in await mentor.rooms()]
 
 
@@ -63,8 +45,8 @@ async def test_nobody_enters_a_dm_from_outside_not_even_an_admin(
     assert bob.user is not None
     dm = await alice.open_dm(bob.user["username"])
     admin = staff["admin"]
-    assert await refused(admin.add_member(dm["id"], uid(admin))) == (404, "not_found")
-    assert await refused(admin.history(dm["id"])) == (404, "not_found")
+    assert await status_of(admin.add_member(dm["id"], uid(admin))) == (404, "not_found")
+    assert await status_of(admin.history(dm["id"])) == (404, "not_found")
 
 
 async def test_leaving_a_dm_sticks_when_the_other_person_writes_again(
@@ -80,7 +62,7 @@ async def test_leaving_a_dm_sticks_when_the_other_person_writes_again(
     assert again["id"] == dm["id"]
     await alice.post_message(dm["id"], "are you there?")
     assert dm["id"] not in [r["id"] for r in await bob.rooms()]
-    assert await refused(bob.history(dm["id"])) == (404, "not_found")
+    assert await status_of(bob.history(dm["id"])) == (404, "not_found")
 
     # Bob comes back by opening the conversation himself, and finds what was said.
     back = await bob.open_dm(alice.user["username"])

@@ -5,42 +5,14 @@ order, who may do what, bad input, exact counts under racing votes, live and rep
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, Session, take_first_account
-from tests.support.server import ServerProcess
+from tests.e2e.conftest import ClientFactory, Session, Slug
+from tests.support.clients import next_update, status_of, uid
 
-Slug = Callable[[str], str]
-Frame = dict[str, Any]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def first_account_taken(server: ServerProcess) -> None:
-    take_first_account(server)
-
-
-async def refused(call: Awaitable[Any]) -> tuple[int | None, str]:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value.status, caught.value.code
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    return int(client.user["id"])
-
-
-async def next_update(client: ChatClient, room_id: int, message_id: int) -> Frame:
-    """The next `message.updated` of that message, skipping anything else."""
-    async with asyncio.timeout(5):
-        while True:
-            event = await client.next_event("message.updated", room=room_id)
-            if event["message"]["id"] == message_id:
-                return event
+pytestmark = pytest.mark.usefixtures("first_account_taken")
 
 
 async def a_room(
@@ -135,24 +107,24 @@ async def test_who_may_do_what_and_nothing_changes_when_refused(
     plain = await other.post_message(rid, "a plain message")
     mid = asked["id"]
 
-    assert await refused(asker.vote(mid)) == (403, "forbidden")  # one's own question
-    assert await refused(outsider.vote(mid)) == (403, "not_member")
-    assert await refused(other.claim(mid)) == (403, "forbidden")  # students do not claim
-    assert await refused(other.answer(mid)) == (403, "forbidden")  # nor answer others'
-    assert await refused(other.ask(mid)) == (403, "forbidden")
-    assert await refused(other.vote(plain["id"])) == (404, "not_found")  # not a question
-    assert await refused(owner.claim(plain["id"])) == (404, "not_found")
-    assert await refused(owner.answer(plain["id"])) == (404, "not_found")
+    assert await status_of(asker.vote(mid)) == (403, "forbidden")  # one's own question
+    assert await status_of(outsider.vote(mid)) == (403, "not_member")
+    assert await status_of(other.claim(mid)) == (403, "forbidden")  # students do not claim
+    assert await status_of(other.answer(mid)) == (403, "forbidden")  # nor answer others'
+    assert await status_of(other.ask(mid)) == (403, "forbidden")
+    assert await status_of(other.vote(plain["id"])) == (404, "not_found")  # not a question
+    assert await status_of(owner.claim(plain["id"])) == (404, "not_found")
+    assert await status_of(owner.answer(plain["id"])) == (404, "not_found")
 
     elsewhere = await owner.create_room(f"{rid}-elsewhere", "Elsewhere", "topic")
     foreign = await owner.post_message(elsewhere["id"], "an answer from another room")
-    assert await refused(owner.answer(mid, foreign["id"])) == (404, "not_found")
-    assert await refused(owner.answer(mid, mid)) == (400, "bad_request")
+    assert await status_of(owner.answer(mid, foreign["id"])) == (404, "not_found")
+    assert await status_of(owner.answer(mid, mid)) == (400, "bad_request")
     # A mentor moderates a public room without joining it.
     assert (await staff["mentor"].claim(mid))["question"]["claimed_by"] == uid(staff["mentor"])
     # The author answers their own question; then claims are closed.
     assert (await asker.answer(mid))["question"]["state"] == "answered"
-    assert await refused(owner.claim(mid)) == (409, "conflict")
+    assert await status_of(owner.claim(mid)) == (409, "conflict")
 
     current = (await owner.questions(rid, state="answered"))[0]["question"]
     assert current["votes"] == 0 and current["answer"] is None
@@ -171,20 +143,20 @@ async def test_bad_input_is_refused_with_400(make_client: ClientFactory, slug: S
         {"state": "answered", "answer": "12"},
         {"state": "answered", "answer": 0},
     ):
-        assert await refused(owner.http("PUT", path, json=body)) == (400, "bad_request"), body
+        assert await status_of(owner.http("PUT", path, json=body)) == (400, "bad_request"), body
     for params in ({"state": "closed"}, {"sort": "newest"}, {"limit": "0"}, {"limit": "x"}):
         call = owner.http("GET", f"/api/rooms/{rid}/questions", params=params)
-        assert await refused(call) == (400, "bad_request"), params
+        assert await status_of(call) == (400, "bad_request"), params
     for question in (1, "true", None):
         call = owner.http(
             "POST", f"/api/rooms/{rid}/messages", json={"body": "x", "question": question}
         )
-        assert await refused(call) == (400, "bad_request"), question
+        assert await status_of(call) == (400, "bad_request"), question
     await owner.connect()
     with pytest.raises(ApiError) as caught:
         await owner.request("send", room=rid, body="hi", question="yes")
     assert caught.value.code == "bad_request"
-    assert await refused(owner.http("PUT", "/api/messages/999999999/question/vote")) == (
+    assert await status_of(owner.http("PUT", "/api/messages/999999999/question/vote")) == (
         404,
         "not_found",
     )

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, Session
-
-Frame = dict[str, Any]
-Slug = Callable[[str], str]
+from tests.e2e.conftest import ClientFactory, Frame, Session, Slug
+from tests.support.clients import uid
 
 REACTION_EVENTS = ("reaction.added", "reaction.removed")
 SEQUENCED = ("message.created", "message.updated", *REACTION_EVENTS, "member.joined")
@@ -41,11 +37,6 @@ async def room_with(
     for client in clients[1:]:
         await client.join(room["id"])
     return room, clients
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    return int(client.user["id"])
 
 
 def summary(reactions: list[Frame]) -> list[tuple[str, int, bool]]:

@@ -4,39 +4,16 @@ the reports with the message as it was reported, and resolve them, DMs included.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 import pytest
 
-from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, take_first_account
+from chatserver.sdk import ChatClient
+from tests.e2e.conftest import ClientFactory, Frame, Slug
+from tests.support.clients import name, status_of, uid
 from tests.support.server import ServerProcess
 
-Slug = Callable[[str], str]
-Frame = dict[str, Any]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def first_account_taken(server: ServerProcess) -> None:
-    take_first_account(server)
-
-
-async def refused(call: Awaitable[Any]) -> tuple[int | None, str]:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value.status, caught.value.code
-
-
-def uid(client: ChatClient) -> int:
-    assert client.user is not None
-    return int(client.user["id"])
-
-
-def uname(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["username"])
+pytestmark = pytest.mark.usefixtures("first_account_taken")
 
 
 async def open_report(client: ChatClient, message_id: int) -> Frame | None:
@@ -109,8 +86,8 @@ async def test_a_report_reaches_staff_and_is_resolved_by_deleting(
     assert report["created_at"].endswith("Z")
 
     # Students neither list nor resolve reports.
-    assert await refused(reporter.reports()) == (403, "forbidden")
-    assert await refused(author.resolve_report(report["id"], "dismiss")) == (403, "forbidden")
+    assert await status_of(reporter.reports()) == (403, "forbidden")
+    assert await status_of(author.resolve_report(report["id"], "dismiss")) == (403, "forbidden")
 
     await admin.resolve_report(report["id"], "delete")
     for client in (author, reporter):
@@ -121,7 +98,7 @@ async def test_a_report_reaches_staff_and_is_resolved_by_deleting(
     assert (resolved["message"], resolved["action"]) == (None, "delete")
     assert resolved["resolved_by"]["id"] == uid(admin)
     assert await report_alerts(mentor, message["id"]) == []
-    assert await refused(mentor.resolve_report(report["id"], "dismiss")) == (409, "conflict")
+    assert await status_of(mentor.resolve_report(report["id"], "dismiss")) == (409, "conflict")
 
 
 async def test_a_dm_message_reaches_staff_only_through_a_report(
@@ -130,11 +107,11 @@ async def test_a_dm_message_reaches_staff_only_through_a_report(
     sender = await make_client("sender")
     receiver = await make_client("receiver")
     mentor = staff["mentor"]
-    dm = await sender.open_dm(uname(receiver))
+    dm = await sender.open_dm(name(receiver))
     await sender.connect()
     await mentor.connect()
     message = await sender.post_message(dm["id"], "give me your password")
-    assert await refused(mentor.history(dm["id"])) == (404, "not_found")
+    assert await status_of(mentor.history(dm["id"])) == (404, "not_found")
 
     await receiver.report(message["id"], "phishing")
     alert = await next_report_alert(mentor, message["id"])
@@ -148,7 +125,7 @@ async def test_a_dm_message_reaches_staff_only_through_a_report(
     await mentor.resolve_report(report["id"], "delete")
     tombstone = await next_tombstone(sender, dm["id"], message["id"])
     assert tombstone["deleted_by"] == "moderator"
-    assert await refused(mentor.history(dm["id"])) == (404, "not_found")
+    assert await status_of(mentor.history(dm["id"])) == (404, "not_found")
     [stored] = await receiver.history(dm["id"])
     assert (stored["deleted"], stored["body"]) == (True, "")
 
@@ -186,11 +163,11 @@ async def test_who_may_report(
     outsider = await make_client("outsider")
     private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
     secret = await owner.post_message(private["id"], "members only")
-    assert await refused(outsider.report(secret["id"], "x")) == (404, "not_found")
-    assert await refused(outsider.report(987654321, "x")) == (404, "not_found")
+    assert await status_of(outsider.report(secret["id"], "x")) == (404, "not_found")
+    assert await status_of(outsider.report(987654321, "x")) == (404, "not_found")
     gone = await owner.post_message(private["id"], "gone")
     await owner.delete_message(gone["id"])
-    assert await refused(owner.report(gone["id"], "x")) == (404, "not_found")
+    assert await status_of(owner.report(gone["id"], "x")) == (404, "not_found")
     async with httpx.AsyncClient(base_url=server.base_url) as raw:
         resp = await raw.post(f"/api/messages/{secret['id']}/report", json={"reason": "x"})
         assert (resp.status_code, resp.json()["error"]["code"]) == (401, "unauthorized")
@@ -219,7 +196,7 @@ async def test_report_reasons_are_checked(
     room = await owner.create_room(slug("bad"), "Bad", "topic")
     message = await owner.post_message(room["id"], "hello")
     path = f"/api/messages/{message['id']}/report"
-    assert await refused(owner.http("POST", path, json=body)) == (400, "bad_request")
+    assert await status_of(owner.http("POST", path, json=body)) == (400, "bad_request")
     assert await open_report(staff["mentor"], message["id"]) is None
     await owner.report(message["id"], "x" * 500)  # the longest reason is fine
 
@@ -236,13 +213,13 @@ async def test_listing_and_resolving_refuse_bad_input(
     assert report is not None
     path = f"/api/reports/{report['id']}/resolve"
     for body in ({"action": "ban"}, {"action": 1}, {"action": None}, {}):
-        assert await refused(mentor.http("POST", path, json=body)) == (400, "bad_request")
+        assert await status_of(mentor.http("POST", path, json=body)) == (400, "bad_request")
     for params in ({"state": "closed"}, {"limit": 0}, {"limit": 201}, {"before": "x"}):
-        assert await refused(mentor.http("GET", "/api/reports", params=params)) == (
+        assert await status_of(mentor.http("GET", "/api/reports", params=params)) == (
             400,
             "bad_request",
         )
-    assert await refused(mentor.resolve_report(987654321, "dismiss")) == (404, "not_found")
+    assert await status_of(mentor.resolve_report(987654321, "dismiss")) == (404, "not_found")
     bad = mentor.http("POST", "/api/reports/abc/resolve", json={"action": "dismiss"})
-    assert await refused(bad) == (400, "bad_request")
+    assert await status_of(bad) == (400, "bad_request")
     assert await open_report(mentor, message["id"]) is not None  # still open

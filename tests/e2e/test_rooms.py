@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, take_first_account
+from tests.e2e.conftest import ClientFactory, Slug
+from tests.support.clients import refused
 from tests.support.server import ServerProcess
 
-Slug = Callable[[str], str]
+pytestmark = pytest.mark.usefixtures("first_account_taken")
+
 ROOM_FIELDS = {"id", "slug", "name", "kind", "visibility", "topic", "member_count", "last_seq"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def first_account_taken(server: ServerProcess) -> None:
-    take_first_account(server)
-
-
-async def refused(call: Any) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value
 
 
 # -- creation -------------------------------------------------------------------------

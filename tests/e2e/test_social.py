@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any
 
-import pytest
+from chatserver.sdk import ChatClient
+from tests.e2e.conftest import ClientFactory, Frame, Session
+from tests.support.clients import befriend, name, status_of, uid
 
-from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, Session
-
-Frame = dict[str, Any]
 USER_KEYS = {"id", "username", "display_name", "role", "region"}
 
 
 def me(client: ChatClient) -> Frame:
     assert client.user is not None
     return client.user
-
-
-def name(client: ChatClient) -> str:
-    return str(me(client)["username"])
-
-
-def uid(client: ChatClient) -> int:
-    return int(me(client)["id"])
 
 
 async def lists(client: ChatClient) -> dict[str, list[str]]:
@@ -37,17 +25,6 @@ async def lists(client: ChatClient) -> dict[str, list[str]]:
 
 def nobody() -> dict[str, list[str]]:
     return {"friends": [], "incoming": [], "outgoing": []}
-
-
-async def refused(call: Awaitable[object]) -> tuple[int | None, str]:
-    with pytest.raises(ApiError) as error:
-        await call
-    return error.value.status, error.value.code
-
-
-async def friends(a: ChatClient, b: ChatClient) -> None:
-    assert await a.add_friend(name(b)) == "requested"
-    assert await b.add_friend(name(a)) == "friends"
 
 
 # ---- friends -----------------------------------------------------------------------------
@@ -109,7 +86,7 @@ async def test_decline_cancel_and_unfriend_are_one_delete(make_client: ClientFac
     assert await lists(alice) == nobody()
     assert await lists(carol) == nobody()
 
-    await friends(alice, dan)
+    await befriend(alice, dan)
     await dan.remove_friend(uid(alice))  # unfriend
     assert await lists(alice) == nobody()
     assert await lists(dan) == nobody()
@@ -124,9 +101,9 @@ async def test_friend_requests_to_nobody_or_oneself_are_refused(
 ) -> None:
     """Unknown users are `not_found`; asking oneself is `bad_request`."""
     alice = await make_client("alice")
-    assert await refused(alice.add_friend("no-such-user-here")) == (404, "not_found")
-    assert await refused(alice.add_friend(name(alice))) == (400, "bad_request")
-    assert await refused(alice.remove_friend(10**9)) == (404, "not_found")
+    assert await status_of(alice.add_friend("no-such-user-here")) == (404, "not_found")
+    assert await status_of(alice.add_friend(name(alice))) == (400, "bad_request")
+    assert await status_of(alice.remove_friend(10**9)) == (404, "not_found")
 
 
 # ---- blocks ------------------------------------------------------------------------------
@@ -140,7 +117,7 @@ async def test_blocking_ends_friendship_and_stops_requests_and_dms(
     alice = await make_client("alice")
     carol = await make_client("carol")
     bob = await make_client("bob", connect=True)
-    await friends(alice, bob)
+    await befriend(alice, bob)
     await bob.next_event("friend.accepted")
 
     await bob.block(name(alice))
@@ -151,8 +128,8 @@ async def test_blocking_ends_friendship_and_stops_requests_and_dms(
     assert await lists(alice) == nobody()
     assert await lists(bob) == nobody()
 
-    assert await refused(alice.open_dm(name(bob))) == (403, "blocked")
-    assert await refused(bob.open_dm(name(alice))) == (403, "blocked")
+    assert await status_of(alice.open_dm(name(bob))) == (403, "blocked")
+    assert await status_of(bob.open_dm(name(alice))) == (403, "blocked")
 
     assert await alice.add_friend(name(bob)) == "requested"
     assert await carol.add_friend(name(bob)) == "requested"  # a fence
@@ -162,7 +139,7 @@ async def test_blocking_ends_friendship_and_stops_requests_and_dms(
     # To alice it looks like any request she sent.
     assert await lists(alice) == {**nobody(), "outgoing": [name(bob)]}
     # The blocker must unblock before asking.
-    assert await refused(bob.add_friend(name(alice))) == (403, "blocked")
+    assert await status_of(bob.add_friend(name(alice))) == (403, "blocked")
 
 
 async def test_unblocking_allows_dms_and_requests_again(make_client: ClientFactory) -> None:
@@ -194,9 +171,9 @@ async def test_nobody_writes_in_an_existing_dm_across_a_block(
     await alice.send(dm["id"], "salut")
 
     await bob.block(name(alice))
-    assert await refused(alice.send(dm["id"], "tu es là ?")) == (None, "blocked")
-    assert await refused(alice.post_message(dm["id"], "allo ?")) == (403, "blocked")
-    assert await refused(bob.post_message(dm["id"], "non")) == (403, "blocked")
+    assert await status_of(alice.send(dm["id"], "tu es là ?")) == (None, "blocked")
+    assert await status_of(alice.post_message(dm["id"], "allo ?")) == (403, "blocked")
+    assert await status_of(bob.post_message(dm["id"], "non")) == (403, "blocked")
     assert [m["body"] for m in await alice.history(dm["id"])] == ["salut"]
 
     await bob.unblock(uid(alice))
@@ -244,17 +221,17 @@ async def test_a_dm_does_not_exist_for_anyone_else(make_client: ClientFactory) -
     dm = await alice.open_dm(name(bob))
     message = await alice.post_message(dm["id"], "secret")
 
-    assert await refused(carol.room(dm["id"])) == (404, "not_found")
-    assert await refused(carol.history(dm["id"])) == (404, "not_found")
-    assert await refused(carol.join(dm["id"])) == (404, "not_found")
-    assert await refused(carol.post_message(dm["id"], "hi")) == (404, "not_found")
-    assert await refused(carol.react_http(message["id"], "👍")) == (404, "not_found")
-    assert await refused(carol.send(dm["id"], "hi")) == (None, "not_found")
-    assert await refused(carol.sync(dm["id"], 0)) == (None, "not_found")
+    assert await status_of(carol.room(dm["id"])) == (404, "not_found")
+    assert await status_of(carol.history(dm["id"])) == (404, "not_found")
+    assert await status_of(carol.join(dm["id"])) == (404, "not_found")
+    assert await status_of(carol.post_message(dm["id"], "hi")) == (404, "not_found")
+    assert await status_of(carol.react_http(message["id"], "👍")) == (404, "not_found")
+    assert await status_of(carol.send(dm["id"], "hi")) == (None, "not_found")
+    assert await status_of(carol.sync(dm["id"], 0)) == (None, "not_found")
     assert dm["id"] not in [r["id"] for r in await carol.rooms()]
-    assert await refused(alice.add_member(dm["id"], uid(carol))) == (403, "forbidden")
-    assert await refused(alice.open_dm(name(alice))) == (400, "bad_request")
-    assert await refused(alice.open_dm("no-such-user-here")) == (404, "not_found")
+    assert await status_of(alice.add_member(dm["id"], uid(carol))) == (403, "forbidden")
+    assert await status_of(alice.open_dm(name(alice))) == (400, "bad_request")
+    assert await status_of(alice.open_dm("no-such-user-here")) == (404, "not_found")
 
 
 async def test_dms_work_like_rooms_live_and_on_reconnect(
@@ -334,13 +311,13 @@ async def test_a_group_dm_of_three_is_one_room_for_that_set(
     for client in (bob, carol):
         event = await client.next_event("message.created", room=group["id"])
         assert event["message"]["id"] == sent["id"]
-    assert await refused(dave.history(group["id"])) == (404, "not_found")
+    assert await status_of(dave.history(group["id"])) == (404, "not_found")
 
     await dave.block(name(alice))
     with_blocker = {"usernames": [name(carol), name(dave)]}
-    assert await refused(alice.http("POST", "/api/dms", json=with_blocker)) == (403, "blocked")
+    assert await status_of(alice.http("POST", "/api/dms", json=with_blocker)) == (403, "blocked")
     too_many = {"usernames": [f"nobody{i}" for i in range(10)]}
-    assert await refused(alice.http("POST", "/api/dms", json=too_many)) == (400, "bad_request")
+    assert await status_of(alice.http("POST", "/api/dms", json=too_many)) == (400, "bad_request")
 
 
 async def test_dm_policy_friends_refuses_strangers_and_accepts_friends(
@@ -355,14 +332,14 @@ async def test_dm_policy_friends_refuses_strangers_and_accepts_friends(
     assert updated["user"]["dm_policy"] == "friends"
     assert (await bob.me())["dm_policy"] == "friends"
 
-    assert await refused(alice.open_dm(name(bob))) == (403, "forbidden")
+    assert await status_of(alice.open_dm(name(bob))) == (403, "forbidden")
     group = {"usernames": [name(bob), name(carol)]}
-    assert await refused(alice.http("POST", "/api/dms", json=group)) == (403, "forbidden")
+    assert await status_of(alice.http("POST", "/api/dms", json=group)) == (403, "forbidden")
 
-    await friends(bob, alice)
+    await befriend(bob, alice)
     dm = await alice.open_dm(name(bob))
     assert dm["kind"] == "dm"
-    assert await refused(bob.http("PATCH", "/api/me", json={"dm_policy": "nobody"})) == (
+    assert await status_of(bob.http("PATCH", "/api/me", json={"dm_policy": "nobody"})) == (
         400,
         "bad_request",
     )
@@ -389,8 +366,8 @@ async def test_friends_see_each_other_come_online_without_sharing_a_room(
     alice = await make_client("alice", connect=True)
     bob = await make_client("bob")
     carol = await make_client("carol")
-    await friends(alice, bob)
-    await friends(alice, carol)
+    await befriend(alice, bob)
+    await befriend(alice, carol)
 
     await session(bob)
     online = await alice.next_event("presence", timeout=10)
@@ -399,7 +376,7 @@ async def test_friends_see_each_other_come_online_without_sharing_a_room(
 
     dave = await make_client("dave")
     erin = await make_client("erin", connect=True)
-    await friends(dave, erin)
+    await befriend(dave, erin)
     await dave.block(name(alice))
     assert await alice.add_friend(name(dave)) == "requested"  # silently dropped
     await session(dave)

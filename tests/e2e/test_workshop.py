@@ -7,30 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from chatserver.sdk import ApiError, ChatClient
-from tests.e2e.conftest import ClientFactory, take_first_account
+from chatserver.sdk import ChatClient
+from tests.e2e.conftest import ClientFactory, Frame, Slug
+from tests.support.clients import status_of
 from tests.support.server import ServerProcess
 
-Slug = Callable[[str], str]
-Frame = dict[str, Any]
+pytestmark = pytest.mark.usefixtures("first_account_taken")
+
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def first_account_taken(server: ServerProcess) -> None:
-    take_first_account(server)
-
-
-async def refused(call: Awaitable[Any]) -> tuple[int | None, str]:
-    with pytest.raises(ApiError) as caught:
-        await call
-    return caught.value.status, caught.value.code
 
 
 async def room_update(client: ChatClient, room_id: int, check: Callable[[Frame], bool]) -> Frame:
@@ -60,12 +49,12 @@ async def test_a_workshop_turns_modes_on_then_gives_the_settings_back_with_a_sum
     assert started["guests_allowed"] is True
     seen = await room_update(students[0], rid, lambda r: r["workshop"] is not None)
     assert seen["workshop"] == started["workshop"]
-    assert await refused(owner.start_workshop(rid, 60)) == (409, "conflict")
+    assert await status_of(owner.start_workshop(rid, 60)) == (409, "conflict")
 
     # Question mode: messages are questions, replies are not; slow mode holds students.
     first = await students[0].post_message(rid, "what is a monad?")
     assert first["question"]["state"] == "open"
-    assert await refused(students[0].post_message(rid, "and a functor?")) == (
+    assert await status_of(students[0].post_message(rid, "and a functor?")) == (
         429,
         "rate_limited",
     )
@@ -108,17 +97,17 @@ async def test_a_moderator_ends_it_early_and_only_moderators_may(
     room = await owner.create_room(slug("early"), "Early", "topic")
     rid = room["id"]
     await student.join(rid)
-    assert await refused(student.start_workshop(rid, 60)) == (403, "forbidden")
-    assert await refused(owner.stop_workshop(rid)) == (404, "not_found")
-    assert await refused(student.workshop_summary(rid)) == (404, "not_found")
+    assert await status_of(student.start_workshop(rid, 60)) == (403, "forbidden")
+    assert await status_of(owner.stop_workshop(rid)) == (404, "not_found")
+    assert await status_of(student.workshop_summary(rid)) == (404, "not_found")
     await staff["mentor"].start_workshop(rid, 3600)  # mentors moderate public rooms
-    assert await refused(student.stop_workshop(rid)) == (403, "forbidden")
+    assert await status_of(student.stop_workshop(rid)) == (403, "forbidden")
     await student.post_message(rid, "a question?")
     summary = await owner.stop_workshop(rid)
     assert (summary["asked"], summary["answered"], summary["open"]) == (1, 0, 1)
     assert (await owner.room(rid))["workshop"] is None
     assert (await owner.room(rid))["slow_mode"] == 0
-    assert await refused(owner.stop_workshop(rid)) == (404, "not_found")
+    assert await status_of(owner.stop_workshop(rid)) == (404, "not_found")
 
 
 async def test_bad_input_and_rooms_that_cannot_hold_one(
@@ -136,19 +125,19 @@ async def test_bad_input_and_rooms_that_cannot_hold_one(
         {"duration_s": 60, "slow_mode": "30"},
         {"duration_s": 60, "guests": 1},
     ):
-        assert await refused(owner.http("POST", path, json=body)) == (400, "bad_request"), body
+        assert await status_of(owner.http("POST", path, json=body)) == (400, "bad_request"), body
     private = await owner.create_room(slug("private"), "Private", "topic", visibility="private")
-    assert await refused(owner.start_workshop(private["id"], 60, guests=True)) == (
+    assert await status_of(owner.start_workshop(private["id"], 60, guests=True)) == (
         400,
         "bad_request",
     )
     await owner.update_room(room["id"], archived=True)
-    assert await refused(owner.start_workshop(room["id"], 60)) == (403, "forbidden")
+    assert await status_of(owner.start_workshop(room["id"], 60)) == (403, "forbidden")
     stranger = await make_client("stranger")
-    assert await refused(stranger.start_workshop(private["id"], 60)) == (404, "not_found")
+    assert await status_of(stranger.start_workshop(private["id"], 60)) == (404, "not_found")
     anonymous = ChatClient(owner.base_url)
     try:
-        assert await refused(anonymous.start_workshop(room["id"], 60)) == (401, "unauthorized")
+        assert await status_of(anonymous.start_workshop(room["id"], 60)) == (401, "unauthorized")
     finally:
         await anonymous.close()
 

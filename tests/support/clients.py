@@ -1,5 +1,5 @@
-"""Small helpers the e2e tests share about SDK clients: who they are, their refusals, and
-the events they wait for."""
+"""Small helpers the e2e tests share about SDK clients: who they are, their refusals, the
+events they wait for, and making two of them friends."""
 
 from __future__ import annotations
 
@@ -44,3 +44,9 @@ async def next_update(client: ChatClient, room_id: int, message_id: int) -> dict
             event = await client.next_event("message.updated", room=room_id)
             if event["message"]["id"] == message_id:
                 return event
+
+
+async def befriend(a: ChatClient, b: ChatClient) -> None:
+    """Make the two friends the way people do: `a` asks, `b` accepts."""
+    assert await a.add_friend(name(b)) == "requested"
+    assert await b.add_friend(name(a)) == "friends"
