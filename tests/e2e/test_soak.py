@@ -58,7 +58,7 @@ def usage_of(server: ServerProcess) -> Probe:
 
 
 async def test_a_soak_loses_nothing_and_leaks_nothing(server: ServerProcess) -> None:
-    plan = SoakPlan(seconds=SECONDS, warmup=min(10.0, SECONDS / 3))
+    plan = SoakPlan(seconds=SECONDS, warmup=min(60.0, SECONDS / 3))
     report = await soak(server.base_url, plan, usage_of(server))
     print(report.summary())
 
@@ -66,14 +66,15 @@ async def test_a_soak_loses_nothing_and_leaks_nothing(server: ServerProcess) -> 
     assert report.reconnects >= SECONDS / plan.churn_every
     # The open day's other traffic ran too, and every search found the room's messages.
     assert min(report.questions, report.votes, report.searches, report.uploads) > 0
-    assert report.pins >= (SECONDS / plan.pin_every - 2) * plan.rooms
+    assert report.pins >= 2 * plan.rooms  # the owners pinned and unpinned along the way
     assert report.search_misses == 0
     # The event loop kept up: stalls of a tenth of a second stay rare (the 20-ms figure
     # of a long soak on a quiet machine is in docs/benchmarks.md).
-    assert report.lag_samples >= (SECONDS - plan.warmup) * 5
-    assert report.lag_over_100ms <= report.lag_samples * 0.01
+    assert report.lag is not None
+    assert report.lag.samples >= (SECONDS - plan.warmup) * 5
+    assert report.lag.over(0.1) <= report.lag.samples * 0.01
     assert report.replayed > 0  # the reconnects did miss messages, and got them back
-    assert report.errors == {} and report.timeouts == 0
+    assert report.errors == {} and report.timeouts == 0 and report.failed_reconnects == 0
     assert report.unsettled == 0
     assert (report.lost, report.duplicated, report.phantom, report.lost_acks) == (0, 0, 0, 0)
     assert (report.stale, report.gaps, report.resets) == (0, 0, 0)

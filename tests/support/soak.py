@@ -56,6 +56,9 @@ Probe = Callable[[], Usage]
 PASSWORD = "soak-password"
 EMOJI = ("👍", "🎉", "❤️", "😂", "🚀")
 REQUEST_TIMEOUT = 15.0
+RECONNECT_ATTEMPTS = 5
+CONNECTION_FAILED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+"""An HTTP connection that failed without a reply (not a timeout)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,11 @@ class SoakPlan:
     """Images uploaded (over HTTP), then sent as a message's attachment."""
     pin_every: float = 4.0
     """Seconds between a room owner's pin or unpin (a moderator's action) in each room."""
+    vocabulary: int = 2_000
+    """Distinct words the messages are made of. A day of a school's chat draws on a few
+    thousand; a message numbered in its text would add a new word each, and fill the
+    server's bounded caches of search terms (docs/benchmarks.md, "Soak") instead of
+    showing their steady state."""
     seed: int = 0
 
 
@@ -106,6 +114,52 @@ class Footprint:
         )
 
 
+@dataclass(frozen=True)
+class Lag:
+    """The server's event-loop lag histogram (`chat_event_loop_lag_seconds`): a watcher
+    sleeps a tenth of a second at a time and records how late it woke up."""
+
+    buckets: tuple[tuple[float, int], ...]
+    """(upper bound in seconds, samples at or under it), cumulative, ending with +inf."""
+
+    @classmethod
+    def parse(cls, exposition: str) -> Lag:
+        buckets = [
+            (float(sample.labels["le"]), int(sample.value))
+            for family in text_string_to_metric_families(exposition)
+            if family.name == "chat_event_loop_lag_seconds"
+            for sample in family.samples
+            if sample.name.endswith("_bucket")
+        ]
+        return cls(tuple(sorted(buckets)))
+
+    def minus(self, earlier: Lag) -> Lag:
+        """The samples taken since `earlier`."""
+        before = dict(earlier.buckets)
+        return Lag(tuple((le, n - before.get(le, 0)) for le, n in self.buckets))
+
+    @property
+    def samples(self) -> int:
+        return self.buckets[-1][1] if self.buckets else 0
+
+    def over(self, seconds: float) -> int:
+        """Samples later than `seconds` (a bucket bound)."""
+        return self.samples - dict(self.buckets)[seconds]
+
+    def quantile(self, q: float) -> float:
+        """The bound of the bucket that holds the q-quantile: the lag is at most this
+        (the histogram cannot say how far under it); +inf past the last bound."""
+        rank = q * self.samples
+        return next((le for le, n in self.buckets if n >= rank), float("inf"))
+
+    def line(self) -> str:
+        return (
+            f"event loop: {self.samples} lag samples, p99 <= {self.quantile(0.99) * 1000:g} ms, "
+            f"p99.9 <= {self.quantile(0.999) * 1000:g} ms; {self.over(0.02)} over 20 ms, "
+            f"{self.over(0.1)} over 100 ms"
+        )
+
+
 @dataclass
 class SoakReport:
     plan: SoakPlan
@@ -120,15 +174,17 @@ class SoakReport:
     """Searches that found nothing in a room where a message had been acknowledged."""
     uploads: int = 0
     pins: int = 0
-    lag_samples: int = 0
-    """The server's event-loop lag samples (`/metrics`) from the warm footprint to the end."""
-    lag_over_20ms: int = 0
-    lag_over_100ms: int = 0
+    lag: Lag | None = None
+    """The server's event-loop lag (`/metrics`) from the warm footprint to the end."""
+    http_retries: int = 0
+    """HTTP requests sent again after their connection failed without a reply."""
     dropped_requests: int = 0
     """Requests whose connection was dropped before the reply (their effect may stand)."""
     errors: Counter[str] = field(default_factory=Counter)
     timeouts: int = 0
     reconnects: int = 0
+    failed_reconnects: int = 0
+    """Reconnects refused or timed out (30 s to open), each tried again after a second."""
     messages: int = 0
     """Messages in the rooms' history at the end: what every member must have."""
     replayed: int = 0
@@ -154,19 +210,16 @@ class SoakReport:
             f"  sent={self.sent} acked={self.acked} reactions={self.reactions} "
             f"edits={self.edits} questions={self.questions} votes={self.votes} "
             f"searches={self.searches} (misses {self.search_misses}) uploads={self.uploads} "
-            f"pins={self.pins} reconnects={self.reconnects} "
-            f"dropped_requests={self.dropped_requests}",
+            f"pins={self.pins} reconnects={self.reconnects} (failed {self.failed_reconnects}) "
+            f"dropped_requests={self.dropped_requests} http_retries={self.http_retries}",
             f"  messages={self.messages} replayed={self.replayed} lost={self.lost} "
             f"duplicated={self.duplicated} "
             f"phantom={self.phantom} stale={self.stale} lost_acks={self.lost_acks} "
             f"gaps={self.gaps} resets={self.resets} unsettled={self.unsettled} "
             f"timeouts={self.timeouts} errors={dict(self.errors)}",
         ]
-        if self.lag_samples:
-            lines.append(
-                f"  event loop: {self.lag_samples} lag samples, "
-                f"{self.lag_over_20ms} over 20 ms, {self.lag_over_100ms} over 100 ms"
-            )
+        if self.lag is not None:
+            lines.append("  " + self.lag.line())
         lines += ["  " + f.line() for f in self.footprints]
         return "\n".join(lines)
 
@@ -194,6 +247,15 @@ def _view(message: Frame) -> View:
         question["votes"] if question else None,
         tuple(a["id"] for a in message.get("attachments") or ()),
     )
+
+
+def _vocabulary(rng: random.Random, size: int) -> list[str]:
+    """`size` distinct made-up words of 3 to 9 letters, some accented."""
+    letters = "abcdefghijklmnopqrstuvwxyzéèàç"
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choices(letters, k=rng.randint(3, 9))))
+    return sorted(words)
 
 
 def _tiny_png() -> bytes:
@@ -322,6 +384,8 @@ class Member:
             return None
         finally:
             self.pending.pop(ref, None)
+            if fut.done() and not fut.cancelled():
+                fut.exception()  # a drop while sending: reported as None, not logged
 
 
 @dataclass
@@ -353,6 +417,7 @@ class Soak:
         """Each room's owner's token (the account that created it), for moderation."""
         self.pinned: dict[int, int] = {}
         self.image = _tiny_png()
+        self.vocabulary = _vocabulary(self.random, plan.vocabulary)
         self.http = httpx.AsyncClient(base_url=self.base_url, timeout=REQUEST_TIMEOUT)
 
     async def run(self) -> SoakReport:
@@ -386,15 +451,17 @@ class Soak:
             async with self.quiet:
                 self.sample("warm")
             lag_before = await self.loop_lag()
-            await self.traffic(plan.seconds - plan.warmup)
+            half = plan.seconds / 2 - plan.warmup
+            if half > plan.warmup:  # a long run: the second half's own baseline
+                await self.traffic(half)
+                async with self.quiet:
+                    self.sample("half")
+            else:
+                half = 0.0
+            await self.traffic(plan.seconds - plan.warmup - half)
             lag_after = await self.loop_lag()
             if lag_before is not None and lag_after is not None:
-                report = self.report
-                report.lag_samples, within_20, within_100 = (
-                    after - before for after, before in zip(lag_after, lag_before, strict=True)
-                )
-                report.lag_over_20ms = report.lag_samples - within_20
-                report.lag_over_100ms = report.lag_samples - within_100
+                self.report.lag = lag_after.minus(lag_before)
         finally:
             self.stopping.set()  # a wave under way finishes: nobody is left offline
             await asyncio.gather(*jobs)
@@ -490,7 +557,8 @@ class Soak:
 
     async def send(self, member: Member, question: bool = False, upload: int | None = None) -> None:
         self.report.sent += 1
-        body = f"soak message {self.report.sent} from account {member.account}"
+        words = self.random.choices(self.vocabulary, k=self.random.randint(3, 9))
+        body = f"soak message {' '.join(words)}"
         fields: Frame = {"room": member.room, "body": body}
         if question:
             fields["question"] = True
@@ -533,47 +601,51 @@ class Soak:
             await self.send(member, upload=int(resp.json()["upload"]["id"]))
 
     async def moderate(self) -> None:
-        """Each room's owner pins a recent message, or unpins the one pinned before."""
-        for room, token in self.owners.items():
-            pinned = self.pinned.pop(room, None)
-            if pinned is not None:
-                path, method = f"/api/rooms/{room}/pins/{pinned}", "DELETE"
-            elif self.sent[room]:
-                pinned = self.random.choice(self.sent[room][-20:]).id
-                path, method = f"/api/rooms/{room}/pins/{pinned}", "PUT"
-                self.pinned[room] = pinned
-            else:
-                continue
-            if self.check_http(await self.call(method, path, token)):
-                self.report.pins += 1
+        """Each room's owner pins a recent message, or unpins the one pinned before (the
+        rooms at once, as their owners are different people)."""
+        await asyncio.gather(
+            *(self.moderate_room(room, token) for room, token in self.owners.items())
+        )
+
+    async def moderate_room(self, room: int, token: str) -> None:
+        pinned = self.pinned.pop(room, None)
+        if pinned is not None:
+            path, method = f"/api/rooms/{room}/pins/{pinned}", "DELETE"
+        elif self.sent[room]:
+            pinned = self.random.choice(self.sent[room][-20:]).id
+            path, method = f"/api/rooms/{room}/pins/{pinned}", "PUT"
+            self.pinned[room] = pinned
+        else:
+            return
+        if self.check_http(await self.call(method, path, token)):
+            self.report.pins += 1
 
     async def call(
         self, method: str, path: str, token: str, **kwargs: Any
     ) -> httpx.Response | None:
-        """An HTTP request as the member; None when it timed out (counted)."""
+        """An HTTP request as the member; None when it timed out (counted).
+
+        A connection that fails without a reply is tried once more, as browsers do: the
+        server closes an idle keep-alive connection after a few seconds, and a request
+        sent on it at that moment meets the close."""
         headers = {**_auth(token), **kwargs.pop("headers", {})}
         try:
-            return await self.http.request(method, path, headers=headers, **kwargs)
+            try:
+                return await self.http.request(method, path, headers=headers, **kwargs)
+            except CONNECTION_FAILED:
+                self.report.http_retries += 1
+                return await self.http.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException:
             self.report.timeouts += 1
             return None
 
-    async def loop_lag(self) -> tuple[int, int, int] | None:
-        """The server's lag samples so far: all, within 20 ms, within 100 ms (None when
-        `/metrics` is not open to this client)."""
+    async def loop_lag(self) -> Lag | None:
+        """The server's lag histogram so far (None when `/metrics` is not open to this
+        client)."""
         resp = await self.http.get("/metrics")
         if resp.status_code != 200:
             return None
-        counts = {"count": 0, "0.02": 0, "0.1": 0}
-        for family in text_string_to_metric_families(resp.text):
-            if family.name != "chat_event_loop_lag_seconds":
-                continue
-            for sample in family.samples:
-                if sample.name.endswith("_count"):
-                    counts["count"] = int(sample.value)
-                elif sample.name.endswith("_bucket") and sample.labels["le"] in counts:
-                    counts[sample.labels["le"]] = int(sample.value)
-        return counts["count"], counts["0.02"], counts["0.1"]
+        return Lag.parse(resp.text)
 
     def check_http(self, resp: httpx.Response | None) -> bool:
         """Whether the HTTP request succeeded; a refusal is counted by its code."""
@@ -622,7 +694,15 @@ class Soak:
     async def bounce(self, member: Member) -> None:
         await member.drop(abrupt=self.random.random() < 0.5)
         await asyncio.sleep(self.random.uniform(0.05, 1.0))
-        await member.open(self.ws_url, resume=True)
+        for attempt in range(RECONNECT_ATTEMPTS):
+            try:
+                await member.open(self.ws_url, resume=True)
+                break
+            except (OSError, TimeoutError, ConnectionClosed):
+                if attempt == RECONNECT_ATTEMPTS - 1:
+                    raise
+                self.report.failed_reconnects += 1  # as a client would, it tries again
+                await asyncio.sleep(1.0)
         self.report.reconnects += 1
 
     # -- the reckoning ------------------------------------------------------------------
