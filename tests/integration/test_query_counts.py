@@ -22,6 +22,8 @@ from chatserver.broker.memory import MemoryBroker
 from chatserver.domain.models import Level, Role, Room, RoomKind, User, Visibility, now_ms
 from chatserver.protocol.requests import NewRoom
 from chatserver.services.container import Services
+from chatserver.services.replay_cache import ReplayCache
+from chatserver.services.sync import SyncService
 from chatserver.settings import Settings
 from chatserver.store import accounts as account_store
 from chatserver.store.engine import Database
@@ -238,17 +240,23 @@ async def test_user_search(world: World) -> None:
 
 
 async def test_hello_ready_state_and_replays(world: World) -> None:
-    """`hello` with `since` for every room: the ready state, then one replay per room."""
+    """`hello` with `since` for every room: the ready state, then one replay per room.
+
+    Measured as after a restart, with no replay shared yet; then on a node that has
+    shared some: a hello mixing shared and unshared rooms runs one more read of its own
+    (here every room holds the user's reactions), still whatever the number of rooms."""
     me, staff = await world.user("me"), await world.user("staff", "mentor")
     since: dict[int, int] = {}
+    node = world.s.sync
 
     async def hello() -> tuple[Any, Any]:
         snapshot = await world.s.session.snapshot(me)
-        replays = await world.s.sync.replay_rooms(me, since)
+        replays = await node.replay_rooms(me, since)
         return snapshot, replays
 
     counts = []
     for total in (2, 20):
+        node = SyncService(world.db)  # a node that has shared nothing yet
         for _ in range(total - len(since)):
             room = await world.room(staff)
             await world.s.rooms.join(me, room.id)
@@ -263,6 +271,23 @@ async def test_hello_ready_state_and_replays(world: World) -> None:
             assert len(replay.frames) == 4 and b"room.synced" in replay.frames[-1]
         counts.append(count)
     assert_flat("hello", counts[0], counts[1], most=2 * MOST_QUERIES)
+
+    # A clock that stands still: the shared copies outlive a slow machine's setup.
+    node = SyncService(world.db, ReplayCache(clock=lambda: 0.0))
+    await node.replay_rooms(me, since)
+    mixed = []
+    for total in (40, 60):
+        for _ in range(total - len(since)):
+            room = await world.room(staff)
+            await world.s.rooms.join(me, room.id)
+            since[room.id] = (await world.s.rooms.get(me, room.id))[0].last_seq
+            await chat(world, room, staff, 3, mention=me, reactors=[me])
+        # The rooms of the previous size are shared by now, the new ones not.
+        count, (snapshot, replays) = await world.queries(hello)
+        assert sorted(replays) == sorted(since)
+        assert all(len(replay.frames) == 4 for replay in replays.values())
+        mixed.append(count)
+    assert_flat("hello, half shared", mixed[0], mixed[1], most=2 * MOST_QUERIES)
 
 
 async def test_sync_replay_of_one_room(world: World) -> None:
