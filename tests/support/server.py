@@ -13,6 +13,11 @@ from types import TracebackType
 
 import httpx
 
+START_TIMEOUT_S = 90.0
+"""How long a server may take to migrate and answer: seconds when the machine is idle,
+but a busy shared one can stall a fresh process's imports and first migration for a
+minute. A server that never answers still fails the test, only later."""
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -59,7 +64,7 @@ class ServerProcess:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = START_TIMEOUT_S) -> None:
         """Spawn and wait until it answers; a process that never does is stopped, not leaked."""
         self.spawn()
         try:
@@ -80,7 +85,7 @@ class ServerProcess:
         )
         log.close()
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = START_TIMEOUT_S) -> None:
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
