@@ -165,13 +165,20 @@ async def test_sends_move_connections_events_deliveries_and_latencies(
     server: ServerProcess,
 ) -> None:
     alice = ChatClient(server.base_url, (await register(server, "alice"))["token"])
-    bob = ChatClient(server.base_url, (await register(server, "bob"))["token"])
+    bob_session = await register(server, "bob")
+    bob = ChatClient(server.base_url, bob_session["token"])
     try:
         room = await alice.create_room(f"obs-{uuid.uuid4().hex[:10]}", "Observed", "topic")
         await bob.join(room["id"])
         before = await scrape(server)
         await alice.connect()
         await bob.connect()
+        # Presence is announced per short window: once Alice hears Bob come online, both
+        # arrivals are published, and what follows counts the messages alone.
+        while True:
+            seen = await alice.next_event("presence", timeout=10)
+            if seen["user"]["id"] == bob_session["user"]["id"] and seen["status"] == "online":
+                break
         opened = await scrape(server)
         sockets = value(opened, "chat_websocket_connections")
         assert sockets - value(before, "chat_websocket_connections") == 2
