@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
+import sys
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
@@ -252,3 +254,16 @@ def set_role(server: ServerProcess, admin_token: str, person: Person, role: str)
         timeout=10,
     )
     assert r.status_code == 200, r.text
+
+
+def set_role_by_operator(server: ServerProcess, person: Person, role: str) -> None:
+    """Give `person` a server role the way an operator does, with `chatserver user set-role`
+    on the server's machine (no admin account needed)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "chatserver", "user", "set-role", person.username, role],
+        env=server.env,
+        capture_output=True,
+        cwd=server.workdir,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr

@@ -12,8 +12,6 @@ phone width: no critical or serious violation, WCAG 2.x AA contrast included."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +19,14 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.browser.axe import describe, violations
-from tests.browser.conftest import LIVE_MS, Person, create_topic, make_friends, unique
+from tests.browser.conftest import (
+    LIVE_MS,
+    Person,
+    create_topic,
+    make_friends,
+    set_role_by_operator,
+    unique,
+)
 from tests.browser.test_attachments import drop_files, png
 from tests.support.server import ServerProcess
 
@@ -177,14 +182,7 @@ def test_mentor_and_guest_screens_have_no_serious_accessibility_violation(
     phone = viewport["width"] < 700
     label = f"{scheme} {'phone' if phone else 'desktop'}"
     mentor = make_person("Léa Mentor", open=False, viewport=viewport, color_scheme=scheme)
-    done = subprocess.run(
-        [sys.executable, "-m", "chatserver", "user", "set-role", mentor.username, "mentor"],
-        env=server.env,
-        capture_output=True,
-        cwd=server.workdir,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    set_role_by_operator(server, mentor, "mentor")
     student = make_person("Théo Petit", open=False)
     room = create_topic(mentor, "Portes ouvertes", student)
     rid = room["id"]
@@ -306,14 +304,7 @@ def test_admin_forms_and_menus_have_no_serious_accessibility_violation(
     phone = viewport["width"] < 700
     label = f"{scheme} {'phone' if phone else 'desktop'}"
     admin = make_person("Camille Admin", open=False, viewport=viewport, color_scheme=scheme)
-    done = subprocess.run(
-        [sys.executable, "-m", "chatserver", "user", "set-role", admin.username, "admin"],
-        env=server.env,
-        capture_output=True,
-        cwd=server.workdir,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    set_role_by_operator(server, admin, "admin")
     student = make_person("Hugo Lambert", open=False)
     make_friends(admin, student)
     region = f"Bretagne {unique('r')[-5:]}"

@@ -3,8 +3,6 @@ guests, continues as a guest under a display name, posts, and is shown as a gues
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import LIVE_MS, PASSWORD, Person, unique
+from tests.browser.conftest import LIVE_MS, PASSWORD, Person, set_role_by_operator, unique
 from tests.support.server import ServerProcess
 
 
@@ -21,14 +19,7 @@ def mentor_with_open_day(
 ) -> tuple[Person, dict[str, Any]]:
     """A mentor and a public topic room that lets guests in (setup, through the API)."""
     mentor = make_person("Léa Mentor", open=False)
-    done = subprocess.run(
-        [sys.executable, "-m", "chatserver", "user", "set-role", mentor.username, "mentor"],
-        env=server.env,
-        capture_output=True,
-        cwd=server.workdir,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    set_role_by_operator(server, mentor, "mentor")
     room: dict[str, Any] = mentor.api(
         "POST",
         "/api/rooms",

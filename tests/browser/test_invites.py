@@ -4,15 +4,13 @@ moderators' invites panel (make, copy, QR code, revoke)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LIVE_MS, PASSWORD, Person, unique
+from tests.browser.conftest import LIVE_MS, PASSWORD, Person, set_role_by_operator, unique
 from tests.support.server import ServerProcess
 
 
@@ -21,14 +19,7 @@ def mentor_with_cohort(
 ) -> tuple[Person, dict[str, Any]]:
     """A mentor (made one by the operator) and the cohort she runs (setup, through the API)."""
     mentor = make_person("Léa Mentor", open=False)
-    done = subprocess.run(
-        [sys.executable, "-m", "chatserver", "user", "set-role", mentor.username, "mentor"],
-        env=server.env,
-        capture_output=True,
-        cwd=server.workdir,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    set_role_by_operator(server, mentor, "mentor")
     name = "Promo Lyon 2026"
     room: dict[str, Any] = mentor.api(
         "POST", "/api/rooms", {"slug": unique("lyon")[:32], "name": name, "kind": "cohort"}
