@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
-import secrets
 import shutil
 import sqlite3
 import statistics
@@ -41,7 +39,7 @@ from typing import Any
 from unittest import mock
 
 import uvloop
-from harness import PY, ROOT, Bench, chat_args, pin_all_threads
+from harness import PY, ROOT, Bench, chat_args, pin_all_threads, seed_sqlite_accounts
 
 from chatserver.app import build_services
 from chatserver.broker.memory import MemoryBroker
@@ -148,30 +146,6 @@ async def send_cost(
             await db.close()
 
 
-def seed_accounts(database: Path, tokens_path: Path) -> None:
-    """Accounts lt-dur-<i> with one valid token each, and the load tester's token cache."""
-    now = int(time.time() * 1000)
-    cache: dict[str, str] = {}
-    conn = sqlite3.connect(database)
-    with conn:
-        for i in range(ACCOUNTS):
-            name = f"lt-{PREFIX}-{i}"
-            token = secrets.token_urlsafe(32)
-            cache[name] = token
-            user_id = conn.execute(
-                "INSERT INTO users (username, display_name, password_hash, role, created_at_ms)"
-                " VALUES (?, ?, 'unused', 'student', ?)",
-                (name, name, now),
-            ).lastrowid
-            conn.execute(
-                "INSERT INTO tokens (user_id, token_hash, created_at_ms, expires_at_ms)"
-                " VALUES (?, ?, ?, ?)",
-                (user_id, hashlib.sha256(token.encode()).hexdigest(), now, now + 86_400_000),
-            )
-    conn.close()
-    tokens_path.write_text(json.dumps(cache))
-
-
 def fresh_copy(prepared: Path, state: Path) -> None:
     """The prepared database as the next run's, without the last run's log files."""
     for suffix in ("", "-wal", "-shm"):
@@ -232,7 +206,7 @@ def main() -> None:
     url = f"sqlite+aiosqlite:///{prepared}"
     env = {**os.environ, "CHAT_DATABASE_URL": url}
     subprocess.run([PY, "-m", "chatserver", "migrate"], cwd=ROOT, env=env, check=True)
-    seed_accounts(prepared, state / "tokens.json")
+    seed_sqlite_accounts(prepared, f"lt-{PREFIX}", ACCOUNTS, state / "tokens.json")
     fresh_copy(prepared, state)
     with bench.ours() as pid:
         bench.loadtest(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import secrets
+import sqlite3
 import subprocess
 import sys
 import time
@@ -224,3 +227,29 @@ def prepare_accounts(bench: Bench) -> None:
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def seed_sqlite_accounts(database: Path, prefix: str, count: int, tokens_path: Path) -> None:
+    """Accounts <prefix>-<i> with one valid token each in a migrated SQLite file, and the
+    load tester's token cache at `tokens_path` (registering would hash every password
+    with argon2, minutes for thousands)."""
+    now = int(time.time() * 1000)
+    cache: dict[str, str] = {}
+    conn = sqlite3.connect(database)
+    with conn:
+        for i in range(count):
+            name = f"{prefix}-{i}"
+            token = secrets.token_urlsafe(32)
+            cache[name] = token
+            user_id = conn.execute(
+                "INSERT INTO users (username, display_name, password_hash, role, created_at_ms)"
+                " VALUES (?, ?, 'unused', 'student', ?)",
+                (name, name, now),
+            ).lastrowid
+            conn.execute(
+                "INSERT INTO tokens (user_id, token_hash, created_at_ms, expires_at_ms)"
+                " VALUES (?, ?, ?, ?)",
+                (user_id, hashlib.sha256(token.encode()).hexdigest(), now, now + 86_400_000),
+            )
+    conn.close()
+    tokens_path.write_text(json.dumps(cache))

@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
-import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -47,37 +45,21 @@ from typing import Any
 
 import asyncpg
 from cluster import ClusterConfig, copy_accounts, fresh_database, private_redis
-from harness import OURS_PORT, PY, ROOT, SERVER_CORE, Bench, _wait_port, pin_all_threads
+from harness import (
+    OURS_PORT,
+    PY,
+    ROOT,
+    SERVER_CORE,
+    Bench,
+    _wait_port,
+    pin_all_threads,
+    seed_sqlite_accounts,
+)
 
 PREFIX = "pg"
 ADMIN = "postgresql://postgres@127.0.0.1:5432"
 TICKS = os.sysconf("SC_CLK_TCK")
 SERVE = [PY, "-m", "chatserver", "serve"]
-
-
-def seed_accounts(database: Path, count: int, tokens_path: Path) -> None:
-    """Accounts lt-pg-<i> with one valid token each in a migrated SQLite file, and the
-    load tester's token cache (registering would hash every password with argon2)."""
-    now = int(time.time() * 1000)
-    cache: dict[str, str] = {}
-    conn = sqlite3.connect(database)
-    with conn:
-        for i in range(count):
-            name = f"lt-{PREFIX}-{i}"
-            token = secrets.token_urlsafe(32)
-            cache[name] = token
-            user_id = conn.execute(
-                "INSERT INTO users (username, display_name, password_hash, role, created_at_ms)"
-                " VALUES (?, ?, 'unused', 'student', ?)",
-                (name, name, now),
-            ).lastrowid
-            conn.execute(
-                "INSERT INTO tokens (user_id, token_hash, created_at_ms, expires_at_ms)"
-                " VALUES (?, ?, ?, ?)",
-                (user_id, hashlib.sha256(token.encode()).hexdigest(), now, now + 86_400_000),
-            )
-    conn.close()
-    tokens_path.write_text(json.dumps(cache))
 
 
 async def _admin(statement: str) -> None:
@@ -221,7 +203,7 @@ def workshops(bench: Bench, args: argparse.Namespace) -> list[dict[str, Any]]:
         env={**os.environ, "CHAT_DATABASE_URL": f"sqlite+aiosqlite:///{prepared}"},
         check=True,
     )
-    seed_accounts(prepared, args.clients, tokens)
+    seed_sqlite_accounts(prepared, f"lt-{PREFIX}", args.clients, tokens)
     template = f"chat_bench_pg_{os.getpid()}"
     runs: list[dict[str, Any]] = []
     with ExitStack() as stack:
@@ -286,7 +268,7 @@ def cluster(bench: Bench, args: argparse.Namespace) -> list[dict[str, Any]]:
         env={**os.environ, "CHAT_DATABASE_URL": f"sqlite+aiosqlite:///{prepared}"},
         check=True,
     )
-    seed_accounts(prepared, args.clients, tokens)
+    seed_sqlite_accounts(prepared, f"lt-{PREFIX}", args.clients, tokens)
     config = ClusterConfig(redis_port=args.redis_port)
     with ExitStack() as stack:
         name = f"chat_bench_pg_cluster_{os.getpid()}"
