@@ -325,6 +325,8 @@ def create_app(settings: Settings) -> Starlette:
         metrics.observe_transaction,
         pool_timeout=settings.db_pool_timeout,
         synchronous=settings.sqlite_synchronous,
+        max_waiting=settings.write_queue_max,
+        max_wait=settings.write_wait_max,
     )
     broker = MeteredBroker(make_broker(settings), metrics)
     services, hub = build_services(settings, db, broker)

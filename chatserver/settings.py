@@ -48,6 +48,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     db_pool_size: int = 10
     db_pool_timeout: float = 10.0
+    write_queue_max: int = 1000
+    write_wait_max: float = 5.0
     sqlite_synchronous: Literal["full", "normal"] = "full"
     rate_limit_scale: float = 1.0
     message_rate: float = 5.0
@@ -143,6 +145,8 @@ class Settings:
         positive = (
             "db_pool_size",
             "db_pool_timeout",
+            "write_queue_max",
+            "write_wait_max",
             "rate_limit_scale",
             "message_rate",
             "message_burst",
@@ -358,6 +362,21 @@ OPTIONS: tuple[Option, ...] = (
         float,
         "Seconds a request waits for a free database connection before it is answered "
         "unavailable (default 10)",
+    ),
+    Option(
+        "CHAT_WRITE_QUEUE_MAX",
+        "write_queue_max",
+        int,
+        "Writes that may wait for the database at once per node (SQLite: for its one "
+        "writer; both: message sends waiting for a shared commit); more are answered "
+        "unavailable at once (default 1000)",
+    ),
+    Option(
+        "CHAT_WRITE_WAIT_MAX",
+        "write_wait_max",
+        float,
+        "Seconds a write waits for the database before it is answered unavailable "
+        "instead of run (default 5)",
     ),
     Option(
         "CHAT_SQLITE_SYNCHRONOUS",

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from chatserver.domain.errors import Unavailable
 from chatserver.store import inloop_sqlite, search_index
 from chatserver.store.group_commit import GroupCommit
+from chatserver.store.write_queue import MAX_WAIT, MAX_WAITING, QueuedLock, WriteQueue
 
 T = TypeVar("T")
 TransactionObserver = Callable[[Literal["read", "write"], float], None]
@@ -37,6 +38,9 @@ class Database:
 
     Both group-commit message sends (`write_shared`, `store/group_commit.py`): SQLite
     one batch at a time, PostgreSQL up to half the pool's connections' worth at once.
+    The writes waiting for the lock or in the group commit's queue are bounded in number
+    (`max_waiting`) and in time (`max_wait`), past which they are refused with
+    `unavailable` before they begin (`store/write_queue.py`).
 
     `synchronous` is SQLite's: with `full` (the default) a commit returns once it is on
     the disk, so nothing acknowledged is lost to a power cut or a kernel crash; with
@@ -52,6 +56,8 @@ class Database:
         observe: TransactionObserver | None = None,
         synchronous: Synchronous = "full",
         pool_timeout: float = 10.0,
+        max_waiting: int = MAX_WAITING,
+        max_wait: float = MAX_WAIT,
     ) -> None:
         if synchronous not in SYNCHRONOUS_LEVELS:
             raise ValueError(f"synchronous is one of {SYNCHRONOUS_LEVELS}, not {synchronous!r}")
@@ -71,28 +77,36 @@ class Database:
                 connect_args={"timeout": 5},
             )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.write_queue = WriteQueue(max_waiting, max_wait)
+        lock = asyncio.Lock()
+        self._write_lock = QueuedLock(lock, self.write_queue, bounded=True)
+        self._batch_lock = QueuedLock(lock, self.write_queue, bounded=False)
         path = inloop_sqlite.database_path(url) if self.is_sqlite else ":memory:"
         # PostgreSQL, and an in-memory SQLite database, have no WAL file to fold in.
         self._checkpointer = None if path == ":memory:" else inloop_sqlite.Checkpointer(path)
         self.group_commit = GroupCommit(
-            self.write, drainers=1 if self.is_sqlite else max(1, pool_size // 2)
+            partial(self.write, bounded=False),
+            drainers=1 if self.is_sqlite else max(1, pool_size // 2),
+            queue=self.write_queue,
         )
         if self.is_sqlite:
             pragmas = partial(_sqlite_pragmas, synchronous.upper())
             event.listen(self.engine.sync_engine, "connect", pragmas)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits when the block exits without an exception."""
+    async def write(self, bounded: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits when the block exits without an exception.
+
+        On SQLite, `unavailable` when the write would wait beyond the queue's bounds;
+        `bounded=False` is the group commit's, whose sends were bounded as they queued."""
         with self._guarded("write"):
-            if self._write_lock is None:
+            if not self.is_sqlite:
                 async with self.engine.begin() as conn:
                     yield conn
             else:
                 # The search index's rows are inserted at the end (see there).
                 async with (
-                    self._write_lock,
+                    self._write_lock if bounded else self._batch_lock,
                     self.engine.begin() as conn,
                     search_index.rows_at_commit(conn),
                 ):

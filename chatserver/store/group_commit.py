@@ -23,6 +23,13 @@ rest of the transaction), the batch is rolled back and every send in it is run a
 a transaction of its own, so one failure reaches only its sender and every other result
 is exactly what it would have been alone. A send is a function of the connection, not a
 block of code, so that it can be run twice.
+
+A send waits in the queue within the node's bounds on waiting writes
+(`store/write_queue.py`): refused at once when too many wait, refused when it has waited
+`max_wait` (one timer for the whole queue: the deadlines are in the queue's order), and
+skipped when its batch is formed if its HTTP client has gone or its caller was
+cancelled. Once in a batch it is no longer refused: the batch's transaction waits for
+SQLite's lock as long as it takes.
 """
 
 from __future__ import annotations
@@ -36,9 +43,13 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.errors import Unavailable
+from chatserver.store.write_queue import Client, WriteQueue
 
 T = TypeVar("T")
 Work = Callable[[AsyncConnection], Awaitable[Any]]
+Entry = tuple[int, Work, "asyncio.Future[Any]"]
+Queued = tuple[int, Work, "asyncio.Future[Any]", float, Client | None]
+"""A send waiting: its key, work and future, when it stops waiting, and its HTTP client."""
 OpenTransaction = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 MAX_BATCH = 64
@@ -47,13 +58,19 @@ MAX_BATCH = 64
 
 class GroupCommit:
     def __init__(
-        self, transaction: OpenTransaction, max_batch: int = MAX_BATCH, drainers: int = 1
+        self,
+        transaction: OpenTransaction,
+        max_batch: int = MAX_BATCH,
+        drainers: int = 1,
+        queue: WriteQueue | None = None,
     ) -> None:
         self._transaction = transaction
         self._max_batch = max_batch
         self._max_drainers = drainers
-        self._pending: deque[tuple[int, Work, asyncio.Future[Any]]] = deque()
+        self._queue = queue if queue is not None else WriteQueue()
+        self._pending: deque[Queued] = deque()
         self._drainers: set[asyncio.Task[None]] = set()
+        self._expiry: asyncio.TimerHandle | None = None
         self.batches = 0
         """Transactions committed with more than one send in them (for tests and stats)."""
         self.retried = 0
@@ -62,34 +79,74 @@ class GroupCommit:
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]], key: int = 0) -> T:
         """Run `work` in a transaction, possibly shared; return once it is committed.
         `key` orders a batch: the room whose row `work` locks (see above)."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((key, work, future))
-        if len(self._drainers) < self._max_drainers:
-            task = asyncio.get_running_loop().create_task(self._drain(), name="group-commit")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        queue = self._queue
+        idle = len(self._drainers) < self._max_drainers  # taken at once: nothing to watch
+        client = queue.enter(watch=not idle)
+        deadline = loop.time() + queue.max_wait
+        self._pending.append((key, work, future, deadline, client))
+        if self._expiry is None:
+            self._expiry = loop.call_at(deadline, self._expire)
+        if idle:
+            task = loop.create_task(self._drain(), name="group-commit")
             self._drainers.add(task)
         return await future
 
+    def _expire(self) -> None:
+        """Refuse the sends at the head of the queue that have waited `max_wait`."""
+        pending, queue = self._pending, self._queue
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while pending and pending[0][3] <= now:
+            future = pending.popleft()[2]
+            queue.waiting -= 1
+            if not future.done():
+                future.set_exception(queue.overloaded())
+        self._expiry = loop.call_at(pending[0][3], self._expire) if pending else None
+
+    def _take(self) -> list[Entry]:
+        """The next batch: up to `max_batch` sends still wanted, in the order of their key
+        (stable: a room's sends keep their order). The others are answered here."""
+        pending, queue = self._pending, self._queue
+        now = asyncio.get_running_loop().time()
+        batch: list[Entry] = []
+        while pending and len(batch) < self._max_batch:
+            key, work, future, deadline, client = pending.popleft()
+            queue.waiting -= 1
+            if future.done():  # its caller was cancelled: nobody waits for it
+                continue
+            if now >= deadline:  # its timer is due in this very loop turn
+                future.set_exception(queue.overloaded())
+            elif client is not None and client.gone:
+                future.set_exception(queue.gone())
+            else:
+                batch.append((key, work, future))
+        batch.sort(key=lambda item: item[0])
+        return batch
+
     async def _drain(self) -> None:
-        batch: list[tuple[int, Work, asyncio.Future[Any]]] = []
+        batch: list[Entry] = []
         try:
             while self._pending:
-                batch = [self._pending.popleft() for _ in range(self._max_batch) if self._pending]
-                batch.sort(key=lambda item: item[0])  # stable: a room's sends keep their order
-                await self._commit(batch)
+                batch = self._take()
+                if batch:
+                    await self._commit(batch)
                 batch = []
         finally:
             task = asyncio.current_task()
             assert task is not None
             self._drainers.discard(task)
             # Only reached with work in hand if this task was cancelled (shutdown).
-            left = [*batch, *self._pending] if not self._drainers else batch
+            left = [*batch, *(item[:3] for item in self._pending)] if not self._drainers else batch
             for _, _, future in left:
                 if not future.done():
                     future.set_exception(Unavailable("the server is shutting down"))
             if not self._drainers:
+                self._queue.waiting -= len(self._pending)
                 self._pending.clear()
 
-    async def _commit(self, batch: list[tuple[int, Work, asyncio.Future[Any]]]) -> None:
+    async def _commit(self, batch: list[Entry]) -> None:
         if len(batch) == 1:
             await self._alone(*batch[0][1:])
             return
