@@ -1,5 +1,6 @@
-"""Broker fixtures (a factory of started nodes per backend, a private redis-server) and
-a migrated SQLite database for the store tests."""
+"""Broker fixtures (a factory of started nodes per backend, a private redis-server), a
+migrated SQLite database for the store tests, and the services over a fresh database on
+SQLite and PostgreSQL for the tests that drive them in process."""
 
 from __future__ import annotations
 
@@ -10,17 +11,27 @@ import signal
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chatserver.app import build_services
 from chatserver.broker.base import Broker
 from chatserver.broker.memory import MemoryBroker
 from chatserver.broker.redis import RedisBroker
+from chatserver.domain.errors import BadRequest
+from chatserver.domain.models import Role, User, now_ms
+from chatserver.services.container import Services
+from chatserver.settings import Settings
+from chatserver.store import accounts as account_store
 from chatserver.store.engine import Database
 from chatserver.store.migrate import upgrade
+from chatserver.store.tables import users
+from tests.support.services import postgres_database
 
 REDIS_URL = os.environ.get("CHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 _redis_problem: dict[str, str | None] = {}
@@ -239,3 +250,91 @@ def user_row(name: str, **overrides: object) -> dict[str, object]:
         "created_at_ms": 0,
         **overrides,
     }
+
+
+Work = Callable[[AsyncConnection], Awaitable[str]]
+
+
+def add_user(name: str, fail_after_insert: bool = False) -> Work:
+    """A shared write that inserts one user and returns its name, or fails with
+    `bad_request` after the insert (so a batch must undo what it wrote)."""
+
+    async def work(conn: AsyncConnection) -> str:
+        await conn.execute(insert(users), [user_row(name)])
+        if fail_after_insert:
+            raise BadRequest(f"{name} changed its mind after writing")
+        return name
+
+    return work
+
+
+async def usernames(db: Database) -> set[str]:
+    """Every username the database holds, to see which writes were committed."""
+    async with db.read() as conn:
+        return set((await conn.execute(select(users.c.username))).scalars())
+
+
+def batch_with_two_failures() -> list[Work]:
+    """Writes of `ok0` to `ok9`, with at index 5 one that fails after its insert and at 8
+    a second `ok3`: a duplicate username, an integrity error mid-batch."""
+    works = [add_user(f"ok{i}") for i in range(10)]
+    works.insert(5, add_user("bad", fail_after_insert=True))
+    works.insert(8, add_user("ok3"))
+    return works
+
+
+async def assert_only_the_failures_failed(db: Database, results: Sequence[object]) -> None:
+    """The two failures of `batch_with_two_failures` reached only their own callers and
+    left nothing behind, though they wrote before failing; every other write returned
+    its name and was committed."""
+    assert isinstance(results[5], BadRequest)
+    assert isinstance(results[8], Exception) and not isinstance(results[8], BadRequest)
+    assert [r for i, r in enumerate(results) if i not in (5, 8)] == [f"ok{i}" for i in range(10)]
+    assert await usernames(db) == {f"ok{i}" for i in range(10)}
+    async with db.read() as conn:
+        assert (await conn.execute(select(func.count()).select_from(users))).scalar_one() == 10
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: SQLite in `tmp_path`, then a private PostgreSQL one."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/chat.db"
+        return
+    with postgres_database() as url:
+        yield url
+
+
+class World:
+    """The services over a fresh database, and quick accounts straight in the store."""
+
+    def __init__(self, db: Database, services: Services) -> None:
+        self.db = db
+        self.s = services
+        self._names = 0
+
+    async def user(self, prefix: str, role: Role = "student") -> User:
+        """An account named `prefix` and a number (no password hashing, no token)."""
+        self._names += 1
+        async with self.db.write() as conn:
+            return await account_store.create_user(
+                conn,
+                username=f"{prefix}{self._names}",
+                display_name=prefix.title(),
+                password_hash="x",
+                role=role,
+                now=now_ms(),
+            )
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    """The database migrated and the services built over it as the server builds them
+    (a memory broker: one node)."""
+    await upgrade(database_url)
+    db = Database(database_url)
+    services, _hub = build_services(Settings(database_url=database_url), db, MemoryBroker())
+    try:
+        yield World(db, services)
+    finally:
+        await db.close()

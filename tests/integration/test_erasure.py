@@ -10,81 +10,32 @@ process, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect, text
 
-from chatserver.app import build_services
-from chatserver.broker.memory import MemoryBroker
-from chatserver.domain.models import Role, User, now_ms
 from chatserver.protocol.requests import NewRoom
-from chatserver.services.container import Services
-from chatserver.settings import Settings
-from chatserver.store import accounts as account_store
 from chatserver.store import audit
 from chatserver.store.engine import Database
-from chatserver.store.migrate import upgrade
+from tests.integration.conftest import World
 from tests.support.inprocess import Node
-from tests.support.services import postgres_database
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/chat.db"
-        return
-    with postgres_database() as url:
-        yield url
-
-
-class World:
-    """The services over a fresh database, and what a test needs to look inside it."""
-
-    def __init__(self, db: Database, services: Services) -> None:
-        self.db = db
-        self.s = services
-        self._names = 0
-
-    async def user(self, prefix: str, role: Role = "student") -> User:
-        self._names += 1
-        async with self.db.write() as conn:
-            return await account_store.create_user(
-                conn,
-                username=f"{prefix}{self._names}",
-                display_name=prefix.title(),
-                password_hash="x",
-                role=role,
-                now=now_ms(),
-            )
-
-    async def places_holding(self, marker: str) -> set[str]:
-        """`table.column` of every stored value, in any table, that contains `marker`."""
-        found: set[str] = set()
-        async with self.db.read() as conn:
-            names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-            for name in names:
-                result = await conn.execute(text(f'SELECT * FROM "{name}"'))
-                columns = list(result.keys())
-                for row in result:
-                    for column, value in zip(columns, row, strict=True):
-                        if isinstance(value, bytes | memoryview):
-                            value = bytes(value).decode("utf-8", "replace")
-                        if isinstance(value, str) and marker in value:
-                            found.add(f"{name}.{column}")
-        return found
-
-
-@pytest.fixture
-async def world(database_url: str) -> AsyncIterator[World]:
-    await upgrade(database_url)
-    db = Database(database_url)
-    services, _hub = build_services(Settings(database_url=database_url), db, MemoryBroker())
-    try:
-        yield World(db, services)
-    finally:
-        await db.close()
+async def places_holding(db: Database, marker: str) -> set[str]:
+    """`table.column` of every stored value, in any table, that contains `marker`."""
+    found: set[str] = set()
+    async with db.read() as conn:
+        names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        for name in names:
+            result = await conn.execute(text(f'SELECT * FROM "{name}"'))
+            columns = list(result.keys())
+            for row in result:
+                for column, value in zip(columns, row, strict=True):
+                    if isinstance(value, bytes | memoryview):
+                        value = bytes(value).decode("utf-8", "replace")
+                    if isinstance(value, str) and marker in value:
+                        found.add(f"{name}.{column}")
+    return found
 
 
 def marker() -> str:
@@ -105,16 +56,16 @@ async def test_a_moderators_delete_leaves_the_text_nowhere(world: World) -> None
     await s.reactions.react(owner, message.id, "👍")
     await s.pins.pin(mentor, room.id, message.id)
     await s.reports.report(owner, message.id, "not nice")
-    held = await world.places_holding(second)
+    held = await places_holding(world.db, second)
     # The test can fail: the text really was in each of these places before the delete.
     assert {"messages.body", "room_events.payload", "reports.snapshot"} <= held
-    assert "room_events.payload" in await world.places_holding(first)
+    assert "room_events.payload" in await places_holding(world.db, first)
     assert len(await s.notifications.inbox(owner, False)) == 1  # the mention
 
     await s.messages.delete(mentor, message.id)
 
-    assert await world.places_holding(first) == set()
-    assert await world.places_holding(second) == set()
+    assert await places_holding(world.db, first) == set()
+    assert await places_holding(world.db, second) == set()
     [tombstone] = await s.messages.history(owner, room.id, None, None, 10)
     assert (tombstone.deleted, tombstone.deleted_by, tombstone.pinned) == (True, "moderator", False)
     assert await s.notifications.inbox(owner, False) == []
@@ -135,13 +86,13 @@ async def test_a_dm_message_resolved_by_delete_leaves_the_text_nowhere(world: Wo
     message = await s.messages.send(sender, dm.id, f"psst {secret}")
     await s.reports.report(receiver, message.id, "harassment")
     assert {"messages.body", "room_events.payload", "reports.snapshot"} <= (
-        await world.places_holding(secret)
+        await places_holding(world.db, secret)
     )
     [(report, _, _)] = await s.reports.reports(admin, "open", None, 10)
 
     await s.reports.resolve(admin, report.id, "delete")
 
-    assert await world.places_holding(secret) == set()
+    assert await places_holding(world.db, secret) == set()
     [tombstone] = await s.messages.history(receiver, dm.id, None, None, 10)
     assert (tombstone.deleted, tombstone.deleted_by) == (True, "moderator")
 
@@ -160,10 +111,10 @@ async def test_an_authors_delete_keeps_only_an_open_reports_snapshot(world: Worl
 
     await s.messages.delete(author, message.id)
 
-    assert await world.places_holding(secret) == {"reports.snapshot"}
+    assert await places_holding(world.db, secret) == {"reports.snapshot"}
     [(report, _, _)] = await s.reports.reports(mentor, "open", None, 10)
     await s.reports.resolve(mentor, report.id, "dismiss")
-    assert await world.places_holding(secret) == set()
+    assert await places_holding(world.db, secret) == set()
     [tombstone] = await s.messages.history(reader, room.id, None, None, 10)
     assert tombstone.deleted_by == "author"
 

@@ -5,23 +5,24 @@ and two nodes' batches over the same rooms never deadlock on the rooms' row lock
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chatserver.domain.errors import BadRequest
 from chatserver.store import rooms as room_store
 from chatserver.store.engine import Database
 from chatserver.store.migrate import upgrade
-from chatserver.store.tables import users
-from tests.integration.conftest import user_row
+from tests.integration.conftest import (
+    Work,
+    add_user,
+    assert_only_the_failures_failed,
+    batch_with_two_failures,
+    usernames,
+)
 from tests.support.services import postgres_database
 
 pytestmark = pytest.mark.postgres
-
-Work = Callable[[AsyncConnection], Awaitable[str]]
 
 
 @pytest.fixture
@@ -38,44 +39,22 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await database.close()
 
 
-def _add(name: str, fail_after_insert: bool = False) -> Work:
-    async def work(conn: AsyncConnection) -> str:
-        await conn.execute(insert(users), [user_row(name)])
-        if fail_after_insert:
-            raise BadRequest(f"{name} changed its mind after writing")
-        return name
-
-    return work
-
-
-async def _names(db: Database) -> set[str]:
-    async with db.read() as conn:
-        return set((await conn.execute(select(users.c.username))).scalars())
-
-
 async def test_concurrent_writes_share_transactions_and_all_commit(db: Database) -> None:
     names = [f"u{i}" for i in range(200)]
-    results = await asyncio.gather(*(db.write_shared(_add(n), i % 7) for i, n in enumerate(names)))
+    results = await asyncio.gather(
+        *(db.write_shared(add_user(n), i % 7) for i, n in enumerate(names))
+    )
     assert results == names
-    assert await _names(db) == set(names)
+    assert await usernames(db) == set(names)
     assert db.group_commit.batches >= 1, "writes that arrived together shared a commit"
     assert db.group_commit.retried == 0
 
 
 async def test_a_failing_write_reaches_only_its_caller(db: Database) -> None:
-    works = [_add(f"ok{i}") for i in range(10)]
-    works.insert(5, _add("bad", fail_after_insert=True))
-    works.insert(8, _add("ok3"))  # a duplicate username: the transaction is aborted there
+    works = batch_with_two_failures()  # on PostgreSQL the duplicate aborts the transaction
     results = await asyncio.gather(*(db.write_shared(w, 1) for w in works), return_exceptions=True)
-
-    assert isinstance(results[5], BadRequest)
-    assert isinstance(results[8], Exception) and not isinstance(results[8], BadRequest)
-    assert [r for i, r in enumerate(results) if i not in (5, 8)] == [f"ok{i}" for i in range(10)]
+    await assert_only_the_failures_failed(db, results)
     assert db.group_commit.retried >= 1, "the shared transaction failed and was split"
-    # The failed writes left nothing behind, though they wrote before failing.
-    assert await _names(db) == {f"ok{i}" for i in range(10)}
-    async with db.read() as conn:
-        assert (await conn.execute(select(func.count()).select_from(users))).scalar_one() == 10
 
 
 async def test_two_nodes_batches_over_the_same_rooms_do_not_deadlock(

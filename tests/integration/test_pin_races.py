@@ -4,41 +4,11 @@ moment, on SQLite and on PostgreSQL (where the room's row lock orders them)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import pytest
-
-from chatserver.app import build_services
-from chatserver.broker.memory import MemoryBroker
 from chatserver.domain.errors import LimitReached
 from chatserver.protocol.requests import NewRoom
-from chatserver.settings import Settings
-from chatserver.store.engine import Database
 from chatserver.store.messages import MAX_PINS
-from chatserver.store.migrate import upgrade
-from tests.integration.test_erasure import World
-from tests.support.services import postgres_database
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/chat.db"
-        return
-    with postgres_database() as url:
-        yield url
-
-
-@pytest.fixture
-async def world(database_url: str) -> AsyncIterator[World]:
-    await upgrade(database_url)
-    db = Database(database_url)
-    services, _hub = build_services(Settings(database_url=database_url), db, MemoryBroker())
-    try:
-        yield World(db, services)
-    finally:
-        await db.close()
+from tests.integration.conftest import World
 
 
 async def test_racing_pins_stop_at_the_limit_and_announce_each_change_once(world: World) -> None:

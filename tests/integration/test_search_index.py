@@ -11,56 +11,21 @@ by searching, on both databases.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chatserver.app import build_services
-from chatserver.broker.memory import MemoryBroker
 from chatserver.domain import search_query as sq
 from chatserver.domain.errors import NotFound
 from chatserver.domain.models import User, now_ms
 from chatserver.protocol.requests import NewRoom
 from chatserver.services.container import Services
-from chatserver.settings import Settings
-from chatserver.store import accounts as account_store
 from chatserver.store import messages as message_store
 from chatserver.store.engine import Database
-from chatserver.store.migrate import upgrade
-from tests.support.services import postgres_database
+from tests.integration.conftest import World
 
 MISSING_UPLOAD = 987_654
 """An upload nobody made: a send attaching it fails after its message is written."""
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/chat.db"
-        return
-    with postgres_database() as url:
-        yield url
-
-
-@pytest.fixture
-async def world(database_url: str) -> AsyncIterator[tuple[Database, Services]]:
-    await upgrade(database_url)
-    db = Database(database_url)
-    services, _hub = build_services(Settings(database_url=database_url), db, MemoryBroker())
-    try:
-        yield db, services
-    finally:
-        await db.close()
-
-
-async def _user(db: Database, name: str) -> User:
-    async with db.write() as conn:
-        return await account_store.create_user(
-            conn, username=name, display_name=name, password_hash="x", role="student", now=now_ms()
-        )
 
 
 async def _index(db: Database) -> dict[int, set[str]]:
@@ -94,10 +59,10 @@ async def _found(services: Services, user: User, q: str) -> list[str]:
 
 
 async def test_sends_rolled_back_after_writing_leave_no_row_and_the_others_one_each(
-    world: tuple[Database, Services],
+    world: World,
 ) -> None:
-    db, services = world
-    alice, bob = await _user(db, "alice"), await _user(db, "bob")
+    db, services = world.db, world.s
+    alice, bob = await world.user("alice"), await world.user("bob")
     room = await services.rooms.create(alice, NewRoom(slug="ix", name="Ix", kind="topic"))
     await services.rooms.join(bob, room.id)
     sends = []
@@ -120,11 +85,9 @@ async def test_sends_rolled_back_after_writing_leave_no_row_and_the_others_one_e
     assert await _found(services, alice, "kept12") == ["kept12 réponses"]
 
 
-async def test_edits_and_deletes_change_the_row_with_the_message(
-    world: tuple[Database, Services],
-) -> None:
-    db, services = world
-    alice = await _user(db, "alice")
+async def test_edits_and_deletes_change_the_row_with_the_message(world: World) -> None:
+    db, services = world.db, world.s
+    alice = await world.user("alice")
     room = await services.rooms.create(alice, NewRoom(slug="ix", name="Ix", kind="topic"))
     first = await services.messages.send(alice, room.id, "rendez-vous à Bruxelles")
     second = await services.messages.send(alice, room.id, "meetups in July")
@@ -141,11 +104,9 @@ async def test_edits_and_deletes_change_the_row_with_the_message(
     assert await _found(services, alice, "meetup") == []
 
 
-async def test_a_savepoint_rolled_back_takes_its_rows_and_only_its_rows(
-    world: tuple[Database, Services],
-) -> None:
-    db, services = world
-    alice = await _user(db, "alice")
+async def test_a_savepoint_rolled_back_takes_its_rows_and_only_its_rows(world: World) -> None:
+    db, services = world.db, world.s
+    alice = await world.user("alice")
     room = await services.rooms.create(alice, NewRoom(slug="ix", name="Ix", kind="topic"))
 
     async def insert(conn: AsyncConnection, seq: int, body: str) -> int:
