@@ -6,6 +6,33 @@ import { accountErrorText, showError, usernameProblem } from '../account-errors.
 import { effectiveTheme, setTheme } from '../theme.js';
 
 /**
+ * The submit handler of a sign-in form (here and on an invite's page). It checks the
+ * fields before sending anything (a problem is said in `error` and its field takes the
+ * focus), keeps `submit` disabled while `send(username)` runs, and says a refusal in
+ * `error`: a failed login is "wrong username or password", never which of the two;
+ * anything else is `refusal(err)`. `getMode()` is 'login' or 'signup'.
+ */
+export function signInSubmit({ getMode, username, password, error, submit, send, refusal }) {
+  return async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    const u = username.value.trim();
+    const badName = getMode() === 'signup' ? usernameProblem(u) : (u.length < 3 ? t('auth.usernameTooShort') : null);
+    if (badName) { error.textContent = badName; username.focus(); return; }
+    if (password.value.length < 8) { error.textContent = t('auth.passwordTooShort'); password.focus(); return; }
+    submit.disabled = true;
+    try {
+      await send(u);
+    } catch (err) {
+      if (getMode() === 'login' && err.code === 'unauthorized') error.textContent = t('auth.wrongCredentials');
+      else showError(error, refusal(err), err);
+    } finally {
+      submit.disabled = false;
+    }
+  };
+}
+
+/**
  * @param api        an anonymous API client
  * @param onSignedIn ({user, token}) after a successful login or sign-up
  */
@@ -40,26 +67,15 @@ export function renderAuth(root, { api, onSignedIn }) {
   const form = h('form', {
     class: 'auth-form', attrs: { novalidate: true, 'aria-label': t('auth.formLabel') },
     on: {
-      submit: async (e) => {
-        e.preventDefault();
-        error.textContent = '';
-        const u = username.value.trim();
-        const badName = mode === 'signup' ? usernameProblem(u) : (u.length < 3 ? t('auth.usernameTooShort') : null);
-        if (badName) { error.textContent = badName; username.focus(); return; }
-        if (password.value.length < 8) { error.textContent = t('auth.passwordTooShort'); password.focus(); return; }
-        submit.disabled = true;
-        try {
+      submit: signInSubmit({
+        getMode: () => mode, username, password, error, submit, refusal: accountErrorText,
+        send: async (u) => {
           const res = mode === 'signup'
             ? await api.register(u, password.value, displayName.value.trim() || undefined)
             : await api.login(u, password.value);
           onSignedIn(res);
-        } catch (err) {
-          if (mode === 'login' && err.code === 'unauthorized') error.textContent = t('auth.wrongCredentials');
-          else showError(error, accountErrorText(err), err);
-        } finally {
-          submit.disabled = false;
-        }
-      },
+        },
+      }),
     },
   },
   h('div', { class: 'tabs', attrs: { role: 'tablist' } }, tabLogin, tabSignup),

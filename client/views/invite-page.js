@@ -7,7 +7,8 @@
 import { h } from '../dom.js';
 import { t, errorText, formatDateTime } from '../i18n.js';
 import { createApi } from '../api.js';
-import { accountErrorText, showError, usernameProblem } from '../account-errors.js';
+import { accountErrorText } from '../account-errors.js';
+import { signInSubmit } from './auth.js';
 
 /** The code of an invite link, or null when the page is not one. */
 export function inviteCode(pathname) {
@@ -102,15 +103,10 @@ export function renderInvitePage(root, { code, token, onJoined, onLeave }) {
     const form = h('form', {
       class: 'auth-form', attrs: { novalidate: true, 'aria-label': t('invite.formLabel') },
       on: {
-        submit: async (e) => {
-          e.preventDefault();
-          error.textContent = '';
-          const u = username.value.trim();
-          const badName = mode === 'signup' ? usernameProblem(u) : (u.length < 3 ? t('auth.usernameTooShort') : null);
-          if (badName) { error.textContent = badName; username.focus(); return; }
-          if (password.value.length < 8) { error.textContent = t('auth.passwordTooShort'); password.focus(); return; }
-          submit.disabled = true;
-          try {
+        submit: signInSubmit({
+          getMode: () => mode, username, password, error, submit,
+          refusal: (err) => (err.code === 'expired' || err.code === 'not_found' ? refusalText(err) : accountErrorText(err)),
+          send: async (u) => {
             if (mode === 'signup') {
               const shown = displayName.value.trim();
               const res = await anonymous.request('POST', '/api/auth/register', { username: u, password: password.value, invite: code, ...(shown ? { display_name: shown } : {}) });
@@ -119,13 +115,8 @@ export function renderInvitePage(root, { code, token, onJoined, onLeave }) {
               const res = await anonymous.login(u, password.value);
               await join(createApi({ getToken: () => res.token }), res.token);
             }
-          } catch (err) {
-            if (mode === 'login' && err.code === 'unauthorized') error.textContent = t('auth.wrongCredentials');
-            else showError(error, err.code === 'expired' || err.code === 'not_found' ? refusalText(err) : accountErrorText(err), err);
-          } finally {
-            submit.disabled = false;
-          }
-        },
+          },
+        }),
       },
     },
     lead,
