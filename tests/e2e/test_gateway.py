@@ -18,6 +18,7 @@ from websockets.typing import Origin
 from chatserver.sdk import ApiError, ChatClient, SocketClosed
 from tests.e2e.conftest import ClientFactory
 from tests.support.server import ServerProcess
+from tests.support.sockets import closed_with
 
 Slug = Callable[[str], str]
 USER_FIELDS = {"id", "username", "display_name", "role", "region"}
@@ -43,17 +44,6 @@ async def reply(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
         frame = await recv(ws, timeout)
         if frame.get("op") != "event":
             return frame
-
-
-async def closed_with(ws: ClientConnection, timeout: float = 5.0) -> int | None:
-    """Read until the server closes; the close code it sent."""
-    async with asyncio.timeout(timeout):
-        try:
-            while True:
-                await ws.recv()
-        except ConnectionClosed:
-            pass
-    return ws.close_code
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.support.server import ServerProcess
+from tests.support.sockets import close_of
 
 PASSWORD = "correct horse battery"
 
@@ -121,16 +122,6 @@ async def hello(server: ServerProcess, token: str, source: str) -> ClientConnect
     return ws
 
 
-async def closed_with(ws: ClientConnection, timeout: float = 5) -> tuple[int | None, str]:
-    async with asyncio.timeout(timeout):
-        try:
-            while True:
-                await ws.recv()
-        except ConnectionClosed:
-            pass
-    return ws.close_code, ws.close_reason or ""
-
-
 # -- request and handshake deadlines ----------------------------------------------------
 
 
@@ -221,7 +212,7 @@ async def test_handshakes_of_one_account_are_rate_limited(quick: ServerProcess) 
                 continue
         except ConnectionClosed:
             pass
-        code, reason = await closed_with(ws)
+        code, reason = await close_of(ws)
         assert (code, "too many connection attempts" in reason) == (4008, True)
         break
     assert 30 <= accepted < 35
@@ -274,7 +265,7 @@ async def test_websockets_per_account_are_capped(capped: ServerProcess) -> None:
     try:
         fourth = await connect(capped.ws_url, local_addr=("127.0.0.6", 0))
         await fourth.send(json.dumps({"op": "hello", "v": 1, "token": token}))
-        assert await closed_with(fourth) == (4008, "too many connections for this account")
+        assert await close_of(fourth) == (4008, "too many connections for this account")
         await sockets.pop().close()
         await asyncio.sleep(0.3)
         sockets.append(await hello(capped, token, "127.0.0.6"))
