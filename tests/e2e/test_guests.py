@@ -9,7 +9,7 @@ import asyncio
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,8 @@ import pytest
 
 from chatserver.sdk import ApiError, ChatClient, SocketClosed
 from tests.e2e.conftest import ClientFactory, Slug
+from tests.support.clients import Guests, guest_clients, status_of, uid
 from tests.support.clients import name as name_of
-from tests.support.clients import status_of, uid
 from tests.support.server import ServerProcess
 
 PASSWORD = "correct horse battery"
@@ -30,19 +30,10 @@ def founded(staff_tokens: dict[str, str]) -> None:
 
 
 @pytest.fixture
-async def guests(server: ServerProcess) -> AsyncIterator[Callable[..., Awaitable[ChatClient]]]:
+async def guests(server: ServerProcess) -> AsyncIterator[Guests]:
     """Makes guest clients (closed after the test)."""
-    made: list[ChatClient] = []
-
-    async def make(display_name: str = "Visitor", invite: str | None = None) -> ChatClient:
-        client = ChatClient(server.base_url)
-        made.append(client)
-        await client.guest(display_name, invite)
-        return client
-
-    yield make
-    for client in made:
-        await client.close()
+    async with guest_clients(server.base_url) as make:
+        yield make
 
 
 async def open_room(owner: ChatClient, slug: Slug, *, guests_allowed: bool) -> dict[str, Any]:
@@ -52,8 +43,24 @@ async def open_room(owner: ChatClient, slug: Slug, *, guests_allowed: bool) -> d
     return room
 
 
+async def guest_room_and_invite(mentor: ChatClient, slug: Slug) -> tuple[dict[str, Any], str]:
+    """A room of `mentor`'s open to guests, and the code of an invite into it as a guest."""
+    room = await open_room(mentor, slug, guests_allowed=True)
+    invite = await mentor.create_invite(room["id"], role="guest")
+    return room, str(invite["code"])
+
+
+async def open_day(host: ChatClient, prefix: str = "host") -> dict[str, Any]:
+    """Signs `host` up (on a fresh server, as its first account: the admin) and returns
+    the room it made and opened to guests."""
+    await host.register(f"{prefix}{uuid.uuid4().hex[:8]}", PASSWORD)
+    room = await host.create_room(f"day-{uuid.uuid4().hex[:8]}", "Day", "topic")
+    await host.update_room(room["id"], guests_allowed=True)
+    return room
+
+
 async def test_a_guest_enters_with_a_display_name_and_no_password(
-    server: ServerProcess, guests: Callable[..., Awaitable[ChatClient]]
+    server: ServerProcess, guests: Guests
 ) -> None:
     before = time.time()
     visitor = await guests("Zoé")
@@ -78,7 +85,7 @@ async def test_a_guest_enters_with_a_display_name_and_no_password(
 
 
 async def test_guest_names_are_reserved_and_display_names_required(
-    server: ServerProcess, guests: Callable[..., Awaitable[ChatClient]]
+    server: ServerProcess, guests: Guests
 ) -> None:
     client = ChatClient(server.base_url)
     try:
@@ -99,16 +106,14 @@ async def test_guest_names_are_reserved_and_display_names_required(
 
 
 async def test_a_guest_with_an_invite_lands_in_its_room_and_is_shown_as_a_guest(
-    server: ServerProcess,
     staff: dict[str, ChatClient],
-    guests: Callable[..., Awaitable[ChatClient]],
+    guests: Guests,
     slug: Slug,
 ) -> None:
     mentor = staff["mentor"]
-    room = await open_room(mentor, slug, guests_allowed=True)
-    invite = await mentor.create_invite(room["id"], role="guest")
+    room, code = await guest_room_and_invite(mentor, slug)
     await mentor.connect()
-    visitor = await guests("Visitor A", invite["code"])
+    visitor = await guests("Visitor A", code)
     assert visitor.user is not None
     joined = await mentor.next_event("member.joined", timeout=5)
     assert joined["user"]["role"] == "guest"
@@ -128,7 +133,7 @@ async def test_a_guest_with_an_invite_lands_in_its_room_and_is_shown_as_a_guest(
 async def test_a_student_invite_to_a_guest_room_lets_a_guest_in_and_others_do_not(
     server: ServerProcess,
     staff: dict[str, ChatClient],
-    guests: Callable[..., Awaitable[ChatClient]],
+    guests: Guests,
     slug: Slug,
 ) -> None:
     mentor = staff["mentor"]
@@ -154,10 +159,9 @@ async def test_a_student_invite_to_a_guest_room_lets_a_guest_in_and_others_do_no
 
 
 async def test_what_a_guest_may_not_do(
-    server: ServerProcess,
     staff: dict[str, ChatClient],
     make_client: ClientFactory,
-    guests: Callable[..., Awaitable[ChatClient]],
+    guests: Guests,
     slug: Slug,
 ) -> None:
     mentor, admin = staff["mentor"], staff["admin"]
@@ -225,9 +229,7 @@ async def test_guests_send_under_a_stricter_budget(brief_server: ServerProcess) 
     host = ChatClient(brief_server.base_url)
     visitor = ChatClient(brief_server.base_url)
     try:
-        await host.register(f"host{uuid.uuid4().hex[:8]}", PASSWORD)
-        room = await host.create_room(f"day-{uuid.uuid4().hex[:8]}", "Day", "topic")
-        await host.update_room(room["id"], guests_allowed=True)
+        room = await open_day(host)
         await visitor.guest("Chatty")
         await visitor.join(room["id"])
         for i in range(10):
@@ -253,9 +255,7 @@ async def test_an_ended_guest_is_logged_out_and_later_forgotten(
     host = ChatClient(brief_server.base_url)
     visitor = ChatClient(brief_server.base_url, reconnect=False)
     try:
-        await host.register(f"host{uuid.uuid4().hex[:8]}", PASSWORD)  # the admin
-        room = await host.create_room(f"day-{uuid.uuid4().hex[:8]}", "Day", "topic")
-        await host.update_room(room["id"], guests_allowed=True)
+        room = await open_day(host)
         invite = await host.create_invite(room["id"], role="guest")
         await visitor.guest("Short visit", invite["code"])
         await visitor.connect()
@@ -296,13 +296,12 @@ async def test_upgrade_keeps_the_id_the_rooms_and_the_messages(
     server: ServerProcess,
     staff: dict[str, ChatClient],
     make_client: ClientFactory,
-    guests: Callable[..., Awaitable[ChatClient]],
+    guests: Guests,
     slug: Slug,
 ) -> None:
     mentor = staff["mentor"]
-    room = await open_room(mentor, slug, guests_allowed=True)
-    invite = await mentor.create_invite(room["id"], role="guest")
-    visitor = await guests("Future student", invite["code"])
+    room, code = await guest_room_and_invite(mentor, slug)
+    visitor = await guests("Future student", code)
     guest_id = uid(visitor)
     await visitor.connect()
     first = await visitor.send(room["id"], "a question from a visitor")
@@ -345,7 +344,7 @@ async def test_upgrade_keeps_the_id_the_rooms_and_the_messages(
 
 
 async def test_upgrade_to_a_taken_username_changes_nothing(
-    make_client: ClientFactory, guests: Callable[..., Awaitable[ChatClient]]
+    make_client: ClientFactory, guests: Guests
 ) -> None:
     student = await make_client("taken")
     visitor = await guests("Visitor F")
@@ -373,9 +372,7 @@ async def test_under_invite_registration_guests_and_upgrades_need_an_invite(
     admin = ChatClient(invite_only_server.base_url)
     visitor = ChatClient(invite_only_server.base_url)
     try:
-        await admin.register(f"admin{uuid.uuid4().hex[:8]}", PASSWORD)
-        room = await admin.create_room(f"day-{uuid.uuid4().hex[:8]}", "Day", "topic")
-        await admin.update_room(room["id"], guests_allowed=True)
+        room = await open_day(admin, "admin")
         assert await status_of(visitor.guest("No invite")) == (403, "forbidden")
         guest_invite = await admin.create_invite(room["id"], role="guest")
         await visitor.guest("Invited", guest_invite["code"])

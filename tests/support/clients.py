@@ -1,10 +1,11 @@
 """Small helpers the e2e tests share about SDK clients: who they are, their refusals, the
-events they wait for, and making two of them friends."""
+events they wait for, making two of them friends, and guests."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -50,3 +51,25 @@ async def befriend(a: ChatClient, b: ChatClient) -> None:
     """Make the two friends the way people do: `a` asks, `b` accepts."""
     assert await a.add_friend(name(b)) == "requested"
     assert await b.add_friend(name(a)) == "friends"
+
+
+Guests = Callable[..., Awaitable[ChatClient]]
+"""`await guests(display_name="Visitor", invite=None)`: a client signed in as a new guest."""
+
+
+@contextlib.asynccontextmanager
+async def guest_clients(base_url: str) -> AsyncIterator[Guests]:
+    """Makes guest clients of the server at `base_url`, each closed on the way out."""
+    made: list[ChatClient] = []
+
+    async def make(display_name: str = "Visitor", invite: str | None = None) -> ChatClient:
+        client = ChatClient(base_url)
+        made.append(client)
+        await client.guest(display_name, invite)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in made:
+            await client.close()
