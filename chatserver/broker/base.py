@@ -70,3 +70,6 @@ def user_channel(user_id: int) -> str:
 
 CONTROL_CHANNEL = "control"
 """Node-wide commands (token revoked, membership changed) that every node acts on."""
+
+PRESENCE_CHANNEL = "presence"
+"""Each presence window's announcements, one message for every node (`PresenceWindow`)."""

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from chatserver.domain.models import User
 from chatserver.gateway.direct import DirectWriter
-from chatserver.gateway.framing import Outgoing
+from chatserver.gateway.framing import Outgoing, Pushed
 from chatserver.protocol.closecodes import CloseCode
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ _serials = itertools.count(1)
 _HELD_MAX = 10_000
 """Events held for one handshake at most: it lasts milliseconds, so more means the
 database is stuck; the client is closed and reconnects, rather than held without bound."""
-_NO_QUEUE: deque[Outgoing] = deque(maxlen=0)
+_NO_QUEUE: deque[Pushed] = deque(maxlen=0)
 """Shared by every directly written connection: they never queue, so they need no deque."""
 
 
@@ -33,8 +33,10 @@ class Connection:
     With a `DirectWriter` (the normal case under `chatserver serve`), a push writes the
     event's shared, pre-framed bytes into the socket's buffer: no task, no queue, no
     per-recipient encoding. Otherwise frames wait in a deque that one writer task
-    drains through ASGI. Either way, a client that lets more than `limit_bytes` pile
-    up is closed (4008) rather than allowed to hold memory or slow anyone down.
+    drains through ASGI, a frame per `send`. A push may carry a run of frames
+    (`FrameRun`, a presence window's): written as one, sent through ASGI one by one.
+    Either way, a client that lets more than `limit_bytes` pile up is closed (4008)
+    rather than allowed to hold memory or slow anyone down.
     """
 
     __slots__ = (
@@ -79,13 +81,13 @@ class Connection:
         self._limit = limit_bytes
         self._direct = direct
         self._on_slow = on_slow
-        self._queue: deque[Outgoing] = _NO_QUEUE
+        self._queue: deque[Pushed] = _NO_QUEUE
         self._queued_bytes = 0
         self._wake: asyncio.Event | None = None
         self._idle = True
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
-        self._held: list[Outgoing] | None = None
+        self._held: list[Pushed] | None = None
 
     def start(self) -> None:
         if self._direct is None:
@@ -109,14 +111,16 @@ class Connection:
 
     def release(self, first: bytes, keep: Callable[[Outgoing], bool]) -> None:
         """Send `first` (the `ready` frame), then what was held and `keep` accepts, in
-        the order it came; from then on pushes go out at once."""
+        the order it came (`keep` judges each frame of a run on its own); from then on
+        pushes go out at once."""
         held, self._held = self._held or [], None
         self.send(first)
-        for out in held:
-            if keep(out):
-                self.push(out)
+        for pushed in held:
+            for out in pushed.parts():
+                if keep(out):
+                    self.push(out)
 
-    def push(self, out: Outgoing) -> None:
+    def push(self, out: Pushed) -> None:
         if self.closed:
             return
         held = self._held
@@ -131,7 +135,7 @@ class Connection:
                 self._too_slow("too slow: send buffer full")
             return
         self._queue.append(out)
-        self._queued_bytes += len(out.payload)
+        self._queued_bytes += out.size
         if self._queued_bytes > self._limit:
             self._too_slow("too slow: send queue full")
         elif self._idle and self._wake is not None:
@@ -203,8 +207,9 @@ class Connection:
             while not self.closed:
                 while queue:
                     out = queue.popleft()
-                    self._queued_bytes -= len(out.payload)
-                    await send(out.text)
+                    self._queued_bytes -= out.size
+                    for text in out.texts():
+                        await send(text)
                 self._idle = True
                 wake.clear()
                 await wake.wait()

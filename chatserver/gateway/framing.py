@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import ClassVar
+
 
 def ws_text_frame(payload: bytes) -> bytes:
     """A complete, unmasked WebSocket text frame (RFC 6455 §5.2).
@@ -26,6 +29,9 @@ class Outgoing:
 
     __slots__ = ("_framed", "_text", "payload")
 
+    count: ClassVar[int] = 1
+    """Events in it (the `deliveries` metric counts events, not pushes)."""
+
     def __init__(self, payload: bytes) -> None:
         self.payload = payload
         self._framed: bytes | None = None
@@ -44,3 +50,60 @@ class Outgoing:
         if text is None:
             text = self._text = self.payload.decode()
         return text
+
+    @property
+    def size(self) -> int:
+        """Payload bytes, as a send queue counts them."""
+        return len(self.payload)
+
+    def texts(self) -> tuple[str]:
+        """Each frame's text, in order, for a connection that sends through ASGI."""
+        return (self.text,)
+
+    def parts(self) -> tuple[Outgoing]:
+        """Each frame on its own, in order."""
+        return (self,)
+
+
+class FrameRun:
+    """Several events' frames for one connection, pushed and written as one.
+
+    A presence window brings a connection dozens of announcements at once (a restart's
+    returning members); one push and one `bytes` for all of them, instead of a push per
+    frame, is what makes that fan-out cheap. To the client they are ordinary frames,
+    one per event, in the order given.
+    """
+
+    __slots__ = ("_framed", "_frames", "payloads")
+
+    def __init__(self, payloads: Sequence[bytes], framed: Sequence[bytes]) -> None:
+        """`framed[i]` is `ws_text_frame(payloads[i])`, already built for other
+        recipients of the same event."""
+        self.payloads = payloads
+        self._frames = framed
+        self._framed: bytes | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.payloads)
+
+    @property
+    def framed(self) -> bytes:
+        framed = self._framed
+        if framed is None:
+            framed = self._framed = b"".join(self._frames)
+        return framed
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.payloads))
+
+    def texts(self) -> list[str]:
+        return [payload.decode() for payload in self.payloads]
+
+    def parts(self) -> list[Outgoing]:
+        return [Outgoing(payload) for payload in self.payloads]
+
+
+Pushed = Outgoing | FrameRun
+"""What a connection takes: one frame, or a run of them."""

@@ -6,14 +6,19 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import msgspec
 
-from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_channel
+from chatserver.broker.base import (
+    CONTROL_CHANNEL,
+    PRESENCE_CHANNEL,
+    Broker,
+    room_channel,
+    user_channel,
+)
 from chatserver.gateway.connection import Connection
-from chatserver.gateway.framing import Outgoing
+from chatserver.gateway.framing import FrameRun, Outgoing, ws_text_frame
 from chatserver.protocol.closecodes import CloseCode
 from chatserver.protocol.envelope import (
     MembershipChanged,
@@ -22,6 +27,7 @@ from chatserver.protocol.envelope import (
     RevokeUser,
     RoleChanged,
     decode_control,
+    decode_presence,
     unpack,
 )
 from chatserver.protocol.roomfeed import Close, Fetch, Output, Push, RoomFeed, StartTimer
@@ -34,21 +40,6 @@ LastSeqs = Callable[[list[int]], Awaitable[dict[int, int]]]
 """Rooms -> each one's last committed seq, in one read."""
 UserHook = Callable[[int], None]
 Feed = RoomFeed[Connection, Outgoing]
-PRESENCE_PREFIX = b'{"op":"event","type":"presence"'
-
-
-def presence_subject(frame: bytes) -> int:
-    """The id of the user a presence frame is about (decoded once per announcement)."""
-    event = msgspec.json.decode(frame, type=_PresenceEvent)
-    return event.user.id
-
-
-class _UserRef(msgspec.Struct):
-    id: int
-
-
-class _PresenceEvent(msgspec.Struct):
-    user: _UserRef
 
 
 class Hub:
@@ -81,13 +72,13 @@ class Hub:
         self._tasks: set[asyncio.Task[None]] = set()
         self._catch_up_due: dict[int, Feed] = {}
         self._catching_up = False
-        self._presence_seen: OrderedDict[bytes, tuple[int, set[int]]] = OrderedDict()
         self.deliveries = 0
         """Frames handed to sockets, one per event and recipient (read by the metrics)."""
         broker.set_handlers(self.on_message, self.on_reset)
 
     async def start(self) -> None:
         await self._broker.subscribe(CONTROL_CHANNEL)
+        await self._broker.subscribe(PRESENCE_CHANNEL)
 
     # -- connections ----------------------------------------------------------------
 
@@ -160,13 +151,12 @@ class Hub:
         elif kind == "user":
             conns = self.users.get(int(ident))
             if conns:
-                if data.startswith(PRESENCE_PREFIX):
-                    self._deliver_once(data, conns)
-                    return
                 out = Outgoing(data)
                 for conn in conns:
                     conn.push(out)
                 self.deliveries += len(conns)
+        elif channel == PRESENCE_CHANNEL:
+            self._on_presence(data)
         elif channel == CONTROL_CHANNEL:
             self._on_control(data)
 
@@ -180,10 +170,7 @@ class Hub:
         if feed is None:
             return
         seq, frame = unpack(data)
-        if seq == 0:  # unsequenced: typing, presence
-            if frame.startswith(PRESENCE_PREFIX):
-                self._deliver_once(frame, feed.subscribers())
-                return
+        if seq == 0:  # unsequenced: typing
             out = Outgoing(frame)
             subscribers = feed.subscribers()
             for conn in subscribers:
@@ -192,24 +179,47 @@ class Hub:
             return
         self._apply(room_id, feed, feed.arrive(seq, Outgoing(frame)))
 
-    def _deliver_once(self, frame: bytes, conns: Iterable[Connection]) -> None:
-        """One presence change arrives once per shared room and once as a friend: each
-        connection gets it once, and the user it is about gets it on none of theirs.
-        Each announcement's bytes are unique (they carry their time), so the frame
-        itself is the key."""
-        known = self._presence_seen.get(frame)
-        if known is None:
-            known = self._presence_seen[frame] = (presence_subject(frame), set())
-            if len(self._presence_seen) > 64:
-                self._presence_seen.popitem(last=False)
-        subject, seen = known
-        out = Outgoing(frame)
-        already = len(seen)
-        for conn in conns:
-            if conn.serial not in seen and conn.user.id != subject:
-                seen.add(conn.serial)
-                conn.push(out)
-        self.deliveries += len(seen) - already
+    def _on_presence(self, data: bytes) -> None:
+        """Hand each local connection, in one push, the frames of a presence window that
+        are meant for it: those of the users it shares a room with (its rooms' lists,
+        joined as sets, so a user met in three rooms counts once) or is a friend of,
+        never its own user's, in the window's order.
+
+        The work is a set update per (connection, room) and one push per connection;
+        announcing frame by frame, a restart's million presence frames each cost a push
+        and a check per room they were published in.
+        """
+        try:
+            window = decode_presence(data)
+        except msgspec.DecodeError:  # a ValidationError too
+            log.warning("ignoring a malformed presence window")
+            return
+        wanted: dict[Connection, set[int]] = {}
+        feeds = self.feeds
+        for room_id, indices in window.rooms.items():
+            feed = feeds.get(room_id)
+            if feed is not None:
+                _want(wanted, feed.subscribers(), indices)
+        users = self.users
+        for user_id, indices in window.friends.items():
+            conns = users.get(user_id)
+            if conns:
+                _want(wanted, conns, indices)
+        if not wanted:
+            return
+        payloads = window.frames
+        framed = [ws_text_frame(payload) for payload in payloads]
+        subject_at = {user_id: index for index, user_id in enumerate(window.subjects)}
+        delivered = 0
+        for conn, chosen in wanted.items():
+            own = subject_at.get(conn.user.id)
+            if own is not None:
+                chosen.discard(own)
+            if chosen:
+                order = sorted(chosen)
+                conn.push(FrameRun([payloads[i] for i in order], [framed[i] for i in order]))
+                delivered += len(order)
+        self.deliveries += delivered
 
     def _on_control(self, data: bytes) -> None:
         try:
@@ -343,3 +353,15 @@ class Hub:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _want(
+    wanted: dict[Connection, set[int]], conns: Iterable[Connection], indices: list[int]
+) -> None:
+    """Add `indices` to what each of `conns` is to get."""
+    for conn in conns:
+        got = wanted.get(conn)
+        if got is None:
+            wanted[conn] = set(indices)
+        else:
+            got.update(indices)

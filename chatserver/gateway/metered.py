@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def _kind(channel: str) -> str:
-    """`room`, `user` or `control`: the part of a channel name before its id."""
+    """`room`, `user`, `presence` or `control`: the part of a channel name before its id."""
     return channel.partition(":")[0]
 
 

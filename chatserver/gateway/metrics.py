@@ -96,8 +96,9 @@ class Metrics:
             ["channel"],
             registry=registry,
         )
-        self.published = {kind: published.labels(kind) for kind in ("room", "user", "control")}
-        self.received = {kind: received.labels(kind) for kind in ("room", "user", "control")}
+        kinds = ("room", "user", "presence", "control")
+        self.published = {kind: published.labels(kind) for kind in kinds}
+        self.received = {kind: received.labels(kind) for kind in kinds}
         send = Histogram(
             "chat_send_seconds",
             "Time from a send request's arrival to its acknowledgement, which follows the "

@@ -1,7 +1,8 @@
-"""The node-to-node envelope on room channels: the seq, a space, then the client frame.
+"""Node-to-node envelopes: room events, presence windows and control commands.
 
-The hub must know an event's seq to order it, and reading a decimal prefix is far
-cheaper than parsing the JSON it prefixes. Unsequenced events carry seq 0.
+On room channels: the seq, a space, then the client frame. The hub must know an
+event's seq to order it, and reading a decimal prefix is far cheaper than parsing the
+JSON it prefixes. Unsequenced events carry seq 0.
 """
 
 from __future__ import annotations
@@ -18,6 +19,38 @@ def pack(seq: int, frame: bytes) -> bytes:
 def unpack(data: bytes) -> tuple[int, bytes]:
     head, _, frame = data.partition(b" ")
     return int(head), frame
+
+
+class PresenceWindow(msgspec.Struct, array_like=True):
+    """One window's presence announcements, for every node at once (the presence channel).
+
+    Each node delivers a frame to its connections of the rooms and friends listed for
+    it, but not to the user it is about; a connection sharing several of them with that
+    user gets the frame once, and a window's frames reach a connection together, in
+    the order of the changes. Sent as MessagePack: the frames travel as bytes, with no
+    escaping to undo.
+    """
+
+    frames: list[bytes]
+    """Complete `presence` event frames, in the order the changes happened."""
+    subjects: list[int]
+    """The user each frame is about."""
+    rooms: dict[int, list[int]]
+    """Room -> indices of the frames announced to its connected members, ascending."""
+    friends: dict[int, list[int]]
+    """User -> indices of the frames announced to them as a friend, ascending."""
+
+
+_presence_decoder = msgspec.msgpack.Decoder(PresenceWindow)
+
+
+def encode_presence(window: PresenceWindow) -> bytes:
+    return msgspec.msgpack.encode(window)
+
+
+def decode_presence(data: bytes) -> PresenceWindow:
+    window: PresenceWindow = _presence_decoder.decode(data)
+    return window
 
 
 class Control(msgspec.Struct, tag_field="kind"):

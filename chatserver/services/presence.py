@@ -10,6 +10,7 @@ from typing import Any
 from chatserver.coordination.base import PresenceRegistry, Throttle
 from chatserver.domain.models import Room, User, iso_ms, now_ms
 from chatserver.protocol import wire
+from chatserver.protocol.envelope import PresenceWindow
 from chatserver.protocol.events import PresenceEvent, PresenceStatus, TypingEvent
 from chatserver.services.publisher import Publisher
 from chatserver.store import accounts as account_store
@@ -24,9 +25,9 @@ TYPING_INTERVAL = 2.0
 PRESENCE_WINDOW = 0.05
 """Presence changes are gathered this long, then announced together: after a restart
 two thousand users return within a second, and one read for a window's users (instead
-of three queries each), with their frames fanned out in one loop turn (one write per
-socket for all of them), costs a fraction of announcing each alone. A user who went and
-came back within the window announces nothing: nobody saw a change."""
+of three queries each) and one broker message for all their frames (each connection
+then gets the ones meant for it in one push) cost a fraction of announcing each alone.
+A user who went and came back within the window announces nothing: nobody saw a change."""
 
 
 class PresenceService:
@@ -34,9 +35,9 @@ class PresenceService:
     `offline` a grace period after their last one closes, so a quick reconnect —
     even to another node — announces nothing.
 
-    Events go to every room the user is in (unsequenced, so only members who are
-    connected receive them) and to their friends' user channels, gathered per
-    `PRESENCE_WINDOW` and announced in the order the changes happened.
+    Events go to the connected members of every room the user is in and to their
+    friends, gathered per `PRESENCE_WINDOW` and announced in the order the changes
+    happened, one `PresenceWindow` on the broker per window.
     """
 
     def __init__(
@@ -139,20 +140,27 @@ class PresenceService:
             log.warning("presence of %d users not announced: %s", len(due), exc)
             return
         at = iso_ms(now_ms())
+        # One message for the whole window: each node works out, per connection, which
+        # of its frames it gets (`Hub`), so the fan-out costs a push per connection, not
+        # one per frame, room and recipient. Large rooms are left out (`audiences`): two
+        # thousand people connecting must not cost two thousand squared frames.
+        window = PresenceWindow(frames=[], subjects=[], rooms={}, friends={})
         for user_id, status in due.items():
             user = users.get(user_id)
             if user is None:
                 continue
-            # `at` also makes each announcement's bytes unique, which the hub relies on
-            # to deliver it once per connection however many rooms carry it. Large rooms
-            # are left out (`audiences`): two thousand people connecting must not cost
-            # two thousand squared frames.
-            frame = wire.encode(PresenceEvent(user=wire.user_out(user), status=status, at=at))
+            index = len(window.frames)
+            window.frames.append(
+                wire.encode(PresenceEvent(user=wire.user_out(user), status=status, at=at))
+            )
+            window.subjects.append(user_id)
             audience = heard_by[user_id]
             for room_id in audience.rooms:
-                await self._publisher.room(room_id, 0, frame)
+                window.rooms.setdefault(room_id, []).append(index)
             for friend_id in audience.friends:
-                await self._publisher.user(friend_id, frame)
+                window.friends.setdefault(friend_id, []).append(index)
+        if window.frames:
+            await self._publisher.presence(window)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

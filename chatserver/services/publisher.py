@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel, user_channel
+from chatserver.broker.base import (
+    CONTROL_CHANNEL,
+    PRESENCE_CHANNEL,
+    Broker,
+    room_channel,
+    user_channel,
+)
 from chatserver.logs import Outage
-from chatserver.protocol.envelope import AnyControl, encode_control, pack
+from chatserver.protocol.envelope import (
+    AnyControl,
+    PresenceWindow,
+    encode_control,
+    encode_presence,
+    pack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +40,9 @@ class Publisher:
 
     async def user(self, user_id: int, frame: bytes) -> None:
         await self._send(user_channel(user_id), frame)
+
+    async def presence(self, window: PresenceWindow) -> None:
+        await self._send(PRESENCE_CHANNEL, encode_presence(window))
 
     async def control(self, command: AnyControl) -> None:
         await self._send(CONTROL_CHANNEL, encode_control(command))

@@ -13,13 +13,19 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from chatserver.broker.base import CONTROL_CHANNEL, Broker, room_channel
+from chatserver.broker.base import CONTROL_CHANNEL, PRESENCE_CHANNEL, Broker, room_channel
 from chatserver.broker.memory import MemoryBroker
 from chatserver.broker.redis import RedisBroker
 from chatserver.domain.models import User
 from chatserver.gateway.connection import Connection
 from chatserver.gateway.hub import Hub
-from chatserver.protocol.envelope import MembershipChanged, encode_control, pack
+from chatserver.protocol.envelope import (
+    MembershipChanged,
+    PresenceWindow,
+    encode_control,
+    encode_presence,
+    pack,
+)
 from tests.integration.conftest import REDIS_URL, require_redis
 
 NEVER = 3600.0
@@ -275,23 +281,61 @@ async def test_after_a_broker_reset_the_feed_is_compared_with_the_store(rig: Rig
     assert await client.got(3) == [1, 2, 3]
 
 
-async def test_presence_reaches_each_room_mate_once_and_never_its_subject(rig: Rig) -> None:
+def _presence(user_id: int, status: str) -> bytes:
+    event = {"op": "event", "type": "presence", "user": {"id": user_id}, "status": status}
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+async def test_a_presence_window_reaches_each_connection_once_in_order_never_its_subject(
+    rig: Rig,
+) -> None:
+    """Ann shares both rooms with Bob and is his friend; Cat is in the second room only.
+    The window announces Bob, Cat, then Dan leaving. (User ids of this test's own: the
+    presence channel reaches every hub on the Redis.)"""
     hub = await rig.start()
-    mate, subject = rig.client(user_id=1), rig.client(user_id=2)
-    other_room = rig.room + 1
-    for client in (mate, subject):
+    ann_id, bob_id, cat_id, dan_id, eve_id = (rig.room * 10 + n for n in range(1, 6))
+    ann, bob, cat = (rig.client(user_id=user_id) for user_id in (ann_id, bob_id, cat_id))
+    first, second = rig.room, rig.room + 1
+    for client, rooms in ((ann, (first, second)), (bob, (first,)), (cat, (second,))):
         await hub.add_connection(client.conn)
-        await hub.attach(client.conn, rig.room, 0)
-    await hub.attach(mate.conn, other_room, 0)
-    presence = {"op": "event", "type": "presence", "user": {"id": 2}, "status": "online", "at": 1}
-    for room in (rig.room, other_room):  # announced in every room the two share
-        await rig.publish_unsequenced(presence, room)
-    for room in (rig.room, other_room):  # then an event behind each announcement
+        for room in rooms:
+            await hub.attach(client.conn, room, 0)
+    window = PresenceWindow(
+        frames=[
+            _presence(bob_id, "online"),
+            _presence(cat_id, "online"),
+            _presence(dan_id, "offline"),
+        ],
+        subjects=[bob_id, cat_id, dan_id],
+        rooms={first: [0, 2], second: [0, 1, 2], first + 7: [1]},
+        friends={ann_id: [0], eve_id: [1]},
+    )
+    before = hub.deliveries
+    await rig.broker.publish(PRESENCE_CHANNEL, encode_presence(window))
+    for room in (first, second):  # then an event behind the window, in each room
         await rig.publish(1, room=room)
-    await mate.got(2)
-    await subject.got(1)
-    assert [e["status"] for e in mate.unsequenced] == ["online"]
-    assert subject.unsequenced == []
+    await ann.got(2)
+    await bob.got(1)
+    await cat.got(1)
+
+    def heard(client: Client) -> list[tuple[object, object]]:
+        return [(e["user"]["id"], e["status"]) for e in client.unsequenced]  # type: ignore[index]
+
+    assert heard(ann) == [(bob_id, "online"), (cat_id, "online"), (dan_id, "offline")]
+    assert heard(bob) == [(dan_id, "offline")]
+    assert heard(cat) == [(bob_id, "online"), (dan_id, "offline")]
+    assert hub.deliveries - before == 6 + 4  # one per frame and connection, and the fences
+
+
+async def test_a_malformed_presence_window_is_ignored(rig: Rig) -> None:
+    hub = await rig.start()
+    client = rig.client()
+    await hub.add_connection(client.conn)
+    await hub.attach(client.conn, rig.room, 0)
+    await rig.broker.publish(PRESENCE_CHANNEL, b'{"op":"event","type":"presence"}')
+    await rig.publish(1)
+    assert await client.got(1) == [1]
+    assert client.unsequenced == []
 
 
 async def test_a_leaving_member_gets_no_event_the_broker_hands_over_after_the_detach(

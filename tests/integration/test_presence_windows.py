@@ -9,11 +9,11 @@ import json
 from collections.abc import Awaitable, Callable
 
 from chatserver.app import build_services
-from chatserver.broker.base import room_channel
+from chatserver.broker.base import PRESENCE_CHANNEL
 from chatserver.broker.memory import MemoryBroker
 from chatserver.coordination.memory import MemoryPresenceRegistry, MemoryThrottle
 from chatserver.domain.models import User, now_ms
-from chatserver.protocol.envelope import unpack
+from chatserver.protocol.envelope import decode_presence
 from chatserver.protocol.requests import NewRoom
 from chatserver.services.presence import PresenceService
 from chatserver.services.publisher import Publisher
@@ -51,11 +51,15 @@ async def test_a_change_undone_within_the_window_is_not_announced(db: Database) 
     heard: list[tuple[int, str]] = []
 
     def on_message(channel: str, data: bytes) -> None:
-        event = json.loads(unpack(data)[1])
-        heard.append((event["user"]["id"], event["status"]))
+        window = decode_presence(data)
+        for index, frame in enumerate(window.frames):
+            event = json.loads(frame)
+            assert window.subjects[index] == event["user"]["id"]
+            assert index in window.rooms[room.id]  # the three share the room
+            heard.append((event["user"]["id"], event["status"]))
 
     broker.set_handlers(on_message, lambda: None)
-    await broker.subscribe(room_channel(room.id))
+    await broker.subscribe(PRESENCE_CHANNEL)
     await broker.start()
     registry = MemoryPresenceRegistry()
     presence = PresenceService(
