@@ -13,6 +13,12 @@ on a shared machine says little, CPU time per handshake much more.
 
 `--since` sends every room's seq minus 20 (each client missed 20 events per room), as a
 client reconnecting after a restart does; without it, a fresh connect.
+
+`--reference` measures the floor instead: after the same preparation (which also gives
+the size of our `ready` frame), the same client runs the same handshakes against
+`benchmarks/reference/hello_floor.py`, uvicorn with our WebSocket protocol and no
+application (accept, read the hello, answer with a frame of `ready`'s size, close). What
+our server spends above that figure is our own code's.
 """
 
 from __future__ import annotations
@@ -58,10 +64,28 @@ def start_server(
         "CHAT_LOG_LEVEL": "warning",
     }
     command = [sys.executable, "-m", "chatserver", "serve", "--port", str(port)]
+    return launch(command, env, cpu, workdir, checkout, port)
+
+
+def start_reference(
+    port: int, cpu: int | None, workdir: Path, ready_bytes: int
+) -> subprocess.Popen[bytes]:
+    """The floor's server (`benchmarks/reference/hello_floor.py`), answering every hello
+    with a frame of `ready_bytes`."""
+    script = ROOT / "benchmarks" / "reference" / "hello_floor.py"
+    command = [sys.executable, str(script), "--port", str(port), "--ready-bytes", str(ready_bytes)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return launch(command, env, cpu, workdir, ROOT, port)
+
+
+def launch(
+    command: list[str], env: dict[str, str], cpu: int | None, workdir: Path, cwd: Path, port: int
+) -> subprocess.Popen[bytes]:
+    """Start `command` (on core `cpu` if given) and wait until it answers `/healthz`."""
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
     log = (workdir / "server.log").open("ab")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=checkout)
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
     deadline = time.monotonic() + 180  # migrations on a busy machine
     while time.monotonic() < deadline:
         try:
@@ -125,13 +149,15 @@ async def prepare(
     return tokens, seqs
 
 
-async def handshake(ws_url: str, token: str, since: dict[int, int] | None) -> None:
+async def handshake(ws_url: str, token: str, since: dict[int, int] | None) -> int:
+    """One connect, hello, ready (and replays), close; the size of `ready` in bytes."""
     async with connect(ws_url, max_size=2**22, compression=None) as ws:
         hello: dict[str, object] = {"op": "hello", "v": 1, "token": token}
         if since:
             hello["since"] = {str(room): seq for room, seq in since.items()}
         await ws.send(json.dumps(hello))
-        frame = json.loads(await ws.recv())
+        text = await ws.recv()
+        frame = json.loads(text)
         assert frame.get("op") == "ready", frame
         waiting = set(since or {})
         async with asyncio.timeout(30):
@@ -139,6 +165,7 @@ async def handshake(ws_url: str, token: str, since: dict[int, int] | None) -> No
                 event = json.loads(await ws.recv())
                 if event.get("type") == "room.synced":
                     waiting.discard(int(event["room"]))
+        return len(text.encode() if isinstance(text, str) else text)
 
 
 async def measure(args: argparse.Namespace) -> None:
@@ -147,39 +174,63 @@ async def measure(args: argparse.Namespace) -> None:
         url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'chat.db'}"
         port = free_port()
         server = start_server(url, port, args.cpu, workdir, Path(args.checkout))
-        spy: subprocess.Popen[bytes] | None = None
         try:
             base = f"http://127.0.0.1:{port}"
             tokens, seqs = await prepare(base, args.users, args.rooms, args.messages)
             since = {room: max(0, seq - 20) for room, seq in seqs.items()} if args.since else None
             ws_url = f"ws://127.0.0.1:{port}/ws"
-            for token in tokens:  # warm-up: caches, the first statement compilations
-                await handshake(ws_url, token, since)
-            await asyncio.sleep(1)
-            if args.profile:
-                spy = py_spy(server.pid, args.profile)
-            walls: list[float] = []
-            before = cpu_seconds(server.pid)
-            for _ in range(args.rounds):
-                for token in tokens:
-                    start = time.perf_counter()
-                    await handshake(ws_url, token, since)
-                    walls.append((time.perf_counter() - start) * 1000)
-            used = cpu_seconds(server.pid) - before
-            count = len(walls)
-            p95 = sorted(walls)[int(count * 0.95)]
-            print(
-                f"{count} hellos, {args.rooms} rooms each, since={'yes' if since else 'no'}: "
-                f"server CPU {used / count * 1000:.2f} ms per hello; wall p50 "
-                f"{statistics.median(walls):.2f} ms, p95 {p95:.2f} ms; "
-                f"load average {os.getloadavg()[0]:.1f}"
-            )
+            ready_bytes = await handshake(ws_url, tokens[0], None)
+            if args.reference:
+                stop(server)
+                port = free_port()
+                ws_url = f"ws://127.0.0.1:{port}/ws"
+                server = start_reference(port, args.cpu, workdir, ready_bytes)
+            await handshakes(server.pid, ws_url, tokens, since, args, ready_bytes)
         finally:
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
-                spy.wait(60)
-            server.terminate()
-            server.wait(15)
+            stop(server)
+
+
+async def handshakes(
+    pid: int,
+    ws_url: str,
+    tokens: list[str],
+    since: dict[int, int] | None,
+    args: argparse.Namespace,
+    ready_bytes: int,
+) -> None:
+    """The measured handshakes, after a warm-up round, and the figure printed."""
+    for token in tokens:  # warm-up: caches, the first statement compilations
+        await handshake(ws_url, token, since)
+    await asyncio.sleep(1)
+    spy = py_spy(pid, args.profile) if args.profile else None
+    walls: list[float] = []
+    try:
+        before = cpu_seconds(pid)
+        for _ in range(args.rounds):
+            for token in tokens:
+                start = time.perf_counter()
+                await handshake(ws_url, token, since)
+                walls.append((time.perf_counter() - start) * 1000)
+        used = cpu_seconds(pid) - before
+    finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            spy.wait(60)
+    count = len(walls)
+    p95 = sorted(walls)[int(count * 0.95)]
+    what = "reference (the floor)" if args.reference else "chatserver"
+    print(
+        f"{what}: {count} hellos, {args.rooms} rooms each, ready {ready_bytes} bytes, "
+        f"since={'yes' if since else 'no'}: server CPU {used / count * 1000:.2f} ms per hello; "
+        f"wall p50 {statistics.median(walls):.2f} ms, p95 {p95:.2f} ms; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.terminate()
+        server.wait(15)
 
 
 def main() -> None:
@@ -193,10 +244,18 @@ def main() -> None:
     parser.add_argument("--cpu", type=int, help="pin the server to this core")
     parser.add_argument("--checkout", default=str(ROOT), help="the server's source tree")
     parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="measure the floor (benchmarks/reference/hello_floor.py) instead of our server",
+    )
+    parser.add_argument(
         "--profile",
         help="write py-spy's samples of the server here (a flame graph if PATH ends in .svg)",
     )
-    asyncio.run(measure(parser.parse_args()))
+    args = parser.parse_args()
+    if args.reference and args.since:
+        parser.error("--reference answers the hello alone: it has no replays to wait for")
+    asyncio.run(measure(args))
 
 
 if __name__ == "__main__":
