@@ -49,16 +49,14 @@ class SessionService:
         default = state.notify_default
         states = [
             RoomState(
-                room=r.room,
-                membership=r.seat,
-                unread=r.unread,
-                mentions_unread=r.mentions_unread,
-                notify_level=rules.effective_level(
-                    default, r.seat.notify_level, r.room.kind == "dm"
-                ),
-                peers=peers.get(r.room.id),
+                room,
+                seat,
+                unread,
+                mentions,
+                rules.effective_level(default, seat.notify_level, room.kind == "dm"),
+                peers.get(room.id),
             )
-            for r in state.rooms
+            for room, seat, unread, mentions in state.rooms
         ]
         return Snapshot(state.user, states, state.notifications_unread, state.notification_mark)
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.errors import Conflict
 from chatserver.domain.models import DmPolicy, Level, Role, User
+from chatserver.store.driver import Prepared
 from chatserver.store.tables import AnyRow, password_resets, tokens, users
 from chatserver.store.unique import insert_unique
 
@@ -188,7 +189,7 @@ async def add_token(
     return int(result.scalar_one())
 
 
-_USER_FOR_TOKEN = (
+_USER_FOR_TOKEN = Prepared(
     select(*USER_COLUMNS, tokens.c.id)
     .join(tokens, tokens.c.user_id == users.c.id)
     .where(
@@ -198,17 +199,17 @@ _USER_FOR_TOKEN = (
         or_(users.c.expires_at_ms.is_(None), users.c.expires_at_ms > bindparam("now")),
     )
 )
-"""Built once: every `hello` and every authenticated HTTP request runs it."""
+"""Through the driver (`store/driver.py`): every `hello` and every authenticated HTTP
+request runs it."""
 
 
 async def user_for_token(
     conn: AsyncConnection, token_hash: str, now: int
 ) -> tuple[User, int] | None:
     """The token's user and token id, unless the token is unknown or expired."""
-    row = (await conn.execute(_USER_FOR_TOKEN, {"token_hash": token_hash, "now": now})).first()
-    if row is None:
-        return None
-    return User(*row[: len(USER_COLUMNS)]), int(row[len(USER_COLUMNS)])
+    for row in await _USER_FOR_TOKEN.rows(conn, token_hash=token_hash, now=now):
+        return User(*row[: len(USER_COLUMNS)]), int(row[len(USER_COLUMNS)])
+    return None
 
 
 async def delete_token(conn: AsyncConnection, token_id: int) -> None:

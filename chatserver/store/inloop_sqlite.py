@@ -158,6 +158,11 @@ class Connection:
         """A cursor, used by the adapter as `async with`."""
         return Cursor(self._conn.cursor())
 
+    async def rows(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """A read's rows, for `store/driver.py`: one sqlite3 call, no cursor of ours."""
+        cursor: sqlite3.Cursor = await _run(self._conn.execute, sql, parameters)
+        return cursor.fetchall()
+
     async def commit(self) -> None:
         await _run(self._conn.commit, off_loop=self._commit_off_loop)
 

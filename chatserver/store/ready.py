@@ -4,25 +4,29 @@ Every `hello` runs this, and a restart brings thousands of them at once. Through
 SQLAlchemy each statement costs more CPU than SQLite spends executing it, and so does
 reading a row's columns by name: so the user, their notification default and inbox
 counters, their rooms, seats, unread and mention counts come back as positional rows
-of one prebuilt statement, where they took seven statements before.
+of one statement, where they took seven statements before, and that statement is run
+straight through the driver (`store/driver.py`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.models import Level, Membership, Room, User
 from chatserver.store.accounts import USER_COLUMNS
+from chatserver.store.driver import Prepared, Row
 from chatserver.store.notifications import room_visible
-from chatserver.store.rooms import ROOM_COLUMNS, SEAT_COLUMNS, with_pins
-from chatserver.store.tables import AnyRow, messages, notifications, room_members, rooms, users
+from chatserver.store.rooms import ROOM_COLUMNS, SEAT_COLUMNS, pins_of
+from chatserver.store.tables import messages, notifications, room_members, rooms, users
 
 
-@dataclass(frozen=True, slots=True)
-class ReadyRoom:
+class ReadyRoom(NamedTuple):
+    """A room of the user's (pins filled), their seat in it, and its unread counts."""
+
     room: Room
     seat: Membership
     unread: int
@@ -79,7 +83,7 @@ _HAS_PINS = (
     .where(messages.c.room_id == rooms.c.id, messages.c.pinned_at_ms.is_not(None))
     .exists()
 )
-_READY = (
+_READY = Prepared(
     select(
         *USER_COLUMNS,
         users.c.notify_default,
@@ -105,9 +109,10 @@ the scalar subqueries, which depend on the user alone, are computed once."""
 _ROOM_AT = len(USER_COLUMNS) + 3
 _SEAT_AT = _ROOM_AT + len(ROOM_COLUMNS)
 _COUNTS_AT = _SEAT_AT + len(SEAT_COLUMNS)
+_HAS_PINS_AT = _COUNTS_AT + 2
 
 
-def _room(row: AnyRow) -> Room:
+def _room(row: Row, pinned: tuple[int, ...]) -> Room:
     """The Room of a `_READY` row, by position (ROOM_COLUMNS' order)."""
     at = _ROOM_AT
     return Room(
@@ -125,34 +130,31 @@ def _room(row: AnyRow) -> Room:
         guests_allowed=bool(row[at + 11]),
         archived=bool(row[at + 12]),
         workshop_ends_ms=row[at + 13],
+        pinned=pinned,
     )
 
 
 async def ready_state(conn: AsyncConnection, user_id: int) -> ReadyState | None:
     """The user and the state their `ready` frame describes; None for no such user."""
-    rows = (await conn.execute(_READY, {"user_id": user_id})).all()
+    rows = await _READY.rows(conn, user_id=user_id)
     if not rows:
         return None
     first = rows[0]
-    user = User(*first[: len(USER_COLUMNS)])
-    notify_default, pending, mark = first[len(USER_COLUMNS) : _ROOM_AT]
-    found: list[tuple[Room, Membership, int, int, bool]] = []
-    for row in rows:
-        if row[_ROOM_AT] is None:  # the user is in no room
-            continue
-        room = _room(row)
-        seat = Membership(room.id, user_id, *row[_SEAT_AT:_COUNTS_AT])
-        unread, mentions, has_pins = row[_COUNTS_AT:]
-        found.append((room, seat, int(unread), int(mentions), bool(has_pins)))
-    pinned = await with_pins(conn, [room for room, *_, has_pins in found if has_pins])
-    by_id = {room.id: room for room in pinned}
+    pinned = [row[_ROOM_AT] for row in rows if row[_HAS_PINS_AT]]
+    pins = await pins_of(conn, pinned) if pinned else {}
     return ReadyState(
-        user=user,
-        notify_default=notify_default,
-        notifications_unread=int(pending),
-        notification_mark=int(mark),
+        user=User(*first[: len(USER_COLUMNS)]),
+        notify_default=first[len(USER_COLUMNS)],
+        notifications_unread=int(first[len(USER_COLUMNS) + 1]),
+        notification_mark=int(first[len(USER_COLUMNS) + 2]),
         rooms=[
-            ReadyRoom(by_id.get(room.id, room), seat, unread, mentions)
-            for room, seat, unread, mentions, _ in found
+            ReadyRoom(
+                _room(row, pins.get(row[_ROOM_AT], ())),
+                Membership(row[_ROOM_AT], user_id, *row[_SEAT_AT:_COUNTS_AT]),
+                int(row[_COUNTS_AT]),
+                int(row[_COUNTS_AT + 1]),
+            )
+            for row in rows
+            if row[_ROOM_AT] is not None  # else the user is in no room
         ],
     )

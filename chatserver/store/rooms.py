@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatserver.domain.errors import Conflict
 from chatserver.domain.models import Level, Membership, Room, RoomKind, RoomRole, Visibility
+from chatserver.store.driver import Prepared
 from chatserver.store.tables import AnyRow, messages, room_bans, room_members, rooms
 from chatserver.store.unique import insert_unique
 
@@ -110,25 +111,33 @@ async def get_room(conn: AsyncConnection, room_id: int) -> Room | None:
     return (await with_pins(conn, [room_from_row(row)]))[0] if row else None
 
 
-_PINS = (
+_PINS = Prepared(
     select(messages.c.room_id, messages.c.id)
     .where(
         messages.c.room_id.in_(bindparam("rooms", expanding=True)),
         messages.c.pinned_at_ms.is_not(None),
     )
-    .order_by(messages.c.pinned_at_ms, messages.c.id)
+    .order_by(messages.c.pinned_at_ms, messages.c.id),
+    lists=("rooms",),
 )
 
 
-async def with_pins(conn: AsyncConnection, found: Sequence[Room]) -> list[Room]:
-    """The rooms with `pinned` filled, in one query (the pins index answers it)."""
-    if not found:
-        return []
+async def pins_of(conn: AsyncConnection, room_ids: list[int]) -> dict[int, tuple[int, ...]]:
+    """The pinned message ids of those of the rooms that have any, oldest pin first, in
+    one query (the pins index answers it)."""
+    if not room_ids:
+        return {}
     pins: dict[int, list[int]] = {}
-    for room_id, message_id in await conn.execute(_PINS, {"rooms": [r.id for r in found]}):
+    for room_id, message_id in await _PINS.rows(conn, rooms=room_ids):
         pins.setdefault(room_id, []).append(message_id)
+    return {room_id: tuple(ids) for room_id, ids in pins.items()}
+
+
+async def with_pins(conn: AsyncConnection, found: Sequence[Room]) -> list[Room]:
+    """The rooms with `pinned` filled (`pins_of`)."""
+    pins = await pins_of(conn, [r.id for r in found])
     return [
-        dataclasses.replace(room, pinned=tuple(pins[room.id])) if room.id in pins else room
+        dataclasses.replace(room, pinned=pins[room.id]) if room.id in pins else room
         for room in found
     ]
 
@@ -314,8 +323,9 @@ async def next_seq(conn: AsyncConnection, room_id: int) -> int:
 
 
 # Every `hello` runs these (the ready state, and the hub's first look at new feeds).
-_LAST_SEQS = select(rooms.c.id, rooms.c.last_seq).where(
-    rooms.c.id.in_(bindparam("ids", expanding=True))
+_LAST_SEQS = Prepared(
+    select(rooms.c.id, rooms.c.last_seq).where(rooms.c.id.in_(bindparam("ids", expanding=True))),
+    lists=("ids",),
 )
 _USER_ROOMS = (
     select(*ROOM_COLUMNS, *SEAT_COLUMNS)
@@ -347,8 +357,7 @@ async def last_seqs(conn: AsyncConnection, room_ids: Iterable[int]) -> dict[int,
     ids = list(room_ids)
     if not ids:
         return {}
-    rows = await conn.execute(_LAST_SEQS, {"ids": ids})
-    return {row[0]: row[1] for row in rows}
+    return {room_id: last_seq for room_id, last_seq in await _LAST_SEQS.rows(conn, ids=ids)}
 
 
 async def user_rooms(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Membership]]:
