@@ -212,7 +212,8 @@ def _take_origin_and_host(scope: Scope) -> tuple[str | None, str | None]:
 
 async def _receive_hello(ws: WebSocket, timeout: float) -> frames.Hello | None:
     try:
-        message = await asyncio.wait_for(ws.receive(), timeout)
+        async with asyncio.timeout(timeout):  # no task of its own, unlike `wait_for`
+            message = await ws.receive()
     except TimeoutError:
         await ws.close(CloseCode.UNAUTHORIZED, "no hello received in time")
         return None
