@@ -19,6 +19,7 @@ import pytest
 from chatserver.sdk import ChatClient
 from tests.e2e.conftest import ClientFactory, Frame, Slug, topic_room
 from tests.support.clients import name, refused, status_of, uid
+from tests.support.rooms import connected_room, public_and_private, room_with
 from tests.support.server import ServerProcess
 
 ENTRY_KEYS = {
@@ -93,9 +94,7 @@ async def test_the_creator_owns_the_room_and_gives_room_roles(
 async def test_unknown_room_roles_are_refused(
     make_client: ClientFactory, slug: Slug, body: Frame
 ) -> None:
-    owner = await make_client("owner")
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
+    room, (owner, member) = await room_with(make_client, slug, "owner", "member")
     path = f"/api/rooms/{room['id']}/members/{uid(member)}"
     assert await status_of(owner.http("PUT", path, json=body)) == (400, "bad_request")
 
@@ -159,13 +158,8 @@ async def test_who_may_add_people(
     make_client: ClientFactory, staff: dict[str, ChatClient], slug: Slug
 ) -> None:
     mentor, admin = staff["mentor"], staff["admin"]
-    owner = await make_client("owner")
-    member = await make_client("member")
-    outsider = await make_client("outsider")
+    owner, member, outsider, public, private = await public_and_private(make_client, slug)
     target = await make_client("target")
-    public = await topic_room(owner, slug, member)
-    private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
-    await owner.add_member(private["id"], uid(member))
 
     assert await status_of(member.add_member(public["id"], uid(target))) == (403, "forbidden")
     assert await status_of(member.add_member(private["id"], uid(target))) == (403, "forbidden")
@@ -261,10 +255,7 @@ async def test_five_hundred_usernames_are_added_in_under_a_second(
 async def test_a_moderator_removes_a_member_whose_socket_gets_room_removed(
     make_client: ClientFactory, slug: Slug
 ) -> None:
-    owner = await make_client("owner", connect=True)
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
-    await member.connect()
+    room, (owner, member) = await connected_room(make_client, slug)
 
     await owner.remove_member(room["id"], uid(member), reason="  off topic  ")
     removed = await member.next_event("room.removed")
@@ -296,9 +287,7 @@ async def test_a_moderator_removes_a_member_whose_socket_gets_room_removed(
 async def test_removal_needs_no_body_and_names_a_member(
     make_client: ClientFactory, slug: Slug
 ) -> None:
-    owner = await make_client("owner")
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
+    room, (owner, member) = await room_with(make_client, slug, "owner", "member")
     async with httpx.AsyncClient(base_url=owner.base_url) as raw:
         headers = {"Authorization": f"Bearer {owner.token}"}
         path = f"/api/rooms/{room['id']}/members/{uid(member)}"
@@ -445,10 +434,7 @@ async def raw_reply(client: ChatClient, frame: Frame) -> Frame:
 async def test_a_muted_member_reads_but_cannot_send_react_or_type_on_either_transport(
     make_client: ClientFactory, slug: Slug
 ) -> None:
-    owner = await make_client("owner", connect=True)
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
-    await member.connect()
+    room, (owner, member) = await connected_room(make_client, slug)
     hello = await owner.send(room["id"], "hello")
 
     until = await owner.mute(room["id"], uid(member), 3600, reason="cool down")
@@ -515,9 +501,7 @@ async def test_a_muted_member_reads_but_cannot_send_react_or_type_on_either_tran
 async def test_mute_durations_are_60_seconds_to_28_days_and_never_coerced(
     make_client: ClientFactory, slug: Slug, body: Frame
 ) -> None:
-    owner = await make_client("owner")
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
+    room, (owner, member) = await room_with(make_client, slug, "owner", "member")
     path = f"/api/rooms/{room['id']}/mutes/{uid(member)}"
     assert await status_of(owner.http("PUT", path, json=body)) == (400, "bad_request")
 
@@ -551,9 +535,7 @@ async def test_the_audit_log_is_for_moderators_and_the_whole_log_for_admins(
     make_client: ClientFactory, staff: dict[str, ChatClient], slug: Slug
 ) -> None:
     mentor, admin = staff["mentor"], staff["admin"]
-    owner = await make_client("owner")
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
+    room, (owner, member) = await room_with(make_client, slug, "owner", "member")
     private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
     for seconds in (60, 120, 180):
         await owner.mute(room["id"], uid(member), seconds)

@@ -11,6 +11,7 @@ import pytest
 from chatserver.sdk import ChatClient
 from tests.e2e.conftest import ClientFactory, Frame, Slug
 from tests.support.clients import name, next_update, status_of, uid
+from tests.support.rooms import room_with
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.usefixtures("first_account_taken")
@@ -19,14 +20,28 @@ pytestmark = pytest.mark.usefixtures("first_account_taken")
 # -- pins --------------------------------------------------------------------------------
 
 
+async def public_with_a_moderator(
+    make_client: ClientFactory, slug: Slug
+) -> tuple[ChatClient, ChatClient, ChatClient, Frame, Frame]:
+    """Who moderates what: an owner's public room with a plain `student` and a `helper`
+    the owner made its moderator, and the owner's private room, which neither is in.
+    Returns the owner, the student, the helper, the public and the private room."""
+    owner = await make_client("owner")
+    student = await make_client("student")
+    helper = await make_client("helper")
+    public = await owner.create_room(slug("pub"), "Public", "topic")
+    private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
+    for client in (student, helper):
+        await client.join(public["id"])
+    await owner.set_room_role(public["id"], uid(helper), "moderator")
+    return owner, student, helper, public, private
+
+
 async def test_a_pin_reaches_open_sockets_as_the_messages_full_state(
     make_client: ClientFactory, slug: Slug
 ) -> None:
-    owner = await make_client("owner")
-    member = await make_client("member")
-    room = await owner.create_room(slug("pins"), "Pins", "topic")
+    room, (owner, member) = await room_with(make_client, slug, "owner", "member")
     rid = room["id"]
-    await member.join(rid)
     await member.connect()
     first = await member.post_message(rid, "read the rules")
     second = await member.post_message(rid, "and the schedule")
@@ -61,16 +76,9 @@ async def test_a_pin_reaches_open_sockets_as_the_messages_full_state(
 async def test_who_may_pin(
     make_client: ClientFactory, slug: Slug, staff: dict[str, ChatClient]
 ) -> None:
-    owner = await make_client("owner")
-    student = await make_client("student")
-    helper = await make_client("helper")
+    owner, student, helper, public, private = await public_with_a_moderator(make_client, slug)
     outsider = await make_client("outsider")
     mentor, admin = staff["mentor"], staff["admin"]
-    public = await owner.create_room(slug("pub"), "Public", "topic")
-    private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
-    for client in (student, helper):
-        await client.join(public["id"])
-    await owner.set_room_role(public["id"], uid(helper), "moderator")
     in_public = await student.post_message(public["id"], "pin me")
     in_private = await owner.post_message(private["id"], "secret schedule")
 
@@ -131,11 +139,8 @@ async def test_the_51st_pin_is_refused(make_client: ClientFactory, slug: Slug) -
 async def test_a_moderators_delete_reaches_open_sockets_and_unpins(
     make_client: ClientFactory, slug: Slug
 ) -> None:
-    owner = await make_client("owner")
-    author = await make_client("author")
-    room = await owner.create_room(slug("mod"), "Moderated", "topic")
+    room, (owner, author) = await room_with(make_client, slug, "owner", "author")
     rid = room["id"]
-    await author.join(rid)
     await author.connect()
     rude = await author.send(rid, "something rude")
     mine = await author.send(rid, "my own")
@@ -165,15 +170,8 @@ async def test_a_moderators_delete_reaches_open_sockets_and_unpins(
 async def test_who_may_delete_others_messages(
     make_client: ClientFactory, slug: Slug, staff: dict[str, ChatClient]
 ) -> None:
-    owner = await make_client("owner")
-    student = await make_client("student")
-    helper = await make_client("helper")
+    owner, student, helper, public, private = await public_with_a_moderator(make_client, slug)
     mentor, admin = staff["mentor"], staff["admin"]
-    public = await owner.create_room(slug("pub"), "Public", "topic")
-    private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
-    for client in (student, helper):
-        await client.join(public["id"])
-    await owner.set_room_role(public["id"], uid(helper), "moderator")
 
     async def by_student() -> int:
         return int((await student.post_message(public["id"], "delete me"))["id"])
@@ -199,11 +197,8 @@ async def test_who_may_delete_others_messages(
 async def test_a_replay_after_reconnecting_shows_pins_and_tombstones(
     make_client: ClientFactory, slug: Slug, staff: dict[str, ChatClient]
 ) -> None:
-    owner = await make_client("owner")
-    reader = await make_client("reader")
-    room = await owner.create_room(slug("away"), "Away", "topic")
+    room, (owner, reader) = await room_with(make_client, slug, "owner", "reader")
     rid = room["id"]
-    await reader.join(rid)
     notice = await owner.post_message(rid, "notice")
     spam = await reader.post_message(rid, "spam")
     typo = await reader.post_message(rid, "typo")

@@ -9,6 +9,7 @@ import pytest
 from chatserver.sdk import ApiError, ChatClient
 from tests.e2e.conftest import ClientFactory, Frame, Session, Slug
 from tests.support.clients import uid
+from tests.support.rooms import room_with
 
 REACTION_EVENTS = ("reaction.added", "reaction.removed")
 SEQUENCED = ("message.created", "message.updated", *REACTION_EVENTS, "member.joined")
@@ -26,17 +27,6 @@ async def collect(
             if event.get("type") in types:
                 found.append(event)
     return found
-
-
-async def room_with(
-    make_client: ClientFactory, slug: Slug, *names: str
-) -> tuple[Frame, list[ChatClient]]:
-    """A public topic room created by the first user and joined by the others."""
-    clients = [await make_client(name) for name in names]
-    room = await clients[0].create_room(slug("react"), "Reactions", "topic")
-    for client in clients[1:]:
-        await client.join(room["id"])
-    return room, clients
 
 
 def summary(reactions: list[Frame]) -> list[tuple[str, int, bool]]:

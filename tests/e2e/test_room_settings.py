@@ -15,6 +15,7 @@ import pytest
 from chatserver.sdk import ApiError, ChatClient
 from tests.e2e.conftest import ClientFactory, Frame, Slug, topic_room
 from tests.support.clients import name, refused, uid
+from tests.support.rooms import connected_room, public_and_private, room_with
 from tests.support.server import ServerProcess
 
 PASSWORD = "correct horse battery"
@@ -31,9 +32,7 @@ def founded(staff_tokens: dict[str, str]) -> None:
 async def test_a_moderator_changes_the_settings_and_members_see_room_updated(
     make_client: ClientFactory, slug: Slug
 ) -> None:
-    owner = await make_client("owner")
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
+    room, (owner, member) = await room_with(make_client, slug, "owner", "member")
     assert (room["posting"], room["slow_mode"], room["archived"]) == ("everyone", 0, False)
     assert (room["guests_allowed"], room["pinned"]) == (False, [])
     await member.connect()
@@ -76,12 +75,7 @@ async def test_who_may_change_a_rooms_settings(
     make_client: ClientFactory, staff: dict[str, ChatClient], slug: Slug
 ) -> None:
     mentor, admin = staff["mentor"], staff["admin"]
-    owner = await make_client("owner")
-    member = await make_client("member")
-    outsider = await make_client("outsider")
-    public = await topic_room(owner, slug, member)
-    private = await owner.create_room(slug("priv"), "Private", "topic", visibility="private")
-    await owner.add_member(private["id"], uid(member))
+    owner, member, outsider, public, private = await public_and_private(make_client, slug)
 
     # A plain member of either, and a student outside the public one: forbidden.
     for client, room in ((member, public), (member, private), (outsider, public)):
@@ -166,10 +160,7 @@ async def test_guests_are_allowed_only_in_public_topic_and_region_rooms(
 async def test_an_announcement_room_refuses_others_posts_on_both_transports_but_not_reactions(
     make_client: ClientFactory, slug: Slug
 ) -> None:
-    owner = await make_client("owner", connect=True)
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
-    await member.connect()
+    room, (owner, member) = await connected_room(make_client, slug)
     await owner.update_room(room["id"], posting="moderators")
     news = await owner.send(room["id"], "The workshop moves to room 4")
 
@@ -219,10 +210,7 @@ async def test_an_archived_room_is_read_only_for_everyone_and_leaves_the_directo
 async def test_slow_mode_answers_rate_limited_with_retry_after_on_both_transports(
     make_client: ClientFactory, slug: Slug, server: ServerProcess
 ) -> None:
-    owner = await make_client("owner", connect=True)
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
-    await member.connect()
+    room, (owner, member) = await connected_room(make_client, slug)
     await owner.update_room(room["id"], slow_mode=60)
 
     await member.send(room["id"], "first")
@@ -247,9 +235,7 @@ async def test_slow_mode_answers_rate_limited_with_retry_after_on_both_transport
 async def test_slow_mode_waits_from_the_previous_message(
     make_client: ClientFactory, slug: Slug
 ) -> None:
-    owner = await make_client("owner")
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
+    room, (owner, member) = await room_with(make_client, slug, "owner", "member")
     await owner.update_room(room["id"], slow_mode=1)
     await member.post_message(room["id"], "first")
     error = await refused(member.post_message(room["id"], "too soon"))
@@ -261,9 +247,7 @@ async def test_slow_mode_waits_from_the_previous_message(
 async def test_concurrent_sends_under_slow_mode_let_exactly_one_through(
     make_client: ClientFactory, slug: Slug
 ) -> None:
-    owner = await make_client("owner")
-    member = await make_client("member")
-    room = await topic_room(owner, slug, member)
+    room, (owner, member) = await room_with(make_client, slug, "owner", "member")
     await owner.update_room(room["id"], slow_mode=60)
     results = await asyncio.gather(
         *(member.post_message(room["id"], f"burst {i}") for i in range(8)),
