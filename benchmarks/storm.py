@@ -507,6 +507,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             "wrong_replays": wrong,
             "duplicated": duplicated,
             "seconds_to_all_caught_up": round(last, 3),
+            # Within `spread_s` unless the client program could not keep to its window
+            # (its own CPU the bound): then the storm was gentler than asked.
+            "last_reconnect_started_s": round(max(c.resumed_at for c in clients), 3),
             "resume_to_synced_ms": {
                 "p50": round(statistics.median(spans), 1) if spans else None,
                 "p99": round(pct(spans, 0.99), 1) if spans else None,

@@ -70,4 +70,5 @@ async def test_the_node_client_checks_the_same_replays_and_reports_the_same_figu
     assert 0 < result["seconds_to_all_caught_up"] < 60
     spans = result["resume_to_synced_ms"]
     assert 0 < spans["p50"] <= spans["p99"] <= spans["max"]
+    assert 0 < result["last_reconnect_started_s"] < 5
     assert result["client_cpu_s"] > 0
