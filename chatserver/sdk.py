@@ -82,6 +82,17 @@ def _present(**fields: Any) -> Frame:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def _reaction_path(message_id: int, emoji: str) -> str:
+    """One emoji's reactions on a message; the emoji is escaped whole (it may be several
+    code points, a flag or a `:shortcode:`)."""
+    return f"/api/messages/{message_id}/reactions/{quote(emoji, safe='')}"
+
+
+def _invite_path(code: str, rest: str = "") -> str:
+    """An invite's path (and `rest` below it), its code escaped: it comes from a pasted link."""
+    return f"/api/invites/{quote(code, safe='')}{rest}"
+
+
 def _new_message(
     body: str,
     reply_to: int | None,
@@ -559,12 +570,10 @@ class ChatClient:
         await self.http("DELETE", f"/api/messages/{id}")
 
     async def react_http(self, message_id: int, emoji: str) -> list[Frame]:
-        path = f"/api/messages/{message_id}/reactions/{quote(emoji, safe='')}"
-        return await self._list("PUT", path, "reactions")
+        return await self._list("PUT", _reaction_path(message_id, emoji), "reactions")
 
     async def unreact_http(self, message_id: int, emoji: str) -> list[Frame]:
-        path = f"/api/messages/{message_id}/reactions/{quote(emoji, safe='')}"
-        return await self._list("DELETE", path, "reactions")
+        return await self._list("DELETE", _reaction_path(message_id, emoji), "reactions")
 
     # ---- invites --------------------------------------------------------------------------
 
@@ -585,21 +594,20 @@ class ChatClient:
         return await self._list("GET", f"/api/rooms/{room_id}/invites", "invites")
 
     async def revoke_invite(self, code: str) -> None:
-        await self.http("DELETE", f"/api/invites/{quote(code, safe='')}")
+        await self.http("DELETE", _invite_path(code))
 
     async def invite(self, code: str) -> Frame:
         """What an invite opens, `{room: {name, kind, member_count}, expires_at, role}`;
         needs no login. ApiError `expired` (410) once it lets nobody in."""
-        return await self._obj("GET", f"/api/invites/{quote(code, safe='')}", "invite")
+        return await self._obj("GET", _invite_path(code), "invite")
 
     async def accept_invite(self, code: str) -> Frame:
         """Join the invite's room; returns the Room."""
-        return await self._obj("POST", f"/api/invites/{quote(code, safe='')}/accept", "room")
+        return await self._obj("POST", _invite_path(code, "/accept"), "room")
 
     async def invite_qr(self, code: str) -> str:
         """The invite's link as a QR code, an SVG document."""
-        path = f"/api/invites/{quote(code, safe='')}/qr.svg"
-        return (await self._request("GET", path, with_token=False)).text
+        return (await self._request("GET", _invite_path(code, "/qr.svg"), with_token=False)).text
 
     async def friends(self) -> Frame:
         """`{friends, incoming, outgoing}`, each a list of users."""
