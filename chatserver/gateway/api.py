@@ -18,7 +18,6 @@ from chatserver.protocol.responses import ErrorReply, error_detail
 from chatserver.protocol.wire import encode
 from chatserver.services.container import Services
 from chatserver.services.ratelimit import enforce
-from chatserver.store.write_queue import Client
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """Methods whose non-path fields come in a JSON body (a DELETE's, such as `DELETE /api/me
@@ -216,7 +215,7 @@ def endpoint(shape: HttpShape) -> Callable[[Request], Awaitable[Response]]:
                 caller = Caller(services, user, token_id)
             command = await shape.read(request, settings.max_http_body_bytes)
             # A write that has to wait is not run if the client disconnects meanwhile.
-            with Client(request.receive):
+            with services.request_client(request.receive):
                 result = await case.run(caller, command)
         except ChatError as error:
             return error_response(error)

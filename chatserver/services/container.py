@@ -30,6 +30,7 @@ from chatserver.services.social import SocialService
 from chatserver.services.sync import SyncService
 from chatserver.services.uploads import UploadService
 from chatserver.services.workshops import WorkshopService
+from chatserver.store.write_queue import Client, Receive
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +62,10 @@ class Services:
     files: FileStore
     images: ImageProcessor
     uploads: UploadService
+
+    @staticmethod
+    def request_client(receive: Receive) -> Client:
+        """`with services.request_client(request.receive):` around an HTTP request's work,
+        so that a write which has to wait is not run once its client has disconnected
+        (`store/write_queue.py`)."""
+        return Client(receive)
