@@ -72,27 +72,37 @@ class FrameRun:
     returning members); one push and one `bytes` for all of them, instead of a push per
     frame, is what makes that fan-out cheap. To the client they are ordinary frames,
     one per event, in the order given.
+
+    The run is the frames at `picked` among a window's: the window's lists are shared by
+    every run made from it, and only the forms a connection asks for are built.
     """
 
-    __slots__ = ("_framed", "_frames", "payloads")
+    __slots__ = ("_framed", "_payloads", "_picked", "_whole")
 
-    def __init__(self, payloads: Sequence[bytes], framed: Sequence[bytes]) -> None:
-        """`framed[i]` is `ws_text_frame(payloads[i])`, already built for other
-        recipients of the same event."""
-        self.payloads = payloads
-        self._frames = framed
+    def __init__(
+        self, payloads: Sequence[bytes], framed: Sequence[bytes], picked: Sequence[int]
+    ) -> None:
+        """`framed[i]` is `ws_text_frame(payloads[i])`; `picked` indexes both, in the
+        order the frames are to be sent."""
+        self._payloads = payloads
+        self._whole = framed
+        self._picked = picked
         self._framed: bytes | None = None
 
     @property
     def count(self) -> int:
-        return len(self.payloads)
+        return len(self._picked)
 
     @property
     def framed(self) -> bytes:
         framed = self._framed
         if framed is None:
-            framed = self._framed = b"".join(self._frames)
+            framed = self._framed = b"".join(map(self._whole.__getitem__, self._picked))
         return framed
+
+    @property
+    def payloads(self) -> list[bytes]:
+        return list(map(self._payloads.__getitem__, self._picked))
 
     @property
     def size(self) -> int:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 
@@ -194,31 +194,38 @@ class Hub:
         except msgspec.DecodeError:  # a ValidationError too
             log.warning("ignoring a malformed presence window")
             return
-        wanted: dict[Connection, set[int]] = {}
-        feeds = self.feeds
-        for room_id, indices in window.rooms.items():
-            feed = feeds.get(room_id)
-            if feed is not None:
-                _want(wanted, feed.subscribers(), indices)
-        users = self.users
-        for user_id, indices in window.friends.items():
-            conns = users.get(user_id)
-            if conns:
-                _want(wanted, conns, indices)
-        if not wanted:
+        feeds, users = self.feeds, self.users
+        heard_in = {room: picked for room, picked in window.rooms.items() if room in feeds}
+        befriended = {user: picked for user, picked in window.friends.items() if user in users}
+        listeners: set[Connection] = set()
+        for room_id in heard_in:
+            listeners.update(feeds[room_id].subscribers())
+        for user_id in befriended:
+            listeners.update(users[user_id])
+        if not listeners:
             return
+        rooms = set(heard_in)
+        subject_at = {user_id: index for index, user_id in enumerate(window.subjects)}
         payloads = window.frames
         framed = [ws_text_frame(payload) for payload in payloads]
-        subject_at = {user_id: index for index, user_id in enumerate(window.subjects)}
         delivered = 0
-        for conn, chosen in wanted.items():
+        for conn in listeners:
+            lists = [heard_in[room_id] for room_id in conn.rooms & rooms]
+            as_friend = befriended.get(conn.user.id)
+            if as_friend is not None:
+                lists.append(as_friend)
             own = subject_at.get(conn.user.id)
-            if own is not None:
-                chosen.discard(own)
-            if chosen:
-                order = sorted(chosen)
-                conn.push(FrameRun([payloads[i] for i in order], [framed[i] for i in order]))
-                delivered += len(order)
+            picked: list[int]
+            if len(lists) == 1 and own is None:
+                picked = lists[0]  # one list, ascending: nothing to merge
+            else:
+                chosen = set().union(*lists)  # a user met in three rooms counts once
+                if own is not None:
+                    chosen.discard(own)
+                picked = sorted(chosen)
+            if picked:
+                conn.push(FrameRun(payloads, framed, picked))
+                delivered += len(picked)
         self.deliveries += delivered
 
     def _on_control(self, data: bytes) -> None:
@@ -353,15 +360,3 @@ class Hub:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-
-
-def _want(
-    wanted: dict[Connection, set[int]], conns: Iterable[Connection], indices: list[int]
-) -> None:
-    """Add `indices` to what each of `conns` is to get."""
-    for conn in conns:
-        got = wanted.get(conn)
-        if got is None:
-            wanted[conn] = set(indices)
-        else:
-            got.update(indices)

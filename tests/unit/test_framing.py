@@ -15,7 +15,10 @@ PAYLOADS = [b'{"n":1}', b'{"n":2,"pad":"' + b"x" * 300 + b'"}', b'{"n":3}']
 
 
 def _run(payloads: list[bytes]) -> FrameRun:
-    return FrameRun(payloads, [ws_text_frame(payload) for payload in payloads])
+    """A run of all of `payloads`, picked out of a window that has one more frame."""
+    window = [b'{"n":"other"}', *payloads]
+    framed = [ws_text_frame(payload) for payload in window]
+    return FrameRun(window, framed, range(1, len(window)))
 
 
 def _frames(data: bytes) -> list[bytes]:
