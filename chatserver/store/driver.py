@@ -45,6 +45,7 @@ _CONNECTION_TROUBLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,  # the server is shutting down
+    asyncpg.exceptions.InternalClientError,  # the connection dropped mid-statement
 )
 """What the drivers raise when the database, not the statement, is the problem (the
 errors SQLAlchemy reports as `OperationalError` or `InterfaceError`)."""

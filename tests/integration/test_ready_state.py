@@ -173,9 +173,15 @@ async def test_a_dropped_connection_is_unavailable_then_replaced(postgres_url: s
     try:
         with pytest.raises(Unavailable):
             async with db.read() as conn:
-                pid = (await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+                # Nothing through SQLAlchemy on this connection: its close has nothing
+                # to roll back, so only the read itself meets the dropped connection.
+                pid = (await conn.get_raw_connection()).driver_connection.get_server_pid()
                 async with db.engine.connect() as other:
                     await other.execute(text(f"SELECT pg_terminate_backend({int(pid)})"))
+                    gone = text(f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(pid)}")
+                    while (await other.execute(gone)).scalar_one():  # noqa: ASYNC110 (a poll)
+                        await asyncio.sleep(0.01)
+                await asyncio.sleep(0.05)  # the client side sees the socket close
                 await room_store.last_seqs(conn, [1])
         async with db.read() as conn:  # the pool's connection was replaced
             assert await room_store.last_seqs(conn, [1]) == {}
