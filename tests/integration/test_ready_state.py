@@ -175,7 +175,9 @@ async def test_a_dropped_connection_is_unavailable_then_replaced(postgres_url: s
             async with db.read() as conn:
                 # Nothing through SQLAlchemy on this connection: its close has nothing
                 # to roll back, so only the read itself meets the dropped connection.
-                pid = (await conn.get_raw_connection()).driver_connection.get_server_pid()
+                driver = (await conn.get_raw_connection()).driver_connection
+                assert driver is not None
+                pid = driver.get_server_pid()
                 async with db.engine.connect() as other:
                     await other.execute(text(f"SELECT pg_terminate_backend({int(pid)})"))
                     gone = text(f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(pid)}")
