@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 
 from chatserver.app import build_services
@@ -15,7 +16,7 @@ from chatserver.coordination.memory import MemoryPresenceRegistry, MemoryThrottl
 from chatserver.domain.models import User, now_ms
 from chatserver.protocol.envelope import decode_presence
 from chatserver.protocol.requests import NewRoom
-from chatserver.services.presence import PresenceService
+from chatserver.services.presence import SURGE_FACTOR, SURGE_USERS, PresenceService
 from chatserver.services.publisher import Publisher
 from chatserver.settings import Settings
 from chatserver.store import accounts as account_store
@@ -102,3 +103,52 @@ async def _equals(value: Awaitable[set[int]], expected: set[int]) -> bool:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_surge_lengthens_the_next_window_until_it_passes(db: Database) -> None:
+    """A restart's thousands of arrivals: after a window of SURGE_USERS or more, the next
+    one lasts SURGE_FACTOR windows (fewer pushes and sends per socket); once a window
+    holds fewer, they are short again."""
+    window = 0.4
+    services, _hub = build_services(Settings(database_url=db.url), db, MemoryBroker())
+    crowd = [await _user(db, f"surge{n}") for n in range(SURGE_USERS + 1)]
+    room = await services.rooms.create(crowd[0], NewRoom(slug="surge", name="Surge", kind="topic"))
+    for user in crowd[1:]:
+        await services.rooms.join(user, room.id)
+
+    broker = MemoryBroker()
+    heard_at: list[tuple[float, int]] = []  # (when, users in the window)
+    broker.set_handlers(
+        lambda _channel, data: heard_at.append(
+            (time.monotonic(), len(decode_presence(data).frames))
+        ),
+        lambda: None,
+    )
+    await broker.subscribe(PRESENCE_CHANNEL)
+    await broker.start()
+    presence = PresenceService(
+        db,
+        Publisher(broker),
+        MemoryPresenceRegistry(),
+        MemoryThrottle(),
+        grace=0.0,
+        window=window,
+    )
+    try:
+        for user in crowd[:-1]:  # a surge: SURGE_USERS in one window
+            presence.connected(user.id)
+        await _until(lambda: _true(len(heard_at) >= 1))
+        assert heard_at[0][1] == SURGE_USERS
+        due = time.monotonic()
+        presence.connected(crowd[-1].id)  # one more, right after the surge's window
+        await _until(lambda: _true(len(heard_at) >= 2))
+        assert heard_at[1][1] == 1
+        assert heard_at[1][0] - due >= window * SURGE_FACTOR * 0.9  # the long window
+
+        due = time.monotonic()
+        presence.disconnected(crowd[-1].id)  # the surge is over: a short window again
+        await _until(lambda: _true(len(heard_at) >= 3))
+        assert heard_at[2][0] - due < window * SURGE_FACTOR * 0.9
+    finally:
+        await presence.close()
+        await broker.close()
