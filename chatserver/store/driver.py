@@ -101,6 +101,10 @@ class Prepared:
         else:
             raw = sync.connection  # an attribute of an open connection: no greenlet switch
         driver: Any = raw.driver_connection
+        if sync is not None:
+            announce = sync.dispatch.before_cursor_execute
+            if announce:  # someone listens (statement tracing, counts): they see it too
+                announce(sync, None, plan.sql, args, None, False)
         try:
             if dialect.name == "sqlite":
                 rows: Sequence[Row] = await driver.rows(plan.sql, args)

@@ -290,6 +290,19 @@ async def test_hello_ready_state_and_replays(world: World) -> None:
     assert_flat("hello, half shared", mixed[0], mixed[1], most=2 * MOST_QUERIES)
 
 
+async def test_reads_through_the_driver_are_counted_too(world: World) -> None:
+    """The hello's hot reads bypass SQLAlchemy's execution (`store/driver.py`) but still
+    announce themselves to its cursor events: a count that missed them would pass for a
+    hello that ran a query per room."""
+    me, staff = await world.user("me"), await world.user("staff", "mentor")
+    room = await world.room(staff)
+    await world.s.rooms.join(me, room.id)
+    with statements_run(world.db.engine) as seen:
+        snapshot = await world.s.session.snapshot(me)
+    assert [r.room.id for r in snapshot.rooms] == [room.id]
+    assert len(seen) == 1 and "room_members" in seen[0]  # the ready state, in one statement
+
+
 async def test_sync_replay_of_one_room(world: World) -> None:
     me, staff = await world.user("me"), await world.user("staff", "mentor")
     room = await world.room(staff)
