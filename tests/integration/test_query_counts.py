@@ -10,9 +10,8 @@ SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -29,24 +28,12 @@ from chatserver.store import accounts as account_store
 from chatserver.store.engine import Database
 from chatserver.store.migrate import upgrade
 from tests.support.queries import statements_run
-from tests.support.services import postgres_database
 
 T = TypeVar("T")
 
 MOST_QUERIES = 8
 """No list or read here needs more statements than this, whatever its size (a `hello`
 is two: the ready state, then the replays)."""
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/chat.db"
-        return
-    with postgres_database() as url:
-        yield url
 
 
 class World:

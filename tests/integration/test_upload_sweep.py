@@ -6,7 +6,7 @@ racing for the last of a quota cannot both pass."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,16 +24,6 @@ from chatserver.store.migrate import upgrade
 from chatserver.store.tables import uploads, users
 from tests.integration.conftest import user_row
 from tests.support import media
-from tests.support.services import postgres_database
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/chat.db"
-        return
-    with postgres_database() as url:
-        yield url
 
 
 @dataclass
