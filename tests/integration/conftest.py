@@ -12,6 +12,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -327,14 +328,20 @@ class World:
             )
 
 
-@pytest.fixture
-async def world(database_url: str) -> AsyncIterator[World]:
+@asynccontextmanager
+async def services_over(database_url: str) -> AsyncIterator[tuple[Database, Services]]:
     """The database migrated and the services built over it as the server builds them
-    (a memory broker: one node)."""
+    (a memory broker: one node); the database closed when the block ends."""
     await upgrade(database_url)
     db = Database(database_url)
     services, _hub = build_services(Settings(database_url=database_url), db, MemoryBroker())
     try:
-        yield World(db, services)
+        yield db, services
     finally:
         await db.close()
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    async with services_over(database_url) as (db, services):
+        yield World(db, services)

@@ -16,17 +16,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from chatserver.app import build_services
-from chatserver.broker.memory import MemoryBroker
 from chatserver.domain.models import Level, Role, Room, RoomKind, User, Visibility, now_ms
 from chatserver.protocol.requests import NewRoom
 from chatserver.services.container import Services
 from chatserver.services.replay_cache import ReplayCache
 from chatserver.services.sync import SyncService
-from chatserver.settings import Settings
 from chatserver.store import accounts as account_store
 from chatserver.store.engine import Database
-from chatserver.store.migrate import upgrade
+from tests.integration.conftest import services_over
 from tests.support.queries import statements_run
 
 T = TypeVar("T")
@@ -78,13 +75,8 @@ class World:
 
 @pytest.fixture
 async def world(database_url: str) -> AsyncIterator[World]:
-    await upgrade(database_url)
-    db = Database(database_url)
-    services, _hub = build_services(Settings(database_url=database_url), db, MemoryBroker())
-    try:
+    async with services_over(database_url) as (db, services):
         yield World(db, services)
-    finally:
-        await db.close()
 
 
 def assert_flat(what: str, small: int, large: int, most: int = MOST_QUERIES) -> None:

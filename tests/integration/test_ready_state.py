@@ -12,19 +12,17 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy import text
 
-from chatserver.app import build_services
-from chatserver.broker.memory import MemoryBroker
 from chatserver.domain.errors import Unauthorized, Unavailable
 from chatserver.domain.models import Role, Room, User, now_ms
 from chatserver.protocol.requests import NewRoom, RoomChanges
 from chatserver.services.accounts import hash_token
 from chatserver.services.container import Services
-from chatserver.settings import Settings
 from chatserver.store import accounts as account_store
 from chatserver.store import ready as ready_store
 from chatserver.store import rooms as room_store
 from chatserver.store.engine import Database
 from chatserver.store.migrate import upgrade
+from tests.integration.conftest import services_over
 from tests.support.services import postgres_database
 
 
@@ -57,13 +55,8 @@ class World:
 
 @pytest.fixture
 async def world(database_url: str) -> AsyncIterator[World]:
-    await upgrade(database_url)
-    db = Database(database_url)
-    services, _hub = build_services(Settings(database_url=database_url), db, MemoryBroker())
-    try:
+    async with services_over(database_url) as (db, services):
         yield World(db, services)
-    finally:
-        await db.close()
 
 
 async def test_ready_state_matches_the_separate_reads(world: World) -> None:
