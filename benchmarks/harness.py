@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import secrets
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatserver.store import events
+from chatserver.store.engine import Database, Synchronous
+from chatserver.store.migrate import upgrade
 
 Result = dict[str, Any]
 OnLine = Callable[[str], None]
@@ -253,3 +261,27 @@ def seed_sqlite_accounts(database: Path, prefix: str, count: int, tokens_path: P
             )
     conn.close()
     tokens_path.write_text(json.dumps(cache))
+
+
+async def event_log_database(
+    synchronous: Synchronous = "full",
+) -> tuple[Database, Callable[[AsyncConnection], Awaitable[None]]]:
+    """A fresh SQLite database with one room, and a write of the smallest row a send
+    makes (one 300-byte event appended to the room's log, the next seq each time): what
+    the transaction benchmarks time, without a message's other statements."""
+    url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/events.db"
+    await upgrade(url)
+    db = Database(url, synchronous=synchronous)
+    async with db.write() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO rooms (slug, name, kind, visibility, member_count, created_at_ms,"
+                " last_seq) VALUES ('r', 'r', 'topic', 'public', 0, 0, 0)"
+            )
+        )
+    seqs = itertools.count(1)
+
+    async def append(conn: AsyncConnection) -> None:
+        await events.append(conn, 1, next(seqs), b"x" * 300, 0)
+
+    return db, append

@@ -8,19 +8,12 @@ one by one when any send fails). Prints server-side CPU per row.
 Run: `.venv/bin/python benchmarks/transaction_cost.py`.
 """
 
-import itertools
-import tempfile
 import time
 from collections.abc import Coroutine
 from typing import Any
 
 import uvloop
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from chatserver.store import events
-from chatserver.store.engine import Database
-from chatserver.store.migrate import upgrade
+from harness import event_log_database
 
 N = 2000
 
@@ -32,20 +25,7 @@ async def _cpu_per_row(rows: Coroutine[Any, Any, None]) -> float:
 
 
 async def main() -> None:
-    url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/transactions.db"
-    await upgrade(url)
-    db = Database(url)
-    async with db.write() as c:
-        await c.execute(
-            text(
-                "INSERT INTO rooms (slug, name, kind, visibility, member_count, created_at_ms,"
-                " last_seq) VALUES ('r', 'r', 'topic', 'public', 0, 0, 0)"
-            )
-        )
-    seqs = itertools.count(1)
-
-    async def append(conn: AsyncConnection) -> None:
-        await events.append(conn, 1, next(seqs), b"x" * 300, 0)
+    db, append = await event_log_database()
 
     async def own_transactions() -> None:
         for _ in range(N):

@@ -18,42 +18,23 @@ of the code before the bounds) against this one's, with a transaction that does 
 import argparse
 import asyncio
 import importlib.util
-import itertools
 import statistics
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import uvloop
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from harness import event_log_database
 
-from chatserver.store import events
-from chatserver.store.engine import Database
 from chatserver.store.group_commit import GroupCommit
-from chatserver.store.migrate import upgrade
 from chatserver.store.write_queue import QueuedLock, WriteQueue
 
 SEQUENTIAL, SHARED, CONTENDED, ROUNDS, RUNS = 2000, 1000, 500, 7, 40
 
 
 async def on_sqlite() -> None:
-    url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/writes.db"
-    await upgrade(url)
-    db = Database(url, synchronous="normal")  # the CPU, not the disk's sync
-    async with db.write() as c:
-        await c.execute(
-            text(
-                "INSERT INTO rooms (slug, name, kind, visibility, member_count, created_at_ms,"
-                " last_seq) VALUES ('r', 'r', 'topic', 'public', 0, 0, 0)"
-            )
-        )
-    seqs = itertools.count(1)
-
-    async def append(conn: AsyncConnection) -> None:
-        await events.append(conn, 1, next(seqs), b"x" * 300, 0)
+    db, append = await event_log_database(synchronous="normal")  # the CPU, not the sync
 
     async def own() -> None:
         async with db.write() as conn:
