@@ -75,18 +75,7 @@ async def test_fifty_returning_members_are_each_announced_once_to_every_member(
     for watcher in watchers:
         await watcher.connect()
 
-    await asyncio.gather(*(member.connect() for member in returning))
-    expected = {uid(member) for member in returning}
-    heard = [await _until_online(watcher, expected) for watcher in watchers]
-    marker = await watchers[0].send(room["id"], "all here")
-    for watcher, online in zip(watchers, heard, strict=True):
-        online = await _presence_until_marker(watcher, room["id"], marker["id"], online)
-        assert {user: online[user] for user in expected} == dict.fromkeys(expected, 1)
-        assert uid(watcher) not in online
-    for member in returning:  # they hear the ones after them, once each, never themselves
-        online = await _presence_until_marker(member, room["id"], marker["id"])
-        assert uid(member) not in online
-        assert set(online.values()) <= {1}
+    await _return_together(watchers, returning, watchers[0], room["id"])
 
 
 @pytest.mark.redis
@@ -109,18 +98,27 @@ async def test_members_on_two_nodes_hear_each_return_once(two_nodes: list[Server
         for watcher in watchers:
             await watcher.connect()
 
-        await asyncio.gather(*(member.connect() for member in returning))
-        expected = {uid(member) for member in returning}
-        heard = [await _until_online(watcher, expected) for watcher in watchers]
-        marker = await watchers[1].send(rooms[1]["id"], "all here")
-        for watcher, online in zip(watchers, heard, strict=True):
-            online = await _presence_until_marker(watcher, rooms[1]["id"], marker["id"], online)
-            assert {user: online[user] for user in expected} == dict.fromkeys(expected, 1)
-            assert uid(watcher) not in online
-        for member in returning:
-            online = await _presence_until_marker(member, rooms[1]["id"], marker["id"])
-            assert uid(member) not in online
-            assert set(online.values()) <= {1}
+        await _return_together(watchers, returning, watchers[1], rooms[1]["id"])
     finally:
         for client in clients:
             await client.close()
+
+
+async def _return_together(
+    watchers: list[ChatClient], returning: list[ChatClient], sender: ChatClient, room: int
+) -> None:
+    """The returning members connect at once; each watcher hears each of them online once
+    (never itself), and each returning member hears the ones after it once, never itself:
+    a marker message sent by `sender` in `room` ends what each has heard."""
+    await asyncio.gather(*(member.connect() for member in returning))
+    expected = {uid(member) for member in returning}
+    heard = [await _until_online(watcher, expected) for watcher in watchers]
+    marker = await sender.send(room, "all here")
+    for watcher, online in zip(watchers, heard, strict=True):
+        online = await _presence_until_marker(watcher, room, marker["id"], online)
+        assert {user: online[user] for user in expected} == dict.fromkeys(expected, 1)
+        assert uid(watcher) not in online
+    for member in returning:
+        online = await _presence_until_marker(member, room, marker["id"])
+        assert uid(member) not in online
+        assert set(online.values()) <= {1}
